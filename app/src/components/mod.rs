@@ -1,0 +1,7 @@
+//! Building blocks shared by the pages.
+
+pub mod icons;
+pub mod layout;
+pub mod page;
+pub mod toast;
+pub mod user_menu;

@@ -1,0 +1,8 @@
+//! One module per console page.
+
+pub mod admin;
+pub mod audit;
+pub mod login;
+pub mod not_found;
+pub mod projects;
+pub mod settings;

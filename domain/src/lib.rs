@@ -1,0 +1,9 @@
+//! Berth's shared model: validated types used by the UI and the server, and (feature `server`)
+//! the database entities and connection handling that every service builds on.
+
+pub mod types;
+
+#[cfg(feature = "server")]
+pub mod db;
+#[cfg(feature = "server")]
+pub mod entities;

@@ -1,0 +1,20 @@
+//! Plain data shared between the console (wasm) and the server.
+
+use serde::{Deserialize, Serialize};
+
+/// What the console needs to know about the signed-in person, if any.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionUser {
+    pub username: String,
+    pub display_name: String,
+    pub is_admin: bool,
+}
+
+/// Facts about the running instance shown in the console footer and the settings page.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InstanceInfo {
+    pub version: String,
+    pub auth_mode: String,
+    pub database_backend: String,
+    pub external_url: String,
+}

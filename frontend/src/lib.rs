@@ -1,0 +1,7 @@
+//! Entry point of the wasm bundle: attaches the console's reactivity to the server-rendered HTML.
+
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn hydrate() {
+    console_error_panic_hook::set_once();
+    leptos::mount::hydrate_body(app::App);
+}

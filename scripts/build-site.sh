@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Builds Berth the way cargo-leptos would: the server binary, the hydration bundle (wasm +
+# wasm-bindgen JS), the Tailwind stylesheet, and public/ copied into the site directory.
+# Usage: scripts/build-site.sh [--release]
+source "$(dirname "$0")/lib.sh"
+cd "$BERTH_ROOT"
+
+profile=debug
+server_flags=()
+wasm_flags=()
+if [ "${1:-}" = "--release" ]; then
+  profile=release
+  server_flags=(--release)
+  wasm_flags=(--profile wasm-release)
+fi
+wasm_profile_dir=$([ "$profile" = release ] && echo wasm-release || echo debug)
+
+ensure_build_tools
+
+log "building the server ($profile)"
+cargo build -p server "${server_flags[@]}"
+
+log "building the browser bundle (wasm32, $wasm_profile_dir)"
+cargo build -p frontend --lib --target wasm32-unknown-unknown "${wasm_flags[@]}"
+
+pkg="$BERTH_SITE_ROOT/pkg"
+mkdir -p "$pkg"
+wasm-bindgen --target web --no-typescript --out-dir "$pkg" --out-name berth \
+  "$CARGO_TARGET_DIR/wasm32-unknown-unknown/$wasm_profile_dir/frontend.wasm"
+if [ "$profile" = release ] && command -v wasm-opt >/dev/null; then
+  log "optimising wasm with wasm-opt"
+  wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int -o "$pkg/berth_bg.wasm" "$pkg/berth_bg.wasm"
+fi
+
+log "compiling the stylesheet with the Tailwind CLI"
+node_modules/.bin/tailwindcss -i style/tailwind.css -o "$pkg/berth.css" --minify 2>/dev/null
+
+cp -r public/. "$BERTH_SITE_ROOT/"
+log "site ready in $BERTH_SITE_ROOT; server at $CARGO_TARGET_DIR/$profile/berth"

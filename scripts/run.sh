@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Sets up and starts Berth on its embedded defaults: SQLite and blobs under ./data, console and
+# registry on http://localhost:8080. Extra arguments go to `berth` (e.g. --config berth.yml).
+source "$(dirname "$0")/lib.sh"
+cd "$BERTH_ROOT"
+"$BERTH_ROOT/scripts/build-site.sh" --release
+export LEPTOS_SITE_ROOT="$BERTH_SITE_ROOT"
+exec "$CARGO_TARGET_DIR/release/berth" "$@"

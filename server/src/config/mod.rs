@@ -1,0 +1,351 @@
+//! Berth's configuration: the `berth.yml` shape (modelled on Harbor's `harbor.yml`), environment
+//! overrides, `${VAR}` expansion, and validation errors that name the key and the line.
+
+mod load;
+mod units;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+pub use load::{load, load_from_str, ConfigError, DEFAULT_CONFIG_YAML};
+pub use units::{ByteLimit, HumanDuration};
+
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub hostname: String,
+    pub external_url: Option<String>,
+    pub http: HttpConfig,
+    pub https: Option<HttpsConfig>,
+    pub data_dir: PathBuf,
+    pub database: DatabaseConfig,
+    pub storage: StorageConfig,
+    pub auth_mode: AuthMode,
+    /// Minutes.
+    pub token_expiration: u32,
+    /// Minutes.
+    pub session_timeout: u32,
+    pub oidc: Option<OidcConfig>,
+    pub trivy: Option<TrivyConfig>,
+    pub clair: Option<ClairConfig>,
+    pub retention: Vec<RetentionRule>,
+    pub immutable_tag_rules: Vec<ImmutableTagRule>,
+    pub storage_quota: StorageQuota,
+    pub log: LogConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            hostname: "localhost".into(),
+            external_url: None,
+            http: HttpConfig::default(),
+            https: None,
+            data_dir: PathBuf::from("./data"),
+            database: DatabaseConfig::default(),
+            storage: StorageConfig::default(),
+            auth_mode: AuthMode::DbAuth,
+            token_expiration: 30,
+            session_timeout: 60,
+            oidc: None,
+            trivy: None,
+            clair: None,
+            retention: Vec::new(),
+            immutable_tag_rules: Vec::new(),
+            storage_quota: StorageQuota::default(),
+            log: LogConfig::default(),
+        }
+    }
+}
+
+impl Config {
+    /// The database URL in effect: the configured one, or SQLite inside the data directory.
+    pub fn database_url(&self) -> String {
+        match self.database.url.as_deref().filter(|u| !u.is_empty()) {
+            Some(url) => url.to_string(),
+            None => format!("sqlite://{}", self.data_dir.join("berth.db").display()),
+        }
+    }
+
+    pub fn blob_root(&self) -> PathBuf {
+        match &self.storage.filesystem.rootdirectory {
+            Some(dir) if !dir.as_os_str().is_empty() => dir.clone(),
+            _ => self.data_dir.join("blobs"),
+        }
+    }
+
+    /// The URL clients use to reach Berth, without a trailing slash.
+    pub fn external_url(&self) -> String {
+        if let Some(url) = self.external_url.as_deref().filter(|u| !u.is_empty()) {
+            return url.trim_end_matches('/').to_string();
+        }
+        match &self.https {
+            Some(https) if https.port == 443 => format!("https://{}", self.hostname),
+            Some(https) => format!("https://{}:{}", self.hostname, https.port),
+            None if self.http.port == 80 => format!("http://{}", self.hostname),
+            None => format!("http://{}:{}", self.hostname, self.http.port),
+        }
+    }
+
+    /// Settings that parse and validate but whose feature is not part of this build yet;
+    /// the server logs them at start so nobody believes they are enforced.
+    pub fn inactive_settings(&self) -> Vec<&'static str> {
+        let mut inactive = Vec::new();
+        if self.auth_mode == AuthMode::OidcAuth || self.oidc.is_some() {
+            inactive.push("auth_mode: oidc_auth / oidc (single sign-on)");
+        }
+        if self.trivy.is_some() || self.clair.is_some() {
+            inactive.push("trivy / clair (vulnerability scanning)");
+        }
+        if !self.retention.is_empty() {
+            inactive.push("retention (tag retention)");
+        }
+        if !self.immutable_tag_rules.is_empty() {
+            inactive.push("immutable_tag_rules");
+        }
+        if self.storage_quota != StorageQuota::default() {
+            inactive.push("storage_quota");
+        }
+        if self.storage.s3.is_some() {
+            inactive.push("storage.s3 (object storage)");
+        }
+        inactive
+    }
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    pub port: u16,
+    pub bind: String,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            port: 8080,
+            bind: "0.0.0.0".into(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct HttpsConfig {
+    #[serde(default = "default_https_port")]
+    pub port: u16,
+    pub certificate: PathBuf,
+    pub private_key: PathBuf,
+    #[serde(default = "default_true")]
+    pub redirect_http: bool,
+    #[serde(default = "default_hsts_max_age")]
+    pub hsts_max_age: u64,
+}
+
+fn default_https_port() -> u16 {
+    8443
+}
+fn default_true() -> bool {
+    true
+}
+fn default_hsts_max_age() -> u64 {
+    31_536_000
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseConfig {
+    pub url: Option<String>,
+    pub max_connections: u32,
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        Self {
+            url: None,
+            max_connections: 16,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct StorageConfig {
+    pub filesystem: FilesystemStorage,
+    pub s3: Option<S3Storage>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct FilesystemStorage {
+    pub rootdirectory: Option<PathBuf>,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct S3Storage {
+    pub bucket: String,
+    pub region: Option<String>,
+    pub regionendpoint: Option<String>,
+    pub accesskey: Option<String>,
+    pub secretkey: Option<Secret>,
+    pub rootdirectory: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthMode {
+    #[default]
+    DbAuth,
+    OidcAuth,
+}
+
+impl fmt::Display for AuthMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            AuthMode::DbAuth => "db_auth",
+            AuthMode::OidcAuth => "oidc_auth",
+        })
+    }
+}
+
+/// A value that must not reach logs: `Debug` and `Serialize` mask it.
+#[derive(Clone, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("\"***\"")
+    }
+}
+
+impl Serialize for Secret {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str("***")
+    }
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct OidcConfig {
+    #[serde(default = "default_oidc_name")]
+    pub name: String,
+    pub endpoint: Option<String>,
+    pub client_id: Option<String>,
+    pub client_secret: Option<Secret>,
+    #[serde(default = "default_oidc_scope")]
+    pub scope: String,
+    #[serde(default = "default_true")]
+    pub verify_cert: bool,
+    #[serde(default)]
+    pub auto_onboard: bool,
+    pub user_claim: Option<String>,
+    pub groups_claim: Option<String>,
+    pub admin_group: Option<String>,
+    pub group_filter: Option<String>,
+    #[serde(default)]
+    pub extra_redirect_params: BTreeMap<String, String>,
+}
+
+fn default_oidc_name() -> String {
+    "OIDC".into()
+}
+fn default_oidc_scope() -> String {
+    "openid,profile,email".into()
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct TrivyConfig {
+    pub skip_update: bool,
+    pub ignore_unfixed: bool,
+    pub insecure: bool,
+    pub offline_scan: bool,
+    pub github_token: Option<Secret>,
+    pub timeout: Option<HumanDuration>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ClairConfig {
+    pub updaters_interval: Option<HumanDuration>,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum RetentionRuleKind {
+    /// Keep the `retain` most recently pushed matching tags.
+    Tag,
+    /// Keep matching tags pushed within the last `retain` days.
+    Days,
+    /// Always keep matching tags.
+    Always,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RetentionRule {
+    pub rule: RetentionRuleKind,
+    pub pattern: String,
+    pub retain: Option<u32>,
+    /// Repository selector (doublestar); every repository when absent.
+    pub repositories: Option<String>,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ImmutableTagRule {
+    pub pattern: String,
+    /// Repository selector (doublestar); every repository when absent.
+    pub repositories: Option<String>,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct StorageQuota {
+    pub per_project: ByteLimit,
+    pub global: ByteLimit,
+}
+
+impl Default for StorageQuota {
+    fn default() -> Self {
+        Self {
+            per_project: ByteLimit::Unlimited,
+            global: ByteLimit::Unlimited,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    pub level: String,
+    pub format: LogFormat,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self {
+            level: "info".into(),
+            format: LogFormat::Text,
+        }
+    }
+}

@@ -1,0 +1,111 @@
+//! `berth`: the command line. Loads the configuration (exit 2 when it is invalid), then serves,
+//! migrates, or prints the default configuration.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use berth_server::config::{self, Config};
+use berth_server::{observability, serve, state, AppState};
+use migrations::MigratorTrait;
+
+#[derive(Parser)]
+#[command(
+    name = "berth",
+    version,
+    about = "Berth: a secure private container registry with a web console"
+)]
+struct Cli {
+    /// Configuration file (YAML, shaped like Harbor's harbor.yml).
+    #[arg(long, short, env = "BERTH_CONFIG", global = true)]
+    config: Option<PathBuf>,
+    /// Print a commented default configuration and exit.
+    #[arg(long)]
+    print_default_config: bool,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the registry and console (the default).
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Validate the configuration and exit.
+    CheckConfig,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if cli.print_default_config {
+        print!("{}", config::DEFAULT_CONFIG_YAML);
+        return ExitCode::SUCCESS;
+    }
+    let config = match config::load(cli.config.as_deref()) {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("berth: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    observability::init_tracing(&config.log);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    let result = runtime.block_on(async {
+        match cli.command.unwrap_or(Command::Serve) {
+            Command::Serve => run(config).await,
+            Command::Migrate => migrate(&config).await.map(|_| ()),
+            Command::CheckConfig => {
+                println!("configuration is valid");
+                Ok(())
+            }
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e:#}");
+            eprintln!("berth: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn migrate(config: &Config) -> anyhow::Result<sea_orm::DatabaseConnection> {
+    std::fs::create_dir_all(&config.data_dir)?;
+    let url = config.database_url();
+    let settings = domain::db::PoolSettings {
+        max_connections: config.database.max_connections,
+        ..Default::default()
+    };
+    let db = domain::db::connect(&url, settings).await?;
+    migrations::Migrator::up(&db, None).await?;
+    tracing::info!(database = %domain::db::redact_url(&url), "database schema is up to date");
+    Ok(db)
+}
+
+async fn run(config: Config) -> anyhow::Result<()> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    for setting in config.inactive_settings() {
+        tracing::warn!(
+            setting,
+            "configured but not yet active in this version of Berth"
+        );
+    }
+    let db = migrate(&config).await?;
+    let listeners = serve::Listeners::bind(&config)?;
+    let state = AppState::new(config.clone(), db, state::default_site_root());
+    tracing::info!(
+        external_url = %state.instance.external_url,
+        auth_mode = %config.auth_mode,
+        database = state.instance.database_backend,
+        site_root = %state.leptos.site_root,
+        "Berth {} starting", env!("CARGO_PKG_VERSION")
+    );
+    let app = berth_server::router(state);
+    serve::run(&config, app, listeners, serve::shutdown_signal()).await
+}

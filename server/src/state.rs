@@ -1,0 +1,67 @@
+//! Shared application state handed to every handler.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use axum::extract::FromRef;
+use domain::types::InstanceInfo;
+use leptos::config::LeptosOptions;
+use sea_orm::DatabaseConnection;
+
+use crate::config::Config;
+use crate::observability::Metrics;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub db: DatabaseConnection,
+    pub leptos: LeptosOptions,
+    pub metrics: Arc<Metrics>,
+    pub instance: InstanceInfo,
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos.clone()
+    }
+}
+
+impl AppState {
+    pub fn new(config: Config, db: DatabaseConnection, site_root: PathBuf) -> Self {
+        let leptos = LeptosOptions::builder()
+            .output_name("berth")
+            .site_root(site_root.display().to_string())
+            .site_pkg_dir("pkg")
+            .build();
+        let instance = InstanceInfo {
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            auth_mode: config.auth_mode.to_string(),
+            database_backend: domain::db::backend_name(&db).to_string(),
+            external_url: config.external_url(),
+        };
+        let metrics = Arc::new(Metrics::new(db.clone()));
+        Self {
+            config: Arc::new(config),
+            db,
+            leptos,
+            metrics,
+            instance,
+        }
+    }
+}
+
+/// Where the compiled site (wasm, JS, CSS, static files) is: `LEPTOS_SITE_ROOT`, or `site/`
+/// next to the directory holding the binary (`target/site` for `target/debug/berth`).
+pub fn default_site_root() -> PathBuf {
+    if let Ok(root) = std::env::var("LEPTOS_SITE_ROOT") {
+        return PathBuf::from(root);
+    }
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| {
+            exe.parent()
+                .and_then(|dir| dir.parent())
+                .map(|p| p.join("site"))
+        })
+        .unwrap_or_else(|| PathBuf::from("site"))
+}

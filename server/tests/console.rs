@@ -1,0 +1,156 @@
+//! The console over HTTP: server-side rendering, the 404 page, server functions, probes, metrics.
+
+mod common;
+
+use axum::body::Body;
+use axum::http::{Method, StatusCode};
+use common::{backend_under_test, TestApp};
+
+#[tokio::test]
+async fn home_page_is_server_rendered_with_hydration_scripts() {
+    let app = TestApp::new().await;
+    let res = app.get("/").await;
+    assert_eq!(res.status, StatusCode::OK);
+    assert!(res.headers["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+    // The shell and the page content are in the HTML itself, before any script runs.
+    assert!(res.body.contains("<h1"), "no heading in: {}", res.body);
+    assert!(res.body.contains("Projects"));
+    assert!(res.body.contains("Audit log"));
+    assert!(res.body.contains("id=\"user-menu-button\""));
+    // And the page loads the wasm bundle that hydrates it.
+    assert!(
+        res.body.contains("/pkg/berth.js"),
+        "no hydration script in: {}",
+        res.body
+    );
+    assert!(res.body.contains("berth_bg.wasm"));
+    assert!(res.body.contains("/pkg/berth.css"));
+}
+
+#[tokio::test]
+async fn every_navigation_entry_renders() {
+    let app = TestApp::new().await;
+    for (path, heading) in [
+        ("/projects", "Projects"),
+        ("/admin", "Administration"),
+        ("/audit", "Audit log"),
+        ("/settings", "Settings"),
+        ("/login", "Sign in to your registry"),
+    ] {
+        let res = app.get(path).await;
+        assert_eq!(res.status, StatusCode::OK, "{path}");
+        assert!(res.body.contains(heading), "{path} lacks {heading}");
+    }
+}
+
+#[tokio::test]
+async fn unknown_page_is_a_404_with_the_console_not_found_page() {
+    let app = TestApp::new().await;
+    let res = app.get("/no/such/page").await;
+    assert_eq!(res.status, StatusCode::NOT_FOUND);
+    assert!(res.body.contains("Page not found"));
+}
+
+#[tokio::test]
+async fn settings_page_renders_instance_facts_from_a_server_function() {
+    let app = TestApp::new().await;
+    let res = app.get("/settings").await;
+    assert_eq!(res.status, StatusCode::OK);
+    assert!(res.body.contains("db_auth"), "{}", res.body);
+    assert!(res.body.contains(backend_under_test()), "{}", res.body);
+}
+
+#[tokio::test]
+async fn database_backend_matches_the_test_environment() {
+    let app = TestApp::new().await;
+    eprintln!(
+        "Rust integration tests are running on {}",
+        backend_under_test()
+    );
+    assert_eq!(app.state.instance.database_backend, backend_under_test());
+}
+
+#[tokio::test]
+async fn healthz_and_readyz() {
+    let app = TestApp::new().await;
+    let res = app.get("/healthz").await;
+    assert_eq!(res.status, StatusCode::OK);
+    assert_eq!(res.body, "ok");
+
+    let res = app.get("/readyz").await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    let json: serde_json::Value = serde_json::from_str(&res.body).unwrap();
+    assert_eq!(json["ready"], true);
+    assert_eq!(json["checks"]["database"]["ok"], true);
+}
+
+#[tokio::test]
+async fn readyz_fails_when_the_data_dir_is_not_writable() {
+    let app = TestApp::with_config(|c| c.data_dir = "/proc/berth-not-writable".into()).await;
+    let res = app.get("/readyz").await;
+    assert_eq!(res.status, StatusCode::SERVICE_UNAVAILABLE);
+    let json: serde_json::Value = serde_json::from_str(&res.body).unwrap();
+    assert_eq!(json["checks"]["data_dir"]["ok"], false);
+    assert_eq!(json["checks"]["database"]["ok"], true);
+}
+
+fn counter(metrics: &str, route: &str, status: &str) -> u64 {
+    metrics
+        .lines()
+        .filter(|l| l.starts_with("berth_http_requests_total{"))
+        .filter(|l| {
+            l.contains(&format!("route=\"{route}\"")) && l.contains(&format!("status=\"{status}\""))
+        })
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+        .sum()
+}
+
+#[tokio::test]
+async fn metrics_count_requests_by_route_and_status() {
+    let app = TestApp::new().await;
+    let before = counter(&app.get("/metrics").await.body, "/healthz", "200");
+    for _ in 0..3 {
+        app.get("/healthz").await;
+    }
+    let scrape = app.get("/metrics").await;
+    assert_eq!(scrape.status, StatusCode::OK);
+    assert!(scrape.headers["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/plain"));
+    let after = counter(&scrape.body, "/healthz", "200");
+    assert_eq!(after, before + 3, "{}", scrape.body);
+    assert!(scrape
+        .body
+        .contains("berth_http_request_duration_seconds_bucket"));
+    assert!(scrape
+        .body
+        .contains("berth_db_pool_connections{state=\"open\"}"));
+}
+
+#[tokio::test]
+async fn every_response_carries_a_request_id() {
+    let app = TestApp::new().await;
+    let res = app.get("/healthz").await;
+    let id = res.headers["x-request-id"].to_str().unwrap();
+    assert_eq!(id.len(), 36, "uuid expected, got {id}");
+
+    let request = axum::http::Request::builder()
+        .uri("/healthz")
+        .header("x-request-id", "client-chosen-42")
+        .body(Body::empty())
+        .unwrap();
+    use tower::ServiceExt;
+    let response = app.router.clone().oneshot(request).await.unwrap();
+    assert_eq!(response.headers()["x-request-id"], "client-chosen-42");
+}
+
+#[tokio::test]
+async fn plain_http_responses_have_no_hsts() {
+    let app = TestApp::new().await;
+    let res = app.request(Method::GET, "/healthz", Body::empty()).await;
+    assert!(!res.headers.contains_key("strict-transport-security"));
+}
