@@ -29,7 +29,9 @@ apt_ensure() {
 # Everything the build needs: the wasm target, wasm-bindgen-cli at the pinned version,
 # Node packages (Tailwind CLI), and binaryen's wasm-opt for release builds.
 ensure_build_tools() {
-  apt_ensure nodejs npm binaryen pkg-config
+  apt_ensure binaryen
+  # Node.js 20+ runs the Tailwind CLI and Playwright; use the machine's if it has one.
+  command -v npm >/dev/null || apt_ensure nodejs npm
   if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
     log "adding the wasm32-unknown-unknown target"
     rustup target add wasm32-unknown-unknown

@@ -119,10 +119,7 @@ pub fn load_from_str(
             return Err(err(
                 "(document)",
                 Some(1),
-                format!(
-                    "expected a mapping of settings, found {}",
-                    yaml_kind(&other)
-                ),
+                format!("expected a mapping of settings, found {}", yaml_kind(other)),
             ))
         }
     };

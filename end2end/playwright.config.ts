@@ -1,0 +1,56 @@
+// End-to-end tests: a real Berth (built by scripts/build-site.sh) on a free loopback port, driven
+// in Debian's Chromium. Screenshots of every test are kept in end2end/test-results.
+import { defineConfig } from '@playwright/test';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+const port = Number(process.env.BERTH_E2E_PORT ?? 18090);
+const targetDir = process.env.CARGO_TARGET_DIR ?? path.join(os.homedir(), '.cache/berth/target');
+const siteRoot = process.env.BERTH_SITE_ROOT ?? path.join(targetDir, 'site');
+const dataDir = process.env.BERTH_E2E_DATA_DIR ?? fs.mkdtempSync(path.join(os.tmpdir(), 'berth-e2e-'));
+
+export default defineConfig({
+  testDir: './tests',
+  outputDir: './test-results',
+  timeout: 30_000,
+  expect: { timeout: 10_000 },
+  fullyParallel: false,
+  workers: 1,
+  retries: 0,
+  forbidOnly: true,
+  reporter: [['list']],
+  use: {
+    baseURL: `http://127.0.0.1:${port}`,
+    screenshot: 'on',
+    trace: 'retain-on-failure',
+    launchOptions: {
+      executablePath: '/usr/bin/chromium',
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    },
+  },
+  webServer: {
+    command: path.join(targetDir, 'debug', 'berth'),
+    url: `http://127.0.0.1:${port}/readyz`,
+    reuseExistingServer: false,
+    timeout: 60_000,
+    stdout: 'pipe',
+    stderr: 'pipe',
+    env: {
+      BERTH_HTTP__PORT: String(port),
+      BERTH_HTTP__BIND: '127.0.0.1',
+      BERTH_DATA_DIR: dataDir,
+      LEPTOS_SITE_ROOT: siteRoot,
+      RUST_LOG: 'info',
+    },
+  },
+});

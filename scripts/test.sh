@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs everything the tests need (PostgreSQL, Chromium, skopeo, podman, umoci, Node packages,
+# the wasm toolchain), then runs the whole suite: formatting, clippy, the Rust tests on SQLite and
+# on PostgreSQL, and the Playwright end-to-end tests in Chromium. Idempotent; safe to re-run.
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/postgres.sh"
+cd "$BERTH_ROOT"
+
+ensure_build_tools
+apt_ensure chromium skopeo podman umoci ca-certificates python3
+rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy rustfmt
+
+log "cargo fmt --check"
+cargo fmt --all -- --check
+
+log "cargo clippy (server side, then the wasm bundle)"
+cargo clippy --all-targets -- -D warnings
+cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
+
+log "Rust tests on SQLite"
+env -u BERTH_TEST_POSTGRES_URL cargo test --workspace --exclude frontend
+
+start_test_postgres
+log "Rust tests on PostgreSQL ($BERTH_TEST_POSTGRES_URL)"
+cargo test --workspace --exclude frontend
+
+log "building the site for the end-to-end tests"
+"$BERTH_ROOT/scripts/build-site.sh"
+
+log "Playwright end-to-end tests in Chromium"
+export BERTH_E2E_PORT
+BERTH_E2E_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+rm -rf end2end/test-results
+node_modules/.bin/playwright test -c end2end/playwright.config.ts
+log "all tests passed"
