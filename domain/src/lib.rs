@@ -7,3 +7,7 @@ pub mod types;
 pub mod db;
 #[cfg(feature = "server")]
 pub mod entities;
+#[cfg(feature = "server")]
+pub mod password;
+#[cfg(feature = "server")]
+pub mod service;

@@ -97,6 +97,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
         );
     }
     let db = migrate(&config).await?;
+    bootstrap_admin(&db).await?;
     let listeners = serve::Listeners::bind(&config)?;
     let state = AppState::new(config.clone(), db, state::default_site_root());
     tracing::info!(
@@ -108,4 +109,29 @@ async fn run(config: Config) -> anyhow::Result<()> {
     );
     let app = berth_server::router(state);
     serve::run(&config, app, listeners, serve::shutdown_signal()).await
+}
+
+/// Creates `admin` on first start. A generated password is shown once, on standard error, and
+/// never written to the structured log.
+async fn bootstrap_admin(db: &sea_orm::DatabaseConnection) -> anyhow::Result<()> {
+    use domain::service::bootstrap::{ensure_admin, AdminBootstrap};
+    let given = std::env::var("BERTH_ADMIN_PASSWORD").ok();
+    match ensure_admin(db, given.as_deref()).await? {
+        AdminBootstrap::Existing => {}
+        AdminBootstrap::CreatedWithGivenPassword => {
+            tracing::info!("created user `admin` with the password from BERTH_ADMIN_PASSWORD")
+        }
+        AdminBootstrap::CreatedWithGeneratedPassword(password) => {
+            tracing::warn!("created user `admin` with a generated password (shown once on stderr)");
+            eprintln!(
+                "\n  ┌──────────────────────────────────────────────────────────┐\n  \
+                 │  Berth created the system administrator account.         │\n  \
+                 │  username: admin                                         │\n  \
+                 │  password: {password:<46}│\n  \
+                 │  It is shown only this once: sign in and change it.      │\n  \
+                 └──────────────────────────────────────────────────────────┘\n"
+            );
+        }
+    }
+    Ok(())
 }

@@ -154,3 +154,30 @@ async fn plain_http_responses_have_no_hsts() {
     let res = app.request(Method::GET, "/healthz", Body::empty()).await;
     assert!(!res.headers.contains_key("strict-transport-security"));
 }
+
+#[tokio::test]
+async fn first_start_creates_admin_once_with_a_hashed_password() {
+    use domain::service::bootstrap::{ensure_admin, AdminBootstrap};
+    let app = TestApp::new().await;
+    let first = ensure_admin(&app.state.db, None).await.unwrap();
+    let AdminBootstrap::CreatedWithGeneratedPassword(password) = first else {
+        panic!("expected a generated password, got {first:?}");
+    };
+    assert!(password.len() >= 16);
+    assert_eq!(
+        ensure_admin(&app.state.db, Some("other")).await.unwrap(),
+        AdminBootstrap::Existing
+    );
+
+    use sea_orm::EntityTrait;
+    let users = domain::entities::user::Entity::find()
+        .all(&app.state.db)
+        .await
+        .unwrap();
+    assert_eq!(users.len(), 1);
+    let admin = &users[0];
+    assert!(admin.is_admin && !admin.disabled);
+    let hash = admin.password_hash.as_deref().unwrap();
+    assert!(!hash.contains(&password));
+    assert!(domain::password::verify(&password, hash));
+}

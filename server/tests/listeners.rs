@@ -1,5 +1,5 @@
-//! HTTPS: a certificate generated at test time, served over rustls with HTTP/2, HSTS on every
-//! response, plain HTTP redirected, and a clean stop on the shutdown signal.
+//! The real listeners: HTTPS with a certificate generated at test time, HTTP/2, HSTS, the plain
+//! HTTP redirect, and graceful shutdown that drains in-flight responses.
 
 mod common;
 
@@ -96,6 +96,66 @@ async fn https_serves_the_console_over_http2_with_hsts_and_redirects_plain_http(
     let stopped = tokio::time::timeout(std::time::Duration::from_secs(10), server).await;
     stopped
         .expect("server stops after the shutdown signal")
+        .unwrap()
+        .unwrap();
+}
+
+#[tokio::test]
+async fn shutdown_lets_in_flight_responses_finish_and_refuses_new_connections() {
+    const SIZE: usize = 48 << 20;
+    let app = TestApp::new().await;
+    let site = tempfile::tempdir().unwrap();
+    std::fs::write(site.path().join("large.bin"), vec![7u8; SIZE]).unwrap();
+    let state = berth_server::AppState::new(
+        (*app.state.config).clone(),
+        app.state.db.clone(),
+        site.path().to_path_buf(),
+    );
+    let listener = loopback_listener();
+    let port = listener.local_addr().unwrap().port();
+    let config = (*state.config).clone();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(async move {
+        serve::run(
+            &config,
+            berth_server::router(state),
+            Listeners {
+                main: listener,
+                redirect: None,
+            },
+            async move {
+                let _ = stop_rx.await;
+            },
+        )
+        .await
+    });
+
+    let mut res = reqwest::get(format!("http://127.0.0.1:{port}/large.bin"))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let mut received = res.chunk().await.unwrap().unwrap().len();
+    assert!(received < SIZE, "the response must still be in flight");
+
+    stop_tx.send(()).unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let refused = reqwest::Client::new()
+        .get(format!("http://127.0.0.1:{port}/healthz"))
+        .timeout(std::time::Duration::from_secs(2))
+        .send()
+        .await;
+    assert!(
+        refused.is_err(),
+        "new connections are refused while draining"
+    );
+
+    while let Some(chunk) = res.chunk().await.unwrap() {
+        received += chunk.len();
+    }
+    assert_eq!(received, SIZE, "the in-flight response completed");
+    let stopped = tokio::time::timeout(std::time::Duration::from_secs(10), server).await;
+    stopped
+        .expect("server stops once drained")
         .unwrap()
         .unwrap();
 }

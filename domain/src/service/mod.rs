@@ -1,0 +1,3 @@
+//! Services: the operations of Berth, each in its own transaction.
+
+pub mod bootstrap;
