@@ -1,6 +1,7 @@
 //! Berth's shared model: validated types used by the UI and the server, and (feature `server`)
 //! the database entities and connection handling that every service builds on.
 
+pub mod policy;
 pub mod types;
 
 #[cfg(feature = "server")]

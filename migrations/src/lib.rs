@@ -3,12 +3,16 @@
 pub use sea_orm_migration::prelude::*;
 
 mod m20261127_000001_users_sessions;
+mod m20261127_000002_access_control;
 
 pub struct Migrator;
 
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261127_000001_users_sessions::Migration)]
+        vec![
+            Box::new(m20261127_000001_users_sessions::Migration),
+            Box::new(m20261127_000002_access_control::Migration),
+        ]
     }
 }

@@ -3,9 +3,12 @@
 
 #![recursion_limit = "256"]
 
+pub mod api;
+pub mod auth;
 pub mod config;
 pub mod health;
 pub mod observability;
+pub mod registry;
 pub mod serve;
 pub mod state;
 
@@ -20,6 +23,7 @@ pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(app::App);
     let leptos_options = state.leptos.clone();
     let instance = state.instance.clone();
+    let services = state.services.clone();
     let operational = Router::new()
         .route("/healthz", axum::routing::get(health::healthz))
         .route("/readyz", axum::routing::get(health::readyz))
@@ -28,13 +32,50 @@ pub fn router(state: AppState) -> Router {
         .leptos_routes_with_context(
             &state,
             routes,
-            move || provide_context(instance.clone()),
+            move || {
+                provide_context(instance.clone());
+                provide_context(services.clone());
+            },
             move || app::shell(leptos_options.clone()),
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(
             app::shell,
         ));
     let hsts = state.config.https.as_ref().map(|h| h.hsts_max_age);
-    let app = operational.merge(console).with_state(state.clone());
+    let token = Router::new().route(
+        "/service/token",
+        axum::routing::get(auth::token::token_endpoint),
+    );
+    let app = operational
+        .merge(token)
+        .merge(registry::routes())
+        .nest(api::PREFIX, api::routes())
+        .merge(console)
+        .with_state(state.clone())
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::authenticate,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::csrf::protect,
+        ))
+        .layer(session_layer(&state));
     observability::apply(app, state.metrics.clone(), hsts)
+}
+
+/// Console sessions: database-backed, `HttpOnly`, `SameSite=Lax`, `Secure` over TLS, expiring
+/// after `session_timeout` minutes without activity.
+fn session_layer(
+    state: &AppState,
+) -> tower_sessions::SessionManagerLayer<auth::session_store::DbSessionStore> {
+    use tower_sessions::cookie::SameSite;
+    use tower_sessions::{Expiry, SessionManagerLayer};
+    let idle = time::Duration::minutes(i64::from(state.config.session_timeout));
+    SessionManagerLayer::new(auth::session_store::DbSessionStore::new(state.db.clone()))
+        .with_name(auth::csrf::SESSION_COOKIE)
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(state.config.https.is_some())
+        .with_expiry(Expiry::OnInactivity(idle))
 }

@@ -99,7 +99,8 @@ async fn run(config: Config) -> anyhow::Result<()> {
     let db = migrate(&config).await?;
     bootstrap_admin(&db).await?;
     let listeners = serve::Listeners::bind(&config)?;
-    let state = AppState::new(config.clone(), db, state::default_site_root());
+    let state = AppState::new(config.clone(), db, state::default_site_root())?;
+    spawn_session_cleanup(state.db.clone());
     tracing::info!(
         external_url = %state.instance.external_url,
         auth_mode = %config.auth_mode,
@@ -134,4 +135,20 @@ async fn bootstrap_admin(db: &sea_orm::DatabaseConnection) -> anyhow::Result<()>
         }
     }
     Ok(())
+}
+
+/// Deletes expired console sessions every ten minutes.
+fn spawn_session_cleanup(db: sea_orm::DatabaseConnection) {
+    let store = berth_server::auth::session_store::DbSessionStore::new(db);
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(600));
+        loop {
+            every.tick().await;
+            match store.delete_expired().await {
+                Ok(0) => {}
+                Ok(n) => tracing::debug!(removed = n, "expired sessions removed"),
+                Err(e) => tracing::warn!(error = %e, "cannot remove expired sessions"),
+            }
+        }
+    });
 }

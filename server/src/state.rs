@@ -8,8 +8,10 @@ use domain::types::InstanceInfo;
 use leptos::config::LeptosOptions;
 use sea_orm::DatabaseConnection;
 
-use crate::config::Config;
+use crate::auth::token::TokenKeys;
+use crate::config::{ByteLimit, Config};
 use crate::observability::Metrics;
+use domain::service::{ServiceSettings, Services};
 
 #[derive(Clone)]
 pub struct AppState {
@@ -18,6 +20,8 @@ pub struct AppState {
     pub leptos: LeptosOptions,
     pub metrics: Arc<Metrics>,
     pub instance: InstanceInfo,
+    pub services: Services,
+    pub tokens: Arc<TokenKeys>,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -27,7 +31,8 @@ impl FromRef<AppState> for LeptosOptions {
 }
 
 impl AppState {
-    pub fn new(config: Config, db: DatabaseConnection, site_root: PathBuf) -> Self {
+    /// Builds the state; creates the token signing key in the data directory on first start.
+    pub fn new(config: Config, db: DatabaseConnection, site_root: PathBuf) -> anyhow::Result<Self> {
         let leptos = LeptosOptions::builder()
             .output_name("berth")
             .site_root(site_root.display().to_string())
@@ -40,13 +45,27 @@ impl AppState {
             external_url: config.external_url(),
         };
         let metrics = Arc::new(Metrics::new(db.clone()));
-        Self {
+        let default_storage_limit = match config.storage_quota.per_project {
+            ByteLimit::Unlimited => -1,
+            ByteLimit::Bytes(b) => i64::try_from(b).unwrap_or(i64::MAX),
+        };
+        let services = Services::new(
+            db.clone(),
+            ServiceSettings {
+                default_storage_limit,
+            },
+        );
+        let lifetime = std::time::Duration::from_secs(u64::from(config.token_expiration) * 60);
+        let tokens = Arc::new(TokenKeys::load_or_create(&config.data_dir, lifetime)?);
+        Ok(Self {
             config: Arc::new(config),
             db,
             leptos,
             metrics,
             instance,
-        }
+            services,
+            tokens,
+        })
     }
 }
 

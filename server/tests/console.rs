@@ -89,8 +89,31 @@ async fn healthz_and_readyz() {
 
 #[tokio::test]
 async fn readyz_fails_when_the_data_dir_is_not_writable() {
-    let app = TestApp::with_config(|c| c.data_dir = "/proc/berth-not-writable".into()).await;
-    let res = app.get("/readyz").await;
+    let app = TestApp::new().await;
+    let mut state = app.state.clone();
+    let mut config = (*state.config).clone();
+    config.data_dir = "/proc/berth-not-writable".into();
+    state.config = std::sync::Arc::new(config);
+    let router = berth_server::router(state);
+    use tower::ServiceExt;
+    let response = router
+        .oneshot(
+            axum::http::Request::builder()
+                .uri("/readyz")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let status = response.status();
+    let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    let res = common::TestResponse {
+        status,
+        headers: Default::default(),
+        body: String::from_utf8_lossy(&body).into_owned(),
+    };
     assert_eq!(res.status, StatusCode::SERVICE_UNAVAILABLE);
     let json: serde_json::Value = serde_json::from_str(&res.body).unwrap();
     assert_eq!(json["checks"]["data_dir"]["ok"], false);

@@ -110,7 +110,8 @@ async fn shutdown_lets_in_flight_responses_finish_and_refuses_new_connections() 
         (*app.state.config).clone(),
         app.state.db.clone(),
         site.path().to_path_buf(),
-    );
+    )
+    .unwrap();
     let listener = loopback_listener();
     let port = listener.local_addr().unwrap().port();
     let config = (*state.config).clone();

@@ -1,3 +1,264 @@
-//! Services: the operations of Berth, each in its own transaction.
+//! Services: every operation of Berth. Each method takes the acting `Actor` first, checks the
+//! policy, does its work in one transaction and writes the audit record in that transaction.
 
+pub mod audit;
 pub mod bootstrap;
+pub mod groups;
+pub mod limiter;
+pub mod members;
+pub mod projects;
+pub mod robots;
+pub mod tokens;
+pub mod users;
+
+use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter};
+
+use crate::entities::{project, project_member, user_group_member};
+use crate::policy::authz::{self, Action, ProjectFacts, Resource, RobotGrant, Subject};
+use crate::types::Role;
+
+/// Who is acting.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Principal {
+    Anonymous,
+    User(UserPrincipal),
+    Robot(RobotPrincipal),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UserPrincipal {
+    pub id: i64,
+    pub username: String,
+    pub is_admin: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RobotPrincipal {
+    pub id: i64,
+    pub name: String,
+    pub grants: Vec<RobotGrant>,
+}
+
+impl Principal {
+    pub fn name(&self) -> &str {
+        match self {
+            Principal::Anonymous => "anonymous",
+            Principal::User(u) => &u.username,
+            Principal::Robot(r) => &r.name,
+        }
+    }
+
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Principal::Anonymous => "anonymous",
+            Principal::User(_) => "user",
+            Principal::Robot(_) => "robot",
+        }
+    }
+
+    pub fn is_admin(&self) -> bool {
+        matches!(self, Principal::User(u) if u.is_admin)
+    }
+
+    fn subject(&self) -> Subject<'_> {
+        match self {
+            Principal::Anonymous => Subject::Anonymous,
+            Principal::User(u) => Subject::User {
+                is_admin: u.is_admin,
+            },
+            Principal::Robot(r) => Subject::Robot { grants: &r.grants },
+        }
+    }
+}
+
+/// The principal and where the request came from: what the audit log records.
+#[derive(Clone, Debug)]
+pub struct Actor {
+    pub principal: Principal,
+    pub source_ip: String,
+}
+
+impl Actor {
+    pub fn new(principal: Principal, source_ip: impl Into<String>) -> Self {
+        Self {
+            principal,
+            source_ip: source_ip.into(),
+        }
+    }
+}
+
+/// Errors of the domain layer; each edge (registry, REST, console) maps them to its own format.
+#[derive(Debug, thiserror::Error)]
+pub enum DomainError {
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{0}")]
+    TooManyRequests(String),
+    #[error("database error")]
+    Database(#[from] DbErr),
+}
+
+pub type DomainResult<T> = Result<T, DomainError>;
+
+/// Settings the services take from the configuration.
+#[derive(Clone, Debug)]
+pub struct ServiceSettings {
+    /// Storage limit of new projects in bytes; -1 unlimited.
+    pub default_storage_limit: i64,
+}
+
+impl Default for ServiceSettings {
+    fn default() -> Self {
+        Self {
+            default_storage_limit: -1,
+        }
+    }
+}
+
+/// Entry point to every service, cheap to clone.
+#[derive(Clone)]
+pub struct Services {
+    pub db: DatabaseConnection,
+    pub settings: std::sync::Arc<ServiceSettings>,
+    pub login_limiter: std::sync::Arc<limiter::LoginLimiter>,
+}
+
+impl Services {
+    pub fn new(db: DatabaseConnection, settings: ServiceSettings) -> Self {
+        Self {
+            db,
+            settings: std::sync::Arc::new(settings),
+            login_limiter: std::sync::Arc::new(limiter::LoginLimiter::default()),
+        }
+    }
+}
+
+/// A user's effective role in a project: the highest of their direct and group memberships.
+pub async fn effective_role(
+    conn: &impl ConnectionTrait,
+    principal: &Principal,
+    project_id: i64,
+) -> Result<Option<Role>, DbErr> {
+    let Principal::User(user) = principal else {
+        return Ok(None);
+    };
+    let group_ids: Vec<i64> = user_group_member::Entity::find()
+        .filter(user_group_member::Column::UserId.eq(user.id))
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|m| m.group_id)
+        .collect();
+    let memberships = project_member::Entity::find()
+        .filter(project_member::Column::ProjectId.eq(project_id))
+        .filter(
+            project_member::Column::UserId
+                .eq(user.id)
+                .or(project_member::Column::GroupId.is_in(group_ids)),
+        )
+        .all(conn)
+        .await?;
+    Ok(memberships
+        .iter()
+        .filter_map(|m| m.role.parse::<Role>().ok())
+        .max_by_key(|r| r.rank()))
+}
+
+/// The one authorization check of the domain: loads the facts the policy needs and asks it.
+/// Callers that cannot even see the project get "not found", so private names do not leak.
+pub async fn authorize(
+    conn: &impl ConnectionTrait,
+    principal: &Principal,
+    project: Option<&project::Model>,
+    resource: Resource,
+    action: Action,
+) -> DomainResult<()> {
+    if is_allowed(conn, principal, project, resource, action).await? {
+        return Ok(());
+    }
+    if matches!(principal, Principal::Anonymous) {
+        return Err(DomainError::Unauthorized("authentication required".into()));
+    }
+    if let Some(p) = project {
+        if !is_allowed(conn, principal, Some(p), Resource::Project, Action::Read).await? {
+            return Err(DomainError::NotFound(format!(
+                "project `{}` not found",
+                p.name
+            )));
+        }
+    }
+    Err(DomainError::Forbidden(format!(
+        "{} `{}` may not {} {}",
+        principal.kind(),
+        principal.name(),
+        action_verb(action),
+        resource_noun(resource, project)
+    )))
+}
+
+pub async fn is_allowed(
+    conn: &impl ConnectionTrait,
+    principal: &Principal,
+    project: Option<&project::Model>,
+    resource: Resource,
+    action: Action,
+) -> Result<bool, DbErr> {
+    let role = match project {
+        Some(p) => effective_role(conn, principal, p.id).await?,
+        None => None,
+    };
+    let facts = project.map(|p| ProjectFacts {
+        name: &p.name,
+        public: p.public,
+    });
+    Ok(authz::allows(
+        principal.subject(),
+        facts,
+        role,
+        resource,
+        action,
+    ))
+}
+
+fn action_verb(action: Action) -> &'static str {
+    match action {
+        Action::Read => "read",
+        Action::List => "list",
+        Action::Create => "create",
+        Action::Update => "update",
+        Action::Delete => "delete",
+        Action::Pull => "pull",
+        Action::Push => "push",
+    }
+}
+
+fn resource_noun(resource: Resource, project: Option<&project::Model>) -> String {
+    let what = serde_json::to_string(&resource)
+        .unwrap_or_default()
+        .trim_matches('"')
+        .replace('-', " ");
+    match project {
+        Some(p) => format!("{what} in project `{}`", p.name),
+        None => format!("{what}s"),
+    }
+}
+
+/// Page numbers start at 1; sizes are clamped to 1..=100 (Harbor's limit).
+pub fn page_bounds(page: Option<u64>, page_size: Option<u64>) -> (u64, u64) {
+    (
+        page.unwrap_or(1).max(1),
+        page_size.unwrap_or(10).clamp(1, 100),
+    )
+}
+
+pub fn rfc3339(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}

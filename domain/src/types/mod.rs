@@ -1,5 +1,10 @@
 //! Plain data shared between the console (wasm) and the server.
 
+pub mod dto;
+mod names;
+
+pub use names::{ProjectName, Role};
+
 use serde::{Deserialize, Serialize};
 
 /// What the console needs to know about the signed-in person, if any.

@@ -44,7 +44,7 @@ impl TestApp {
         migrations::Migrator::up(&db, None)
             .await
             .expect("migrations apply");
-        let state = AppState::new(config, db, site_root());
+        let state = AppState::new(config, db, site_root()).expect("state builds");
         let router = berth_server::router(state.clone());
         Self {
             router,

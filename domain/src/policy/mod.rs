@@ -1,0 +1,4 @@
+//! Pure rules over plain types, no I/O. They compile for the browser too, so the console hides
+//! exactly what the server would refuse.
+
+pub mod authz;

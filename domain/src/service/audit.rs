@@ -1,0 +1,166 @@
+//! The audit trail: written inside the transaction of the change it records.
+
+use chrono::Utc;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, Set,
+};
+
+use super::{authorize, page_bounds, rfc3339, Actor, DomainResult, Principal, Services};
+use crate::entities::{audit_log, project, project_member};
+use crate::policy::authz::{Action, Resource};
+use crate::types::dto::{AuditEntry, AuditFilter, Page};
+use crate::types::Role;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Success,
+    Failure,
+}
+
+/// One audit row. `resource_type` is a noun (`user`, `project`, `member`, `robot`, `token`,
+/// `session`), `operation` a verb (`create`, `delete`, `login`, …).
+pub struct Record<'a> {
+    pub operation: &'a str,
+    pub resource_type: &'a str,
+    pub resource: &'a str,
+    pub project_id: Option<i64>,
+    pub outcome: Outcome,
+}
+
+pub async fn record(conn: &impl ConnectionTrait, actor: &Actor, r: Record<'_>) -> DomainResult<()> {
+    record_as(
+        conn,
+        actor.principal.kind(),
+        actor.principal.name(),
+        &actor.source_ip,
+        r,
+    )
+    .await
+}
+
+/// For events whose actor is not an authenticated principal, e.g. a failed login records the
+/// username that was tried.
+pub async fn record_as(
+    conn: &impl ConnectionTrait,
+    actor_type: &str,
+    actor: &str,
+    source_ip: &str,
+    r: Record<'_>,
+) -> DomainResult<()> {
+    audit_log::ActiveModel {
+        op_time: Set(Utc::now()),
+        actor_type: Set(actor_type.into()),
+        actor: Set(actor.chars().take(255).collect()),
+        source_ip: Set(source_ip.into()),
+        operation: Set(r.operation.into()),
+        resource_type: Set(r.resource_type.into()),
+        resource: Set(r.resource.into()),
+        project_id: Set(r.project_id),
+        result: Set(match r.outcome {
+            Outcome::Success => "success".into(),
+            Outcome::Failure => "failure".into(),
+        }),
+        detail: Set(String::new()),
+        ..Default::default()
+    }
+    .insert(conn)
+    .await?;
+    Ok(())
+}
+
+impl Services {
+    /// System admins read everything; project admins read their projects' records.
+    pub async fn list_audit(
+        &self,
+        actor: &Actor,
+        filter: &AuditFilter,
+        page: Option<u64>,
+        page_size: Option<u64>,
+    ) -> DomainResult<Page<AuditEntry>> {
+        let (page, size) = page_bounds(page, page_size);
+        let mut query = audit_log::Entity::find();
+        if let Some(name) = filter.project.as_deref().filter(|s| !s.is_empty()) {
+            let Some(p) = project::Entity::find()
+                .filter(project::Column::Name.eq(name))
+                .one(&self.db)
+                .await?
+            else {
+                return Err(super::DomainError::NotFound(format!(
+                    "project `{name}` not found"
+                )));
+            };
+            authorize(
+                &self.db,
+                &actor.principal,
+                Some(&p),
+                Resource::AuditLog,
+                Action::List,
+            )
+            .await?;
+            query = query.filter(audit_log::Column::ProjectId.eq(p.id));
+        } else if !actor.principal.is_admin() {
+            let Principal::User(user) = &actor.principal else {
+                return Err(super::DomainError::Forbidden(
+                    "the audit log is for administrators".into(),
+                ));
+            };
+            let admin_of: Vec<i64> = project_member::Entity::find()
+                .filter(project_member::Column::UserId.eq(user.id))
+                .filter(project_member::Column::Role.eq(Role::ProjectAdmin.as_str()))
+                .all(&self.db)
+                .await?
+                .into_iter()
+                .map(|m| m.project_id)
+                .collect();
+            if admin_of.is_empty() {
+                return Err(super::DomainError::Forbidden(
+                    "the audit log is for system administrators and project administrators".into(),
+                ));
+            }
+            query = query.filter(audit_log::Column::ProjectId.is_in(admin_of));
+        }
+        let mut cond = Condition::all();
+        if let Some(v) = filter.actor.as_deref().filter(|s| !s.is_empty()) {
+            cond = cond.add(audit_log::Column::Actor.contains(v));
+        }
+        if let Some(v) = filter.operation.as_deref().filter(|s| !s.is_empty()) {
+            cond = cond.add(audit_log::Column::Operation.eq(v));
+        }
+        if let Some(v) = filter.resource_type.as_deref().filter(|s| !s.is_empty()) {
+            cond = cond.add(audit_log::Column::ResourceType.eq(v));
+        }
+        if let Some(v) = filter.resource.as_deref().filter(|s| !s.is_empty()) {
+            cond = cond.add(audit_log::Column::Resource.contains(v));
+        }
+        let paginator = query
+            .filter(cond)
+            .order_by_desc(audit_log::Column::OpTime)
+            .order_by_desc(audit_log::Column::Id)
+            .paginate(&self.db, size);
+        let total = paginator.num_items().await?;
+        let items = paginator
+            .fetch_page(page - 1)
+            .await?
+            .into_iter()
+            .map(|r| AuditEntry {
+                id: r.id,
+                op_time: rfc3339(r.op_time),
+                actor_type: r.actor_type,
+                actor: r.actor,
+                source_ip: r.source_ip,
+                operation: r.operation,
+                resource_type: r.resource_type,
+                resource: r.resource,
+                project_id: r.project_id,
+                result: r.result,
+            })
+            .collect();
+        Ok(Page {
+            items,
+            total,
+            page,
+            page_size: size,
+        })
+    }
+}

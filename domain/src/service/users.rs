@@ -1,0 +1,376 @@
+//! Local users: sign-in, creation, administration, password changes.
+
+use chrono::Utc;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter,
+    QueryOrder, Set, TransactionTrait,
+};
+
+use super::audit::{self, Outcome, Record};
+use super::{
+    page_bounds, rfc3339, Actor, DomainError, DomainResult, Principal, Services, UserPrincipal,
+};
+use crate::entities::user;
+use crate::password;
+use crate::types::dto::{Page, UserView};
+
+pub const MIN_PASSWORD_LEN: usize = 8;
+
+#[derive(Clone, Debug)]
+pub struct NewUser {
+    pub username: String,
+    pub email: Option<String>,
+    pub display_name: Option<String>,
+    pub password: String,
+    pub is_admin: bool,
+}
+
+pub fn view(u: user::Model) -> UserView {
+    UserView {
+        id: u.id,
+        username: u.username,
+        email: u.email,
+        display_name: u.display_name,
+        is_admin: u.is_admin,
+        disabled: u.disabled,
+        created_at: rfc3339(u.created_at),
+    }
+}
+
+fn validate_username(name: &str) -> DomainResult<()> {
+    let ok = (1..=255).contains(&name.len())
+        && !name.starts_with("robot$")
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._-@".contains(c));
+    if ok {
+        Ok(())
+    } else {
+        Err(DomainError::Invalid(format!(
+            "invalid username `{name}`: use letters, digits and . _ - @ (not the robot$ prefix)"
+        )))
+    }
+}
+
+fn validate_password(password: &str) -> DomainResult<()> {
+    if password.chars().count() < MIN_PASSWORD_LEN {
+        return Err(DomainError::Invalid(format!(
+            "password must have at least {MIN_PASSWORD_LEN} characters"
+        )));
+    }
+    Ok(())
+}
+
+fn require_admin(actor: &Actor) -> DomainResult<()> {
+    match &actor.principal {
+        p if p.is_admin() => Ok(()),
+        Principal::Anonymous => Err(DomainError::Unauthorized("authentication required".into())),
+        _ => Err(DomainError::Forbidden(
+            "only system administrators may manage users".into(),
+        )),
+    }
+}
+
+impl Services {
+    /// Checks a username and password. Unknown users, wrong passwords and disabled accounts all
+    /// fail with the same message; the audit log records which.
+    pub async fn authenticate_password(
+        &self,
+        username: &str,
+        password_attempt: &str,
+        source_ip: &str,
+        audit_success: bool,
+    ) -> DomainResult<UserPrincipal> {
+        let found = user::Entity::find()
+            .filter(user::Column::Username.eq(username))
+            .one(&self.db)
+            .await?;
+        let verified = found.as_ref().is_some_and(|u| {
+            u.password_hash
+                .as_deref()
+                .is_some_and(|h| password::verify(password_attempt, h))
+        });
+        let failure = match &found {
+            _ if !verified => Some("invalid username or password"),
+            Some(u) if u.disabled => Some("this account is disabled"),
+            _ => None,
+        };
+        if let Some(message) = failure {
+            audit::record_as(
+                &self.db,
+                "user",
+                username,
+                source_ip,
+                Record {
+                    operation: "login",
+                    resource_type: "session",
+                    resource: username,
+                    project_id: None,
+                    outcome: Outcome::Failure,
+                },
+            )
+            .await?;
+            return Err(DomainError::Unauthorized(message.into()));
+        }
+        let u = found.expect("verified implies found");
+        if audit_success {
+            audit::record_as(
+                &self.db,
+                "user",
+                &u.username,
+                source_ip,
+                Record {
+                    operation: "login",
+                    resource_type: "session",
+                    resource: &u.username,
+                    project_id: None,
+                    outcome: Outcome::Success,
+                },
+            )
+            .await?;
+        }
+        Ok(UserPrincipal {
+            id: u.id,
+            username: u.username,
+            is_admin: u.is_admin,
+        })
+    }
+
+    /// Re-reads a signed-in user: sessions must not outlive a disable or lose a revoked role.
+    pub async fn current_user(&self, id: i64) -> DomainResult<Option<UserPrincipal>> {
+        Ok(user::Entity::find_by_id(id)
+            .one(&self.db)
+            .await?
+            .filter(|u| !u.disabled)
+            .map(|u| UserPrincipal {
+                id: u.id,
+                username: u.username,
+                is_admin: u.is_admin,
+            }))
+    }
+
+    pub async fn record_logout(&self, actor: &Actor) -> DomainResult<()> {
+        audit::record(
+            &self.db,
+            actor,
+            Record {
+                operation: "logout",
+                resource_type: "session",
+                resource: actor.principal.name(),
+                project_id: None,
+                outcome: Outcome::Success,
+            },
+        )
+        .await
+    }
+
+    pub async fn create_user(&self, actor: &Actor, new: NewUser) -> DomainResult<UserView> {
+        require_admin(actor)?;
+        validate_username(&new.username)?;
+        validate_password(&new.password)?;
+        let txn = self.db.begin().await?;
+        if user::Entity::find()
+            .filter(user::Column::Username.eq(&new.username))
+            .one(&txn)
+            .await?
+            .is_some()
+        {
+            return Err(DomainError::Conflict(format!(
+                "user `{}` already exists",
+                new.username
+            )));
+        }
+        let now = Utc::now();
+        let created = user::ActiveModel {
+            username: Set(new.username.clone()),
+            email: Set(new.email.filter(|e| !e.is_empty())),
+            display_name: Set(new
+                .display_name
+                .filter(|d| !d.is_empty())
+                .unwrap_or_else(|| new.username.clone())),
+            password_hash: Set(Some(password::hash(&new.password))),
+            is_admin: Set(new.is_admin),
+            disabled: Set(false),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        }
+        .insert(&txn)
+        .await?;
+        audit::record(
+            &txn,
+            actor,
+            Record {
+                operation: "create",
+                resource_type: "user",
+                resource: &created.username,
+                project_id: None,
+                outcome: Outcome::Success,
+            },
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(view(created))
+    }
+
+    pub async fn list_users(
+        &self,
+        actor: &Actor,
+        query: Option<&str>,
+        page: Option<u64>,
+        page_size: Option<u64>,
+    ) -> DomainResult<Page<UserView>> {
+        require_admin(actor)?;
+        let (page, size) = page_bounds(page, page_size);
+        let mut q = user::Entity::find().order_by_asc(user::Column::Username);
+        if let Some(text) = query.filter(|s| !s.is_empty()) {
+            q = q.filter(user::Column::Username.contains(text));
+        }
+        let paginator = q.paginate(&self.db, size);
+        let total = paginator.num_items().await?;
+        let items = paginator
+            .fetch_page(page - 1)
+            .await?
+            .into_iter()
+            .map(view)
+            .collect();
+        Ok(Page {
+            items,
+            total,
+            page,
+            page_size: size,
+        })
+    }
+
+    pub async fn get_user(&self, actor: &Actor, id: i64) -> DomainResult<UserView> {
+        let is_self = matches!(&actor.principal, Principal::User(u) if u.id == id);
+        if !is_self {
+            require_admin(actor)?;
+        }
+        user::Entity::find_by_id(id)
+            .one(&self.db)
+            .await?
+            .map(view)
+            .ok_or_else(|| DomainError::NotFound(format!("user {id} not found")))
+    }
+
+    async fn update_user_flag(
+        &self,
+        actor: &Actor,
+        id: i64,
+        operation: &str,
+        apply: impl FnOnce(&mut user::ActiveModel),
+    ) -> DomainResult<UserView> {
+        require_admin(actor)?;
+        let txn = self.db.begin().await?;
+        let found = user::Entity::find_by_id(id)
+            .one(&txn)
+            .await?
+            .ok_or_else(|| DomainError::NotFound(format!("user {id} not found")))?;
+        let username = found.username.clone();
+        let mut active = found.into_active_model();
+        apply(&mut active);
+        active.updated_at = Set(Utc::now());
+        let updated = active.update(&txn).await?;
+        audit::record(
+            &txn,
+            actor,
+            Record {
+                operation,
+                resource_type: "user",
+                resource: &username,
+                project_id: None,
+                outcome: Outcome::Success,
+            },
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(view(updated))
+    }
+
+    pub async fn set_admin(
+        &self,
+        actor: &Actor,
+        id: i64,
+        is_admin: bool,
+    ) -> DomainResult<UserView> {
+        if matches!(&actor.principal, Principal::User(u) if u.id == id) && !is_admin {
+            return Err(DomainError::Invalid(
+                "you cannot revoke your own administrator role".into(),
+            ));
+        }
+        let op = if is_admin {
+            "grant_admin"
+        } else {
+            "revoke_admin"
+        };
+        self.update_user_flag(actor, id, op, |u| u.is_admin = Set(is_admin))
+            .await
+    }
+
+    pub async fn set_disabled(
+        &self,
+        actor: &Actor,
+        id: i64,
+        disabled: bool,
+    ) -> DomainResult<UserView> {
+        if matches!(&actor.principal, Principal::User(u) if u.id == id) {
+            return Err(DomainError::Invalid(
+                "you cannot disable your own account".into(),
+            ));
+        }
+        let op = if disabled { "disable" } else { "enable" };
+        self.update_user_flag(actor, id, op, |u| u.disabled = Set(disabled))
+            .await
+    }
+
+    /// Users change their own password (old one required); admins may reset anyone's.
+    pub async fn change_password(
+        &self,
+        actor: &Actor,
+        id: i64,
+        old_password: Option<&str>,
+        new_password: &str,
+    ) -> DomainResult<()> {
+        let is_self = matches!(&actor.principal, Principal::User(u) if u.id == id);
+        if !is_self {
+            require_admin(actor)?;
+        }
+        validate_password(new_password)?;
+        let txn = self.db.begin().await?;
+        let found = user::Entity::find_by_id(id)
+            .one(&txn)
+            .await?
+            .ok_or_else(|| DomainError::NotFound(format!("user {id} not found")))?;
+        if is_self {
+            let ok = match (old_password, found.password_hash.as_deref()) {
+                (Some(old), Some(hash)) => password::verify(old, hash),
+                _ => false,
+            };
+            if !ok {
+                return Err(DomainError::Forbidden(
+                    "the current password is not correct".into(),
+                ));
+            }
+        }
+        let username = found.username.clone();
+        let mut active = found.into_active_model();
+        active.password_hash = Set(Some(password::hash(new_password)));
+        active.updated_at = Set(Utc::now());
+        active.update(&txn).await?;
+        audit::record(
+            &txn,
+            actor,
+            Record {
+                operation: "change_password",
+                resource_type: "user",
+                resource: &username,
+                project_id: None,
+                outcome: Outcome::Success,
+            },
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(())
+    }
+}

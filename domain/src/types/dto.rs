@@ -1,0 +1,108 @@
+//! Data shown in the console and returned by the REST API, shared by server and browser.
+
+use serde::{Deserialize, Serialize};
+
+use super::Role;
+use crate::policy::authz::RobotGrant;
+
+/// A page of results and the total count across all pages.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub total: u64,
+    pub page: u64,
+    pub page_size: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProjectView {
+    pub id: i64,
+    pub name: String,
+    pub public: bool,
+    pub owner: Option<String>,
+    pub created_at: String,
+    pub repo_count: u64,
+    /// The caller's effective role, if a member.
+    pub current_role: Option<Role>,
+    pub storage_limit: i64,
+    pub metadata: std::collections::BTreeMap<String, String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MemberKind {
+    User,
+    Group,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberView {
+    pub id: i64,
+    pub kind: MemberKind,
+    pub name: String,
+    pub role: Role,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RobotView {
+    pub id: i64,
+    pub name: String,
+    pub description: String,
+    pub project: Option<String>,
+    pub permissions: Vec<RobotGrant>,
+    pub disabled: bool,
+    pub expires_at: Option<String>,
+    pub created_by: String,
+    pub created_at: String,
+}
+
+/// A robot just created or refreshed: the only time its secret is visible.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RobotSecret {
+    pub id: i64,
+    pub name: String,
+    pub secret: String,
+    pub expires_at: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserView {
+    pub id: i64,
+    pub username: String,
+    pub email: Option<String>,
+    pub display_name: String,
+    pub is_admin: bool,
+    pub disabled: bool,
+    pub created_at: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupView {
+    pub id: i64,
+    pub name: String,
+    pub group_type: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    pub id: i64,
+    pub op_time: String,
+    pub actor_type: String,
+    pub actor: String,
+    pub source_ip: String,
+    pub operation: String,
+    pub resource_type: String,
+    pub resource: String,
+    pub project_id: Option<i64>,
+    pub result: String,
+}
+
+/// Filters of the audit log view; empty fields do not filter.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditFilter {
+    pub actor: Option<String>,
+    pub operation: Option<String>,
+    pub resource_type: Option<String>,
+    pub resource: Option<String>,
+    pub project: Option<String>,
+}
