@@ -7,7 +7,7 @@ import * as path from 'node:path';
 
 const port = Number(process.env.BERTH_E2E_PORT ?? 18090);
 const targetDir = process.env.CARGO_TARGET_DIR ?? path.join(os.homedir(), '.cache/berth/target');
-const siteRoot = process.env.BERTH_SITE_ROOT ?? path.join(targetDir, 'site');
+const siteRoot = path.join(targetDir, 'debug', 'site');
 const dataDir = process.env.BERTH_E2E_DATA_DIR ?? fs.mkdtempSync(path.join(os.tmpdir(), 'berth-e2e-'));
 
 export default defineConfig({

@@ -14,6 +14,8 @@ if [ "${1:-}" = "--release" ]; then
   wasm_flags=(--profile wasm-release)
 fi
 wasm_profile_dir=$([ "$profile" = release ] && echo wasm-release || echo debug)
+# The server looks for its site next to itself: target/<profile>/site.
+site="$CARGO_TARGET_DIR/$profile/site"
 
 ensure_build_tools
 
@@ -23,7 +25,7 @@ cargo build -p server "${server_flags[@]}"
 log "building the browser bundle (wasm32, $wasm_profile_dir)"
 cargo build -p frontend --lib --target wasm32-unknown-unknown "${wasm_flags[@]}"
 
-pkg="$BERTH_SITE_ROOT/pkg"
+pkg="$site/pkg"
 mkdir -p "$pkg"
 wasm-bindgen --target web --no-typescript --out-dir "$pkg" --out-name berth \
   "$CARGO_TARGET_DIR/wasm32-unknown-unknown/$wasm_profile_dir/frontend.wasm"
@@ -35,5 +37,5 @@ fi
 log "compiling the stylesheet with the Tailwind CLI"
 node_modules/.bin/tailwindcss -i style/tailwind.css -o "$pkg/berth.css" --minify 2>/dev/null
 
-cp -r public/. "$BERTH_SITE_ROOT/"
-log "site ready in $BERTH_SITE_ROOT; server at $CARGO_TARGET_DIR/$profile/berth"
+cp -r public/. "$site/"
+log "site ready in $site; server at $CARGO_TARGET_DIR/$profile/berth"

@@ -5,7 +5,6 @@ set -euo pipefail
 
 BERTH_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/berth/target}"
-export BERTH_SITE_ROOT="${BERTH_SITE_ROOT:-$CARGO_TARGET_DIR/site}"
 # Must equal the `wasm-bindgen` version pinned in Cargo.toml.
 WASM_BINDGEN_VERSION="0.2.130"
 

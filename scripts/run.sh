@@ -4,5 +4,4 @@
 source "$(dirname "$0")/lib.sh"
 cd "$BERTH_ROOT"
 "$BERTH_ROOT/scripts/build-site.sh" --release
-export LEPTOS_SITE_ROOT="$BERTH_SITE_ROOT"
 exec "$CARGO_TARGET_DIR/release/berth" "$@"

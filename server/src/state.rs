@@ -70,7 +70,7 @@ impl AppState {
 }
 
 /// Where the compiled site (wasm, JS, CSS, static files) is: `LEPTOS_SITE_ROOT`, or `site/`
-/// next to the directory holding the binary (`target/site` for `target/debug/berth`).
+/// beside the binary (`target/release/site` for `target/release/berth`).
 pub fn default_site_root() -> PathBuf {
     if let Ok(root) = std::env::var("LEPTOS_SITE_ROOT") {
         return PathBuf::from(root);

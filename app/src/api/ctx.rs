@@ -1,5 +1,7 @@
-//! The one way server functions reach server state: values the server put into Leptos context.
+//! The one way server functions reach server state: values the server put into Leptos context
+//! and the request's extensions.
 
+use domain::service::{Actor, DomainError, Services};
 use domain::types::InstanceInfo;
 use leptos::prelude::*;
 
@@ -7,4 +9,27 @@ use leptos::prelude::*;
 pub fn instance_info() -> Result<InstanceInfo, ServerFnError> {
     use_context::<InstanceInfo>()
         .ok_or_else(|| ServerFnError::new("server context is missing instance information"))
+}
+
+pub fn services() -> Result<Services, ServerFnError> {
+    use_context::<Services>()
+        .ok_or_else(|| ServerFnError::new("server context is missing services"))
+}
+
+/// The caller, as resolved by the server's authentication middleware.
+pub async fn actor() -> Result<Actor, ServerFnError> {
+    let axum::Extension(actor) = leptos_axum::extract::<axum::Extension<Actor>>().await?;
+    Ok(actor)
+}
+
+pub async fn session() -> Result<tower_sessions::Session, ServerFnError> {
+    Ok(leptos_axum::extract::<tower_sessions::Session>().await?)
+}
+
+/// Domain errors become messages the console shows; database details never leave the server.
+pub fn fail(e: DomainError) -> ServerFnError {
+    match e {
+        DomainError::Database(_) => ServerFnError::new("internal error; see the server log"),
+        other => ServerFnError::new(other.to_string()),
+    }
 }

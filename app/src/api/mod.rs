@@ -1,16 +1,293 @@
-//! Server functions: thin adapters from the console to the server's services.
+//! Server functions: thin adapters from the console to the domain services. Each gets the
+//! caller, calls one service, and maps the error.
 
 #[cfg(feature = "ssr")]
 pub mod ctx;
 
-use domain::types::InstanceInfo;
+use domain::types::dto::{
+    AuditEntry, AuditFilter, MemberKind, MemberView, Page, ProjectView, RobotSecret, RobotView,
+    UserView,
+};
+use domain::types::{InstanceInfo, Role, SessionUser};
 use leptos::prelude::*;
 
 /// The prefix for every server function, kept clear of the registry (`/v2`) and the
 /// Harbor-compatible REST API (`/api/v2.0`).
 pub const SERVER_FN_PREFIX: &str = "/console/fn";
 
-#[server(prefix = "/console/fn")]
+#[cfg(feature = "ssr")]
+use ctx::fail;
+
+#[server(prefix = "/console/fn", endpoint = "instance_info")]
 pub async fn load_instance_info() -> Result<InstanceInfo, ServerFnError> {
     ctx::instance_info()
+}
+
+#[cfg(feature = "ssr")]
+fn session_user(p: &domain::service::Principal) -> Option<SessionUser> {
+    match p {
+        domain::service::Principal::User(u) => Some(SessionUser {
+            username: u.username.clone(),
+            display_name: u.username.clone(),
+            is_admin: u.is_admin,
+        }),
+        _ => None,
+    }
+}
+
+#[server(prefix = "/console/fn", endpoint = "current_user")]
+pub async fn current_user() -> Result<Option<SessionUser>, ServerFnError> {
+    Ok(session_user(&ctx::actor().await?.principal))
+}
+
+#[server(prefix = "/console/fn", endpoint = "login")]
+pub async fn login(username: String, password: String) -> Result<SessionUser, ServerFnError> {
+    use domain::service::login::SESSION_USER_ID;
+    use domain::service::Principal;
+    let services = ctx::services()?;
+    let actor = ctx::actor().await?;
+    if username.starts_with(domain::service::robots::ROBOT_PREFIX) {
+        return Err(ServerFnError::new(
+            "robot accounts cannot sign in to the console",
+        ));
+    }
+    let principal = services
+        .login_with_password(&username, &password, &actor.source_ip, true)
+        .await
+        .map_err(|e| ServerFnError::new(e.to_string()))?;
+    let Principal::User(user) = &principal else {
+        return Err(ServerFnError::new("only users can sign in to the console"));
+    };
+    let session = ctx::session().await?;
+    // A new session id at sign-in, so a planted session id is worthless.
+    session
+        .cycle_id()
+        .await
+        .map_err(|e| ServerFnError::new(e.to_string()))?;
+    session
+        .insert(SESSION_USER_ID, user.id)
+        .await
+        .map_err(|e| ServerFnError::new(e.to_string()))?;
+    Ok(session_user(&principal).expect("a user"))
+}
+
+#[server(prefix = "/console/fn", endpoint = "logout")]
+pub async fn logout() -> Result<(), ServerFnError> {
+    let services = ctx::services()?;
+    let actor = ctx::actor().await?;
+    if !matches!(actor.principal, domain::service::Principal::Anonymous) {
+        services.record_logout(&actor).await.map_err(fail)?;
+    }
+    ctx::session()
+        .await?
+        .flush()
+        .await
+        .map_err(|e| ServerFnError::new(e.to_string()))?;
+    Ok(())
+}
+
+#[server(prefix = "/console/fn", endpoint = "list_projects")]
+pub async fn list_projects(query: String, page: u64) -> Result<Page<ProjectView>, ServerFnError> {
+    let actor = ctx::actor().await?;
+    ctx::services()?
+        .list_projects(&actor, Some(&query), None, Some(page), Some(15))
+        .await
+        .map_err(fail)
+}
+
+#[server(prefix = "/console/fn", endpoint = "create_project")]
+pub async fn create_project(name: String, public: bool) -> Result<ProjectView, ServerFnError> {
+    let actor = ctx::actor().await?;
+    let new = domain::service::projects::NewProject {
+        name,
+        public,
+        ..Default::default()
+    };
+    ctx::services()?
+        .create_project(&actor, new)
+        .await
+        .map_err(fail)
+}
+
+#[server(prefix = "/console/fn", endpoint = "get_project")]
+pub async fn get_project(name: String) -> Result<ProjectView, ServerFnError> {
+    let actor = ctx::actor().await?;
+    ctx::services()?
+        .get_project(&actor, &name)
+        .await
+        .map_err(fail)
+}
+
+#[server(prefix = "/console/fn", endpoint = "list_members")]
+pub async fn list_members(project: String) -> Result<Vec<MemberView>, ServerFnError> {
+    let actor = ctx::actor().await?;
+    ctx::services()?
+        .list_members(&actor, &project, None)
+        .await
+        .map_err(fail)
+}
+
+#[server(prefix = "/console/fn", endpoint = "add_member")]
+pub async fn add_member(
+    project: String,
+    kind: MemberKind,
+    name: String,
+    role: Role,
+) -> Result<MemberView, ServerFnError> {
+    use domain::service::members::MemberRef;
+    let actor = ctx::actor().await?;
+    let who = match kind {
+        MemberKind::User => MemberRef::User(name),
+        MemberKind::Group => MemberRef::Group(name),
+    };
+    ctx::services()?
+        .add_member(&actor, &project, who, role)
+        .await
+        .map_err(fail)
+}
+
+#[server(prefix = "/console/fn", endpoint = "update_member")]
+pub async fn update_member(
+    project: String,
+    id: i64,
+    role: Role,
+) -> Result<MemberView, ServerFnError> {
+    let actor = ctx::actor().await?;
+    ctx::services()?
+        .update_member(&actor, &project, id, role)
+        .await
+        .map_err(fail)
+}
+
+#[server(prefix = "/console/fn", endpoint = "remove_member")]
+pub async fn remove_member(project: String, id: i64) -> Result<(), ServerFnError> {
+    let actor = ctx::actor().await?;
+    ctx::services()?
+        .remove_member(&actor, &project, id)
+        .await
+        .map_err(fail)
+}
+
+#[server(prefix = "/console/fn", endpoint = "list_robots")]
+pub async fn list_robots(project: String) -> Result<Vec<RobotView>, ServerFnError> {
+    let actor = ctx::actor().await?;
+    ctx::services()?
+        .list_robots(&actor, Some(&project))
+        .await
+        .map_err(fail)
+}
+
+#[server(prefix = "/console/fn", endpoint = "create_robot")]
+pub async fn create_robot(
+    project: String,
+    name: String,
+    description: String,
+    duration_days: i64,
+    push: bool,
+) -> Result<RobotSecret, ServerFnError> {
+    use domain::policy::authz::{Action, Resource, RobotGrant};
+    let actor = ctx::actor().await?;
+    let mut permissions = vec![RobotGrant {
+        namespace: project.clone(),
+        resource: Resource::Repository,
+        action: Action::Pull,
+    }];
+    if push {
+        permissions.push(RobotGrant {
+            namespace: project.clone(),
+            resource: Resource::Repository,
+            action: Action::Push,
+        });
+    }
+    let new = domain::service::robots::NewRobot {
+        name,
+        description,
+        project: Some(project),
+        duration_days,
+        permissions,
+        disabled: false,
+    };
+    ctx::services()?
+        .create_robot(&actor, new)
+        .await
+        .map_err(fail)
+}
+
+#[server(prefix = "/console/fn", endpoint = "set_robot_disabled")]
+pub async fn set_robot_disabled(id: i64, disabled: bool) -> Result<RobotView, ServerFnError> {
+    let actor = ctx::actor().await?;
+    let update = domain::service::robots::RobotUpdate {
+        disabled: Some(disabled),
+        ..Default::default()
+    };
+    ctx::services()?
+        .update_robot(&actor, id, update)
+        .await
+        .map_err(fail)
+}
+
+#[server(prefix = "/console/fn", endpoint = "delete_robot")]
+pub async fn delete_robot(id: i64) -> Result<(), ServerFnError> {
+    let actor = ctx::actor().await?;
+    ctx::services()?
+        .delete_robot(&actor, id)
+        .await
+        .map_err(fail)
+}
+
+#[server(prefix = "/console/fn", endpoint = "list_users")]
+pub async fn list_users(query: String, page: u64) -> Result<Page<UserView>, ServerFnError> {
+    let actor = ctx::actor().await?;
+    ctx::services()?
+        .list_users(&actor, Some(&query), Some(page), Some(20))
+        .await
+        .map_err(fail)
+}
+
+#[server(prefix = "/console/fn", endpoint = "create_user")]
+pub async fn create_user(
+    username: String,
+    email: String,
+    password: String,
+    is_admin: bool,
+) -> Result<UserView, ServerFnError> {
+    let actor = ctx::actor().await?;
+    let new = domain::service::users::NewUser {
+        username,
+        email: Some(email),
+        display_name: None,
+        password,
+        is_admin,
+    };
+    ctx::services()?
+        .create_user(&actor, new)
+        .await
+        .map_err(fail)
+}
+
+#[server(prefix = "/console/fn", endpoint = "set_user_admin")]
+pub async fn set_user_admin(id: i64, is_admin: bool) -> Result<UserView, ServerFnError> {
+    let actor = ctx::actor().await?;
+    ctx::services()?
+        .set_admin(&actor, id, is_admin)
+        .await
+        .map_err(fail)
+}
+
+#[server(prefix = "/console/fn", endpoint = "set_user_disabled")]
+pub async fn set_user_disabled(id: i64, disabled: bool) -> Result<UserView, ServerFnError> {
+    let actor = ctx::actor().await?;
+    ctx::services()?
+        .set_disabled(&actor, id, disabled)
+        .await
+        .map_err(fail)
+}
+
+#[server(prefix = "/console/fn", endpoint = "list_audit")]
+pub async fn list_audit(filter: AuditFilter, page: u64) -> Result<Page<AuditEntry>, ServerFnError> {
+    let actor = ctx::actor().await?;
+    ctx::services()?
+        .list_audit(&actor, &filter, Some(page), Some(25))
+        .await
+        .map_err(fail)
 }

@@ -145,12 +145,13 @@ pub fn allows(
     match (subject, project) {
         (Subject::User { is_admin: true }, _) => true,
         (Subject::Robot { grants }, project) => grants.iter().any(|g| {
-            g.resource == resource
-                && g.action == action
-                && match project {
-                    Some(p) => g.namespace == "*" || g.namespace == p.name,
-                    None => g.namespace == "*",
-                }
+            let in_scope = match project {
+                Some(p) => g.namespace == "*" || g.namespace == p.name,
+                None => g.namespace == "*",
+            };
+            // Any grant in a project lets the robot see that project exists.
+            let sees_project = project.is_some() && (resource, action) == (Project, Read);
+            in_scope && ((g.resource == resource && g.action == action) || sees_project)
         }),
         // Without a project: system resources. Any signed-in user may create a project
         // (Harbor's default `project_creation_restriction: everyone`) and list what they see.
@@ -380,11 +381,16 @@ mod tests {
         assert!(allows(robot, Some(PRIVATE), None, Repository, Push));
         assert!(!allows(robot, Some(PRIVATE), None, Repository, Delete));
         assert!(!allows(robot, Some(PRIVATE), None, Member, Create));
+        assert!(
+            allows(robot, Some(PRIVATE), None, Project, Read),
+            "a robot sees its own project"
+        );
         let other = ProjectFacts {
             name: "other",
             public: false,
         };
         assert!(!allows(robot, Some(other), None, Repository, Pull));
+        assert!(!allows(robot, Some(other), None, Project, Read));
 
         let everywhere = vec![RobotGrant {
             namespace: "*".into(),

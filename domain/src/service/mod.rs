@@ -5,6 +5,7 @@ pub mod audit;
 pub mod bootstrap;
 pub mod groups;
 pub mod limiter;
+pub mod login;
 pub mod members;
 pub mod projects;
 pub mod robots;

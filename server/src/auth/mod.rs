@@ -13,22 +13,13 @@ use axum::http::{header, HeaderMap};
 use axum::middleware::Next;
 use axum::response::Response;
 use base64::Engine;
-use domain::service::robots::ROBOT_PREFIX;
 use domain::service::tokens::GrantedAccess;
-use domain::service::{Actor, DomainError, Principal};
+use domain::service::{Actor, Principal};
 use tower_sessions::Session;
 
 use crate::AppState;
 
-/// Session key holding the signed-in user's id.
-pub const SESSION_USER_ID: &str = "user_id";
-
-/// Why presented credentials were refused.
-#[derive(Clone, Debug)]
-pub enum AuthFailure {
-    Invalid(String),
-    Throttled(u64),
-}
+pub use domain::service::login::{LoginError as AuthFailure, SESSION_USER_ID};
 
 /// The outcome of authentication for one request.
 #[derive(Clone, Debug)]
@@ -72,47 +63,6 @@ pub fn credentials(headers: &HeaderMap) -> Option<Credentials> {
     }
 }
 
-/// Checks a username and password (or robot name and secret), throttling repeated failures.
-pub async fn password_login(
-    state: &AppState,
-    username: &str,
-    password: &str,
-    ip: &str,
-    audit_success: bool,
-) -> Result<Principal, AuthFailure> {
-    let limiter = &state.services.login_limiter;
-    limiter
-        .check(username, ip)
-        .map_err(AuthFailure::Throttled)?;
-    let result = if username.starts_with(ROBOT_PREFIX) {
-        state
-            .services
-            .authenticate_robot(username, password, ip)
-            .await
-            .map(Principal::Robot)
-    } else {
-        state
-            .services
-            .authenticate_password(username, password, ip, audit_success)
-            .await
-            .map(Principal::User)
-    };
-    match result {
-        Ok(principal) => {
-            limiter.record_success(username);
-            Ok(principal)
-        }
-        Err(DomainError::Unauthorized(message)) => {
-            limiter.record_failure(username, ip);
-            Err(AuthFailure::Invalid(message))
-        }
-        Err(e) => {
-            tracing::error!(error = %e, "authentication failed on a server error");
-            Err(AuthFailure::Invalid("authentication is unavailable".into()))
-        }
-    }
-}
-
 /// Middleware: resolves the caller once per request.
 pub async fn authenticate(
     State(state): State<AppState>,
@@ -127,7 +77,11 @@ pub async fn authenticate(
     };
     match credentials(request.headers()) {
         Some(Credentials::Basic { username, password }) => {
-            match password_login(&state, &username, &password, &ip, false).await {
+            match state
+                .services
+                .login_with_password(&username, &password, &ip, false)
+                .await
+            {
                 Ok(principal) => auth.actor.principal = principal,
                 Err(failure) => auth.failure = Some(failure),
             }

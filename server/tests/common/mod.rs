@@ -10,6 +10,8 @@ use axum::http::{HeaderMap, Method, Request, StatusCode};
 use axum::Router;
 use berth_server::config::Config;
 use berth_server::AppState;
+use domain::service::users::NewUser;
+use domain::service::{Actor, Principal};
 use migrations::MigratorTrait;
 use tower::ServiceExt;
 
@@ -75,6 +77,111 @@ impl TestApp {
     pub async fn get(&self, path: &str) -> TestResponse {
         self.request(Method::GET, path, Body::empty()).await
     }
+
+    /// A request with optional Basic credentials, JSON body and extra headers.
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        basic: Option<(&str, &str)>,
+        json: Option<serde_json::Value>,
+        headers: &[(&str, &str)],
+    ) -> TestResponse {
+        let mut builder = Request::builder().method(method).uri(path);
+        if let Some((user, password)) = basic {
+            builder = builder.header("authorization", basic_header(user, password));
+        }
+        for (k, v) in headers {
+            builder = builder.header(*k, *v);
+        }
+        let body = match json {
+            Some(v) => {
+                builder = builder.header("content-type", "application/json");
+                Body::from(v.to_string())
+            }
+            None => Body::empty(),
+        };
+        let response = self
+            .router
+            .clone()
+            .oneshot(builder.body(body).unwrap())
+            .await
+            .unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        TestResponse {
+            status,
+            headers,
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+        }
+    }
+
+    /// The system administrator as a domain actor, for setting up fixtures through services.
+    pub async fn admin(&self) -> Actor {
+        domain::service::bootstrap::ensure_admin(&self.state.db, Some(ADMIN_PASSWORD))
+            .await
+            .unwrap();
+        let principal = self
+            .state
+            .services
+            .authenticate_password("admin", ADMIN_PASSWORD, "127.0.0.1", false)
+            .await
+            .unwrap();
+        Actor::new(Principal::User(principal), "127.0.0.1")
+    }
+
+    /// Creates a user whose password is `password_of(name)`.
+    pub async fn user(&self, name: &str) -> i64 {
+        let admin = self.admin().await;
+        self.state
+            .services
+            .create_user(
+                &admin,
+                NewUser {
+                    username: name.into(),
+                    email: Some(format!("{name}@example.com")),
+                    display_name: None,
+                    password: password_of(name),
+                    is_admin: false,
+                },
+            )
+            .await
+            .unwrap()
+            .id
+    }
+}
+
+pub const ADMIN_PASSWORD: &str = "Admin-Passw0rd-for-tests";
+
+pub fn password_of(user: &str) -> String {
+    format!("pw-{user}-{}", user.len() * 7919)
+}
+
+pub fn basic_header(user: &str, password: &str) -> String {
+    use base64::Engine;
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
+    )
+}
+
+impl TestResponse {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+}
+
+/// The claims of a JWT, without verifying it.
+pub fn jwt_claims(token: &str) -> serde_json::Value {
+    use base64::Engine;
+    let payload = token.split('.').nth(1).expect("three JWT parts");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .unwrap();
+    serde_json::from_slice(&bytes).unwrap()
 }
 
 /// Which backend this test run uses, for assertions and messages.
@@ -113,9 +220,7 @@ async fn test_database_url(config: &Config) -> String {
     format!("{base}/{name}")
 }
 
-/// The compiled site, if `scripts/build-site.sh` has run; server rendering does not need it.
+/// Server rendering needs no compiled site; static files are tested in `end2end/`.
 pub fn site_root() -> PathBuf {
-    std::env::var("BERTH_SITE_ROOT")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| PathBuf::from("target/site"))
+    PathBuf::from("target/site")
 }
