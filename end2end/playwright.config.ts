@@ -8,6 +8,8 @@ import * as path from 'node:path';
 const port = Number(process.env.BERTH_E2E_PORT ?? 18090);
 const targetDir = process.env.CARGO_TARGET_DIR ?? path.join(os.homedir(), '.cache/berth/target');
 const siteRoot = path.join(targetDir, 'debug', 'site');
+/** The admin password the e2e server starts with; tests read it from here. */
+export const adminPassword = 'E2e-Admin-Passw0rd';
 const dataDir = process.env.BERTH_E2E_DATA_DIR ?? fs.mkdtempSync(path.join(os.tmpdir(), 'berth-e2e-'));
 
 export default defineConfig({
@@ -51,6 +53,7 @@ export default defineConfig({
       BERTH_DATA_DIR: dataDir,
       LEPTOS_SITE_ROOT: siteRoot,
       RUST_LOG: 'info',
+      BERTH_ADMIN_PASSWORD: adminPassword,
     },
   },
 });

@@ -11,10 +11,11 @@ use leptos_router::components::{ParentRoute, Route, Router, Routes};
 use leptos_router::path;
 
 use crate::components::layout::ConsoleLayout;
+use crate::components::session::provide_current_user;
 use crate::components::toast::{provide_toasts, ToastHost};
 use crate::pages::{
     admin::AdminPage, audit::AuditPage, login::LoginPage, not_found::NotFound,
-    projects::ProjectsPage, settings::SettingsPage,
+    project::ProjectPage, projects::ProjectsPage, settings::SettingsPage,
 };
 
 /// The HTML document around the app; rendered on the server only.
@@ -42,6 +43,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 pub fn App() -> impl IntoView {
     provide_meta_context();
     provide_toasts();
+    provide_current_user();
 
     // Runs only in the browser, once hydration has attached the event handlers; end-to-end
     // tests wait for this marker before they interact.
@@ -62,6 +64,7 @@ pub fn App() -> impl IntoView {
                 <ParentRoute path=path!("") view=ConsoleLayout>
                     <Route path=path!("") view=ProjectsPage />
                     <Route path=path!("/projects") view=ProjectsPage />
+                    <Route path=path!("/projects/:name") view=ProjectPage />
                     <Route path=path!("/admin") view=AdminPage />
                     <Route path=path!("/audit") view=AuditPage />
                     <Route path=path!("/settings") view=SettingsPage />

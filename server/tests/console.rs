@@ -19,6 +19,10 @@ async fn home_page_is_server_rendered_with_hydration_scripts() {
     assert!(res.body.contains("<h1"), "no heading in: {}", res.body);
     assert!(res.body.contains("Projects"));
     assert!(res.body.contains("Audit log"));
+    assert!(
+        !res.body.contains("Administration"),
+        "administration is offered to admins only"
+    );
     assert!(res.body.contains("id=\"user-menu-button\""));
     // And the page loads the wasm bundle that hydrates it.
     assert!(

@@ -4,6 +4,7 @@ use leptos::prelude::*;
 use leptos_router::components::{Outlet, A};
 
 use super::icons;
+use super::session::use_current_user;
 use super::user_menu::UserMenu;
 
 #[component]
@@ -41,11 +42,17 @@ fn TopBar() -> impl IntoView {
 
 #[component]
 fn SideNav() -> impl IntoView {
+    let user = use_current_user();
     view! {
         <nav aria-label="Main" class="w-60 shrink-0 border-r border-slate-200 bg-white px-3 py-6">
             <ul class="space-y-1">
                 <NavItem href="/projects" label="Projects" icon=icons::projects_icon />
-                <NavItem href="/admin" label="Administration" icon=icons::admin_icon />
+                // Only system administrators administer; the page itself refuses others too.
+                <Transition fallback=|| ()>
+                    <Show when=move || user.is_admin()>
+                        <NavItem href="/admin" label="Administration" icon=icons::admin_icon />
+                    </Show>
+                </Transition>
                 <NavItem href="/audit" label="Audit log" icon=icons::audit_icon />
                 <NavItem href="/settings" label="Settings" icon=icons::settings_icon />
             </ul>

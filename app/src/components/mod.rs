@@ -3,5 +3,7 @@
 pub mod icons;
 pub mod layout;
 pub mod page;
+pub mod session;
 pub mod toast;
 pub mod user_menu;
+pub mod widgets;

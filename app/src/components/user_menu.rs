@@ -3,10 +3,32 @@
 use leptos::prelude::*;
 
 use super::icons;
+use super::session::{hard_navigate, use_current_user};
+use super::toast::use_toasts;
+use crate::api::logout;
 
 #[component]
 pub fn UserMenu() -> impl IntoView {
     let open = RwSignal::new(false);
+    let user = use_current_user();
+    let toasts = use_toasts();
+    let sign_out = Action::new(move |_: &()| async move {
+        match logout().await {
+            Ok(()) => hard_navigate("/login"),
+            Err(e) => toasts.error(e.to_string()),
+        }
+    });
+    let name = move || {
+        user.get()
+            .map(|u| u.username)
+            .unwrap_or_else(|| "Not signed in".into())
+    };
+    let initial = move || {
+        user.get()
+            .and_then(|u| u.username.chars().next())
+            .map(|c| c.to_string())
+            .unwrap_or_else(|| "?".into())
+    };
     view! {
         <div class="relative">
             <button
@@ -18,9 +40,9 @@ pub fn UserMenu() -> impl IntoView {
                 on:click=move |_| open.update(|o| *o = !*o)
             >
                 <span class="flex h-7 w-7 items-center justify-center rounded-full bg-slate-700 text-xs font-semibold uppercase">
-                    "?"
+                    <Transition fallback=|| "?">{initial}</Transition>
                 </span>
-                <span>"Not signed in"</span>
+                <span data-testid="current-user"><Transition fallback=|| "…">{name}</Transition></span>
                 {icons::chevron_down_icon()}
             </button>
             <Show when=move || open.get()>
@@ -32,15 +54,26 @@ pub fn UserMenu() -> impl IntoView {
                     aria-labelledby="user-menu-button"
                     class="absolute right-0 z-50 mt-2 w-56 origin-top-right overflow-hidden rounded-lg border border-slate-200 bg-white py-1 text-sm text-slate-700 shadow-lg"
                 >
-                    <div class="border-b border-slate-100 px-4 py-2.5 text-xs text-slate-500">
-                        "You are browsing anonymously."
-                    </div>
-                    <a role="menuitem" href="/login" class="block px-4 py-2 hover:bg-slate-50">
-                        "Sign in"
-                    </a>
-                    <a role="menuitem" href="/settings" class="block px-4 py-2 hover:bg-slate-50">
-                        "About this registry"
-                    </a>
+                    {move || match user.get() {
+                        Some(u) => view! {
+                            <div class="border-b border-slate-100 px-4 py-2.5 text-xs text-slate-500">
+                                "Signed in as " <span class="font-medium text-slate-800">{u.username.clone()}</span>
+                                {u.is_admin.then_some(" · system admin")}
+                            </div>
+                            <a role="menuitem" href="/settings" class="block px-4 py-2 hover:bg-slate-50">"About this registry"</a>
+                            <button role="menuitem" type="button" class="block w-full px-4 py-2 text-left hover:bg-slate-50"
+                                on:click=move |_| { sign_out.dispatch(()); }>
+                                "Sign out"
+                            </button>
+                        }.into_any(),
+                        None => view! {
+                            <div class="border-b border-slate-100 px-4 py-2.5 text-xs text-slate-500">
+                                "You are browsing anonymously."
+                            </div>
+                            <a role="menuitem" href="/login" class="block px-4 py-2 hover:bg-slate-50">"Sign in"</a>
+                            <a role="menuitem" href="/settings" class="block px-4 py-2 hover:bg-slate-50">"About this registry"</a>
+                        }.into_any(),
+                    }}
                 </div>
             </Show>
         </div>

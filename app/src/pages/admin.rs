@@ -1,15 +1,151 @@
-//! System administration: users, groups and registry-wide settings.
+//! System administration: local users (create, grant system admin, disable).
 
 use leptos::prelude::*;
 
+use super::login::server_message;
+use crate::api::{create_user, list_users, set_user_admin, set_user_disabled};
 use crate::components::page::{EmptyState, PageHeader};
+use crate::components::session::use_current_user;
+use crate::components::toast::use_toasts;
+use crate::components::widgets::{
+    Badge, Modal, Pager, BUTTON_PRIMARY, BUTTON_SECONDARY, INPUT, TABLE, TD, TH,
+};
 
 #[component]
 pub fn AdminPage() -> impl IntoView {
+    let user = use_current_user();
     view! {
-        <PageHeader title="Administration" subtitle="Users, groups, robot accounts and registry-wide policies." />
-        <EmptyState title="Administrators only">
-            "Sign in with a system administrator account to manage users and groups."
-        </EmptyState>
+        <PageHeader title="Administration" subtitle="Users and registry-wide settings." />
+        <Transition fallback=|| ()>
+            {move || if user.is_admin() {
+                view! { <UsersAdmin /> }.into_any()
+            } else {
+                view! {
+                    <EmptyState title="Administrators only">
+                        "Sign in with a system administrator account to manage users."
+                    </EmptyState>
+                }.into_any()
+            }}
+        </Transition>
+    }
+}
+
+#[component]
+fn UsersAdmin() -> impl IntoView {
+    let toasts = use_toasts();
+    let me = use_current_user();
+    let query = RwSignal::new(String::new());
+    let page = RwSignal::new(1u64);
+    let users = Resource::new(move || (query.get(), page.get()), |(q, p)| list_users(q, p));
+    let dialog = RwSignal::new(false);
+    let username = RwSignal::new(String::new());
+    let email = RwSignal::new(String::new());
+    let password = RwSignal::new(String::new());
+    let admin = RwSignal::new(false);
+    let create = Action::new(move |_: &()| {
+        let (u, e, p, a) = (
+            username.get_untracked(),
+            email.get_untracked(),
+            password.get_untracked(),
+            admin.get_untracked(),
+        );
+        async move {
+            match create_user(u.clone(), e, p, a).await {
+                Ok(_) => {
+                    toasts.success(format!("User {u} created"));
+                    dialog.set(false);
+                    username.set(String::new());
+                    password.set(String::new());
+                    users.refetch();
+                }
+                Err(err) => toasts.error(server_message(&err)),
+            }
+        }
+    });
+    let set_admin = Action::new(move |(id, on): &(i64, bool)| {
+        let (id, on) = (*id, *on);
+        async move {
+            if let Err(e) = set_user_admin(id, on).await {
+                toasts.error(server_message(&e));
+            }
+            users.refetch();
+        }
+    });
+    let set_disabled = Action::new(move |(id, on): &(i64, bool)| {
+        let (id, on) = (*id, *on);
+        async move {
+            if let Err(e) = set_user_disabled(id, on).await {
+                toasts.error(server_message(&e));
+            }
+            users.refetch();
+        }
+    });
+    let total = Signal::derive(move || {
+        users
+            .get()
+            .and_then(|r| r.ok())
+            .map(|p| p.total)
+            .unwrap_or(0)
+    });
+    view! {
+        <div class="mb-4 flex items-center justify-between gap-4">
+            <input type="search" placeholder="Search users" aria-label="Search users" class=format!("max-w-xs {INPUT}")
+                on:input=move |ev| { query.set(event_target_value(&ev)); page.set(1); } />
+            <button class=BUTTON_PRIMARY on:click=move |_| dialog.set(true)>"New user"</button>
+        </div>
+        <div class="overflow-hidden rounded-lg border border-slate-200 bg-white">
+            <table class=TABLE>
+                <thead class="bg-slate-50"><tr>
+                    <th class=TH>"Username"</th><th class=TH>"Email"</th><th class=TH>"Role"</th>
+                    <th class=TH>"Status"</th><th class=TH></th>
+                </tr></thead>
+                <tbody class="divide-y divide-slate-100">
+                    <Transition fallback=|| ()>
+                        {move || users.get().map(|r| match r {
+                            Err(e) => view! { <tr><td class=TD colspan="5">{server_message(&e)}</td></tr> }.into_any(),
+                            Ok(p) => p.items.into_iter().map(|u| {
+                                let (id, is_admin, disabled) = (u.id, u.is_admin, u.disabled);
+                                let is_me = me.get().is_some_and(|m| m.username == u.username);
+                                view! {
+                                    <tr data-user=u.username.clone()>
+                                        <td class=format!("{TD} font-medium")>{u.username.clone()}</td>
+                                        <td class=TD>{u.email.clone().unwrap_or_default()}</td>
+                                        <td class=TD>{if is_admin { view! { <Badge text="System admin" tone="blue" /> } } else { view! { <Badge text="User" /> } }}</td>
+                                        <td class=TD>{if disabled { view! { <Badge text="Disabled" tone="red" /> } } else { view! { <Badge text="Active" tone="green" /> } }}</td>
+                                        <td class=format!("{TD} space-x-2 text-right")>
+                                            <Show when=move || !is_me>
+                                                <button class=BUTTON_SECONDARY on:click=move |_| { set_admin.dispatch((id, !is_admin)); }>
+                                                    {if is_admin { "Revoke admin" } else { "Make admin" }}
+                                                </button>
+                                                <button class=BUTTON_SECONDARY on:click=move |_| { set_disabled.dispatch((id, !disabled)); }>
+                                                    {if disabled { "Enable" } else { "Disable" }}
+                                                </button>
+                                            </Show>
+                                        </td>
+                                    </tr>
+                                }
+                            }).collect_view().into_any(),
+                        })}
+                    </Transition>
+                </tbody>
+            </table>
+            <Pager page total page_size=20 />
+        </div>
+        <Modal title="New user" open=dialog>
+            <form class="space-y-4" on:submit=move |ev| { ev.prevent_default(); create.dispatch(()); }>
+                <label class="block text-sm font-medium text-slate-700">"Username"
+                    <input name="new-username" required class=format!("mt-1 {INPUT}") bind:value=username /></label>
+                <label class="block text-sm font-medium text-slate-700">"Email"
+                    <input name="new-email" type="email" class=format!("mt-1 {INPUT}") bind:value=email /></label>
+                <label class="block text-sm font-medium text-slate-700">"Password (8 characters or more)"
+                    <input name="new-password" type="password" required class=format!("mt-1 {INPUT}") bind:value=password /></label>
+                <label class="flex items-center gap-2 text-sm text-slate-700">
+                    <input type="checkbox" bind:checked=admin />"System administrator"</label>
+                <div class="flex justify-end gap-2 pt-2">
+                    <button type="button" class=BUTTON_SECONDARY on:click=move |_| dialog.set(false)>"Cancel"</button>
+                    <button type="submit" class=BUTTON_PRIMARY>"Create user"</button>
+                </div>
+            </form>
+        </Modal>
     }
 }

@@ -4,5 +4,6 @@ pub mod admin;
 pub mod audit;
 pub mod login;
 pub mod not_found;
+pub mod project;
 pub mod projects;
 pub mod settings;

@@ -224,3 +224,48 @@ async fn test_database_url(config: &Config) -> String {
 pub fn site_root() -> PathBuf {
     PathBuf::from("target/site")
 }
+
+/// Serves the app on a loopback port in this process, for real clients; stops when dropped.
+pub struct LiveServer {
+    pub port: u16,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl LiveServer {
+    pub fn start(state: &AppState) -> Self {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let config = (*state.config).clone();
+        let router = berth_server::router(state.clone());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(async move {
+            let listeners = berth_server::serve::Listeners {
+                main: listener,
+                redirect: None,
+            };
+            let shutdown = async move {
+                let _ = stopped.await;
+            };
+            berth_server::serve::run(&config, router, listeners, shutdown)
+                .await
+                .unwrap();
+        });
+        Self {
+            port,
+            stop: Some(stop),
+        }
+    }
+
+    pub fn host(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for LiveServer {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
