@@ -12,3 +12,5 @@ pub mod entities;
 pub mod password;
 #[cfg(feature = "server")]
 pub mod service;
+#[cfg(feature = "server")]
+pub mod storage;

@@ -4,6 +4,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261127_000001_users_sessions;
 mod m20261127_000002_access_control;
+mod m20261127_000003_registry;
 
 pub struct Migrator;
 
@@ -13,6 +14,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261127_000001_users_sessions::Migration),
             Box::new(m20261127_000002_access_control::Migration),
+            Box::new(m20261127_000003_registry::Migration),
         ]
     }
 }

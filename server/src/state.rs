@@ -11,7 +11,9 @@ use sea_orm::DatabaseConnection;
 use crate::auth::token::TokenKeys;
 use crate::config::{ByteLimit, Config};
 use crate::observability::Metrics;
+use domain::service::registry::{Registry, RegistrySettings};
 use domain::service::{ServiceSettings, Services};
+use domain::storage::fs::FsBlobStore;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -22,6 +24,7 @@ pub struct AppState {
     pub instance: InstanceInfo,
     pub services: Services,
     pub tokens: Arc<TokenKeys>,
+    pub registry: Registry,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -57,6 +60,13 @@ impl AppState {
         );
         let lifetime = std::time::Duration::from_secs(u64::from(config.token_expiration) * 60);
         let tokens = Arc::new(TokenKeys::load_or_create(&config.data_dir, lifetime)?);
+        let store = FsBlobStore::new(config.blob_root()).map_err(|e| {
+            anyhow::anyhow!(
+                "cannot open the blob store at {}: {e}",
+                config.blob_root().display()
+            )
+        })?;
+        let registry = Registry::new(db.clone(), Arc::new(store), RegistrySettings::default());
         Ok(Self {
             config: Arc::new(config),
             db,
@@ -65,6 +75,7 @@ impl AppState {
             instance,
             services,
             tokens,
+            registry,
         })
     }
 }

@@ -1,11 +1,17 @@
 //! SeaORM entities, one module per table, in the shape the migrations create.
 
+pub mod artifact;
+pub mod artifact_ref;
 pub mod audit_log;
+pub mod blob;
 pub mod project;
 pub mod project_member;
 pub mod repository;
+pub mod repository_blob;
 pub mod robot;
 pub mod session;
+pub mod tag;
+pub mod upload;
 pub mod user;
 pub mod user_group;
 pub mod user_group_member;

@@ -8,6 +8,7 @@ pub mod limiter;
 pub mod login;
 pub mod members;
 pub mod projects;
+pub mod registry;
 pub mod robots;
 pub mod tokens;
 pub mod users;

@@ -2,8 +2,10 @@
 
 pub mod dto;
 mod names;
+mod registry;
 
 pub use names::{ProjectName, Role};
+pub use registry::{Digest, DigestAlgorithm, Reference, RepoName, Tag};
 
 use serde::{Deserialize, Serialize};
 

@@ -1,22 +1,33 @@
-//! The registry API (`/v2/`): OCI Distribution adapters over the domain services.
+//! The registry API (`/v2/`): OCI Distribution adapters. Each handler parses the request,
+//! calls one `domain::service::registry` operation and shapes the response.
 
 pub mod error;
+mod routes;
 
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{any, get};
 use axum::Router;
+use domain::service::registry::{OciCode, RegistryCaller, RegistryError};
 
 use crate::auth::{AuthFailure, AuthState};
 use crate::AppState;
-use domain::service::Principal;
-use error::{OciCode, OciError};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/v2/", get(base))
-        .route("/v2", get(base))
+        .route("/v2/", get(routes::base))
+        .route("/v2", get(routes::base))
+        .route("/v2/{*path}", any(routes::dispatch))
+        .layer(axum::middleware::map_response(
+            |mut res: Response| async move {
+                res.headers_mut().insert(
+                    "docker-distribution-api-version",
+                    HeaderValue::from_static("registry/2.0"),
+                );
+                res
+            },
+        ))
 }
 
 /// The `WWW-Authenticate` challenge pointing clients at the token service. The realm is the
@@ -51,55 +62,69 @@ pub fn challenge(state: &AppState, request_host: Option<&str>, scope: Option<&st
         .unwrap_or_else(|_| HeaderValue::from_static("Bearer realm=\"/service/token\""))
 }
 
-/// The response for missing, wrong or insufficient credentials.
-pub fn unauthorized(
+/// The caller of a registry request, or the response refusing their credentials.
+pub fn caller(
     state: &AppState,
-    request: &Request,
-    failure: Option<&AuthFailure>,
-    scope: Option<&str>,
-) -> Response {
-    let host = request
-        .headers()
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok());
-    let (status, code, message) = match failure {
-        Some(AuthFailure::Throttled(wait)) => (
-            StatusCode::TOO_MANY_REQUESTS,
-            OciCode::TooManyRequests,
+    auth: AuthState,
+    host: Option<&str>,
+) -> Result<RegistryCaller, Response> {
+    match auth.failure {
+        None => Ok(RegistryCaller {
+            actor: auth.actor,
+            token_access: auth.token_access,
+        }),
+        Some(failure) => Err(credentials_refused(state, host, &failure)),
+    }
+}
+
+fn credentials_refused(state: &AppState, host: Option<&str>, failure: &AuthFailure) -> Response {
+    let (code, message, status) = match failure {
+        AuthFailure::Throttled(wait) => (
+            "TOOMANYREQUESTS",
             format!("too many failed sign-in attempts; try again in {wait} seconds"),
+            StatusCode::TOO_MANY_REQUESTS,
         ),
-        Some(AuthFailure::Invalid(message)) => (
-            StatusCode::UNAUTHORIZED,
-            OciCode::Unauthorized,
-            message.clone(),
-        ),
-        None => (
-            StatusCode::UNAUTHORIZED,
-            OciCode::Unauthorized,
-            "authentication required".into(),
-        ),
+        AuthFailure::Invalid(message) => {
+            ("UNAUTHORIZED", message.clone(), StatusCode::UNAUTHORIZED)
+        }
     };
-    let mut response = OciError::new(status, code, message).into_response();
+    let mut response = error::oci_response(status, code, &message);
     response
         .headers_mut()
-        .insert(header::WWW_AUTHENTICATE, challenge(state, host, scope));
+        .insert(header::WWW_AUTHENTICATE, challenge(state, host, None));
     response
 }
 
-/// `GET /v2/`: 200 for any authenticated caller, otherwise the challenge.
-async fn base(State(state): State<AppState>, auth: AuthState, request: Request) -> Response {
-    if auth.failure.is_some() || matches!(auth.actor.principal, Principal::Anonymous) {
-        return unauthorized(&state, &request, auth.failure.as_ref(), None);
+/// A domain registry error as the OCI error response, with the challenge on 401.
+pub fn registry_error(state: &AppState, host: Option<&str>, e: RegistryError) -> Response {
+    let status = StatusCode::from_u16(e.code.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut response = error::oci_response(status, e.code.as_str(), &e.message);
+    if e.code == OciCode::Unauthorized {
+        response.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            challenge(state, host, e.scope.as_deref()),
+        );
     }
-    let mut response = (
-        StatusCode::OK,
-        [(header::CONTENT_TYPE, "application/json")],
-        "{}",
-    )
-        .into_response();
-    response.headers_mut().insert(
-        "docker-distribution-api-version",
-        HeaderValue::from_static("registry/2.0"),
-    );
     response
+}
+
+pub fn host_of(request: &Request) -> Option<String> {
+    request
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .map(str::to_string)
+}
+
+pub fn unauthorized(state: &AppState, request: &Request) -> Response {
+    let mut response = error::oci_response(
+        StatusCode::UNAUTHORIZED,
+        "UNAUTHORIZED",
+        "authentication required",
+    );
+    response.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        challenge(state, host_of(request).as_deref(), None),
+    );
+    response.into_response()
 }

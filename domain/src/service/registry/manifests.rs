@@ -1,0 +1,499 @@
+//! Manifests: validated on push, stored byte-exact, served with their pushed media type.
+
+use std::collections::BTreeMap;
+
+use bytes::Bytes;
+use chrono::Utc;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, Set,
+    TransactionTrait,
+};
+use serde_json::Value;
+
+use super::media::{self, is_image_manifest, is_index};
+use super::{
+    blobs::link_blob, OciCode, Registry, RegistryCaller, RegistryError, RegistryResult, RepoAction,
+};
+use crate::entities::{artifact, artifact_ref, tag};
+use crate::service::audit::{self, Outcome, Record};
+use crate::storage::digest_of;
+use crate::types::{Digest, DigestAlgorithm, Reference, RepoName};
+
+/// A manifest ready to serve.
+pub struct ManifestRead {
+    pub digest: Digest,
+    pub media_type: String,
+    pub size: u64,
+    /// Empty for `HEAD`.
+    pub bytes: Bytes,
+}
+
+pub struct PushedManifest {
+    pub digest: Digest,
+    /// The `subject` of the manifest, for the `OCI-Subject` response header.
+    pub subject: Option<Digest>,
+}
+
+/// What a manifest refers to, read from its JSON.
+struct Parsed {
+    media_type: String,
+    artifact_type: Option<String>,
+    /// (digest, size, kind): config, layers, or the manifests of an index.
+    refs: Vec<(Digest, u64, &'static str)>,
+    subject: Option<Digest>,
+    annotations: BTreeMap<String, String>,
+}
+
+fn invalid(message: impl Into<String>) -> RegistryError {
+    RegistryError::new(OciCode::ManifestInvalid, message)
+}
+
+fn descriptor(v: &Value, what: &str) -> RegistryResult<(Digest, u64, Option<String>)> {
+    let digest = v
+        .get("digest")
+        .and_then(Value::as_str)
+        .ok_or_else(|| invalid(format!("{what} has no digest")))?;
+    let digest = Digest::parse(digest).map_err(|e| invalid(format!("{what}: {e}")))?;
+    let size = v
+        .get("size")
+        .and_then(Value::as_u64)
+        .ok_or_else(|| invalid(format!("{what} has no size")))?;
+    let media_type = v
+        .get("mediaType")
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    Ok((digest, size, media_type))
+}
+
+fn parse(bytes: &[u8], content_type: Option<&str>) -> RegistryResult<Parsed> {
+    let json: Value = serde_json::from_slice(bytes)
+        .map_err(|e| invalid(format!("manifest is not valid JSON: {e}")))?;
+    if json.get("schemaVersion").and_then(Value::as_u64) != Some(2) {
+        return Err(invalid("only schemaVersion 2 manifests are supported"));
+    }
+    let declared = json.get("mediaType").and_then(Value::as_str);
+    let content_type = content_type
+        .map(|c| c.split(';').next().unwrap_or(c).trim())
+        .filter(|c| !c.is_empty());
+    let media_type = match (content_type, declared) {
+        (Some(c), Some(d)) if c != d => {
+            return Err(invalid(format!(
+                "Content-Type `{c}` does not match the manifest's mediaType `{d}`"
+            )))
+        }
+        (Some(c), _) => c.to_string(),
+        (None, Some(d)) => d.to_string(),
+        (None, None) if json.get("manifests").is_some() => media::OCI_INDEX.to_string(),
+        (None, None) => media::OCI_MANIFEST.to_string(),
+    };
+    let mut refs = Vec::new();
+    let mut artifact_type = json
+        .get("artifactType")
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    if is_image_manifest(&media_type) {
+        let config = json
+            .get("config")
+            .ok_or_else(|| invalid("manifest has no config"))?;
+        let (digest, size, config_type) = descriptor(config, "config")?;
+        if artifact_type.is_none() {
+            artifact_type = config_type.filter(|t| {
+                t != media::OCI_IMAGE_CONFIG
+                    && t != media::DOCKER_IMAGE_CONFIG
+                    && t != media::OCI_EMPTY
+            });
+        }
+        refs.push((digest, size, "config"));
+        let layers = json
+            .get("layers")
+            .and_then(Value::as_array)
+            .ok_or_else(|| invalid("manifest has no layers list"))?;
+        for (i, layer) in layers.iter().enumerate() {
+            let (digest, size, _) = descriptor(layer, &format!("layer {i}"))?;
+            refs.push((digest, size, "layer"));
+        }
+    } else if is_index(&media_type) {
+        let manifests = json
+            .get("manifests")
+            .and_then(Value::as_array)
+            .ok_or_else(|| invalid("index has no manifests list"))?;
+        for (i, m) in manifests.iter().enumerate() {
+            let (digest, size, _) = descriptor(m, &format!("manifest {i}"))?;
+            refs.push((digest, size, "manifest"));
+        }
+    } else {
+        return Err(RegistryError::new(
+            OciCode::ManifestInvalid,
+            format!("unsupported manifest media type `{media_type}`"),
+        ));
+    }
+    let subject = match json.get("subject") {
+        Some(s) => Some(descriptor(s, "subject")?.0),
+        None => None,
+    };
+    let annotations = json
+        .get("annotations")
+        .and_then(Value::as_object)
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_string())))
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok(Parsed {
+        media_type,
+        artifact_type,
+        refs,
+        subject,
+        annotations,
+    })
+}
+
+impl Registry {
+    async fn find_artifact(
+        &self,
+        conn: &impl ConnectionTrait,
+        repository_id: i64,
+        reference: &Reference,
+    ) -> RegistryResult<Option<artifact::Model>> {
+        match reference {
+            Reference::Digest(d) => Ok(artifact::Entity::find()
+                .filter(artifact::Column::RepositoryId.eq(repository_id))
+                .filter(artifact::Column::Digest.eq(d.to_string()))
+                .one(conn)
+                .await?),
+            Reference::Tag(t) => {
+                let Some(tag) = tag::Entity::find()
+                    .filter(tag::Column::RepositoryId.eq(repository_id))
+                    .filter(tag::Column::Name.eq(t.as_str()))
+                    .one(conn)
+                    .await?
+                else {
+                    return Ok(None);
+                };
+                Ok(artifact::Entity::find_by_id(tag.artifact_id)
+                    .one(conn)
+                    .await?)
+            }
+        }
+    }
+
+    /// `GET`/`HEAD /v2/<name>/manifests/<reference>`.
+    pub async fn read_manifest(
+        &self,
+        caller: &RegistryCaller,
+        repo: &RepoName,
+        reference: &Reference,
+        with_body: bool,
+    ) -> RegistryResult<ManifestRead> {
+        self.authorize(caller, repo, RepoAction::Pull).await?;
+        let unknown = || {
+            RegistryError::new(
+                OciCode::ManifestUnknown,
+                format!("manifest `{reference}` is not in `{repo}`"),
+            )
+        };
+        let repository = self
+            .find_repository(&self.db, repo)
+            .await?
+            .ok_or_else(unknown)?;
+        let artifact = self
+            .find_artifact(&self.db, repository.id, reference)
+            .await?
+            .ok_or_else(unknown)?;
+        let digest = Digest::parse(&artifact.digest)
+            .map_err(|e| RegistryError::new(OciCode::Internal, e))?;
+        let bytes = if with_body {
+            let mut stream = self.store.read(&digest, None).await?;
+            let mut buf = Vec::with_capacity(artifact.manifest_size as usize);
+            use futures::StreamExt;
+            while let Some(chunk) = stream.next().await {
+                buf.extend_from_slice(&chunk.map_err(crate::storage::StorageError::Io)?);
+            }
+            self.pulls.record(
+                artifact.id,
+                &caller.actor,
+                repository.project_id,
+                format!("{repo}:{reference}"),
+            );
+            Bytes::from(buf)
+        } else {
+            Bytes::new()
+        };
+        Ok(ManifestRead {
+            digest,
+            media_type: artifact.media_type,
+            size: artifact.manifest_size as u64,
+            bytes,
+        })
+    }
+
+    /// `PUT /v2/<name>/manifests/<reference>`.
+    pub async fn put_manifest(
+        &self,
+        caller: &RegistryCaller,
+        repo: &RepoName,
+        reference: &Reference,
+        content_type: Option<&str>,
+        bytes: Bytes,
+    ) -> RegistryResult<PushedManifest> {
+        let project = self.authorize(caller, repo, RepoAction::Push).await?;
+        if bytes.len() > self.settings.max_manifest_bytes {
+            return Err(RegistryError::new(
+                OciCode::TooLarge,
+                format!(
+                    "manifest of {} bytes exceeds the limit of {} bytes",
+                    bytes.len(),
+                    self.settings.max_manifest_bytes
+                ),
+            ));
+        }
+        let algorithm = match reference {
+            Reference::Digest(d) => d.algorithm(),
+            Reference::Tag(_) => DigestAlgorithm::Sha256,
+        };
+        let digest = digest_of(algorithm, &bytes);
+        if let Reference::Digest(expected) = reference {
+            if expected != &digest {
+                return Err(RegistryError::new(
+                    OciCode::DigestInvalid,
+                    format!("manifest digest is {digest}, not {expected}"),
+                ));
+            }
+        }
+        let parsed = parse(&bytes, content_type)?;
+
+        // Everything the manifest references must already be in this repository.
+        let repository = self.ensure_repository(&self.db, &project, repo).await?;
+        let mut unique_size: u64 = bytes.len() as u64;
+        let mut seen = std::collections::HashSet::new();
+        for (d, size, kind) in &parsed.refs {
+            let present = if *kind == "manifest" {
+                self.find_artifact(&self.db, repository.id, &Reference::Digest(d.clone()))
+                    .await?
+                    .is_some()
+            } else {
+                self.linked_blob_size(&self.db, repository.id, d)
+                    .await?
+                    .is_some()
+            };
+            if !present {
+                return Err(RegistryError::new(
+                    OciCode::ManifestBlobUnknown,
+                    format!("{kind} {d} referenced by the manifest is not in `{repo}`"),
+                ));
+            }
+            if seen.insert(d.clone()) {
+                unique_size += size;
+            }
+        }
+
+        // Bytes first, durably; then the metadata that makes them visible.
+        self.store.put(&digest, bytes.clone()).await?;
+        let now = Utc::now();
+        let txn = self.db.begin().await?;
+        link_blob(&txn, repository.id, &digest, bytes.len() as u64).await?;
+        let existing = self
+            .find_artifact(&txn, repository.id, &Reference::Digest(digest.clone()))
+            .await?;
+        let artifact_id = match existing {
+            Some(a) => a.id,
+            None => {
+                let created = artifact::ActiveModel {
+                    repository_id: Set(repository.id),
+                    digest: Set(digest.to_string()),
+                    media_type: Set(parsed.media_type.clone()),
+                    artifact_type: Set(parsed.artifact_type.clone()),
+                    manifest_size: Set(bytes.len() as i64),
+                    size: Set(unique_size as i64),
+                    subject_digest: Set(parsed.subject.as_ref().map(|s| s.to_string())),
+                    annotations: Set(
+                        serde_json::to_string(&parsed.annotations).expect("string map")
+                    ),
+                    push_time: Set(now),
+                    pull_time: Set(None),
+                    pull_count: Set(0),
+                    pushed_by: Set(caller.actor.principal.name().into()),
+                    ..Default::default()
+                }
+                .insert(&txn)
+                .await?;
+                let mut inserted = std::collections::HashSet::new();
+                for (d, size, kind) in &parsed.refs {
+                    if inserted.insert(d.to_string()) {
+                        artifact_ref::ActiveModel {
+                            artifact_id: Set(created.id),
+                            digest: Set(d.to_string()),
+                            kind: Set((*kind).into()),
+                            size: Set(*size as i64),
+                        }
+                        .insert(&txn)
+                        .await?;
+                    }
+                }
+                created.id
+            }
+        };
+        if let Reference::Tag(t) = reference {
+            let current = tag::Entity::find()
+                .filter(tag::Column::RepositoryId.eq(repository.id))
+                .filter(tag::Column::Name.eq(t.as_str()))
+                .one(&txn)
+                .await?;
+            match current {
+                Some(existing) => {
+                    let mut active = existing.into_active_model();
+                    active.artifact_id = Set(artifact_id);
+                    active.push_time = Set(now);
+                    active.update(&txn).await?;
+                }
+                None => {
+                    tag::ActiveModel {
+                        repository_id: Set(repository.id),
+                        name: Set(t.to_string()),
+                        artifact_id: Set(artifact_id),
+                        push_time: Set(now),
+                        ..Default::default()
+                    }
+                    .insert(&txn)
+                    .await?;
+                }
+            }
+        }
+        audit::record(
+            &txn,
+            &caller.actor,
+            Record {
+                operation: "push",
+                resource_type: "artifact",
+                resource: &format!("{repo}:{reference}@{digest}"),
+                project_id: Some(project.id),
+                outcome: Outcome::Success,
+            },
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(PushedManifest {
+            digest,
+            subject: parsed.subject,
+        })
+    }
+
+    /// `DELETE /v2/<name>/manifests/<digest>` removes the artifact and its tags;
+    /// `DELETE …/manifests/<tag>` removes only the tag.
+    pub async fn delete_manifest(
+        &self,
+        caller: &RegistryCaller,
+        repo: &RepoName,
+        reference: &Reference,
+    ) -> RegistryResult<()> {
+        let project = self.authorize(caller, repo, RepoAction::Delete).await?;
+        let unknown = || {
+            RegistryError::new(
+                OciCode::ManifestUnknown,
+                format!("manifest `{reference}` is not in `{repo}`"),
+            )
+        };
+        let repository = self
+            .find_repository(&self.db, repo)
+            .await?
+            .ok_or_else(unknown)?;
+        let txn = self.db.begin().await?;
+        match reference {
+            Reference::Tag(t) => {
+                let res = tag::Entity::delete_many()
+                    .filter(tag::Column::RepositoryId.eq(repository.id))
+                    .filter(tag::Column::Name.eq(t.as_str()))
+                    .exec(&txn)
+                    .await?;
+                if res.rows_affected == 0 {
+                    return Err(unknown());
+                }
+            }
+            Reference::Digest(_) => {
+                let a = self
+                    .find_artifact(&txn, repository.id, reference)
+                    .await?
+                    .ok_or_else(unknown)?;
+                artifact::Entity::delete_by_id(a.id).exec(&txn).await?;
+            }
+        }
+        audit::record(
+            &txn,
+            &caller.actor,
+            Record {
+                operation: "delete",
+                resource_type: if matches!(reference, Reference::Tag(_)) {
+                    "tag"
+                } else {
+                    "artifact"
+                },
+                resource: &format!("{repo}:{reference}"),
+                project_id: Some(project.id),
+                outcome: Outcome::Success,
+            },
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(c: char) -> String {
+        format!("sha256:{}", c.to_string().repeat(64))
+    }
+
+    #[test]
+    fn parses_images_indexes_and_artifacts() {
+        let image = format!(
+            r#"{{"schemaVersion":2,"mediaType":"{}","config":{{"mediaType":"{}","digest":"{}","size":10}},"layers":[{{"digest":"{}","size":20}}]}}"#,
+            media::OCI_MANIFEST,
+            media::OCI_IMAGE_CONFIG,
+            d('a'),
+            d('b')
+        );
+        let p = parse(image.as_bytes(), None).unwrap();
+        assert_eq!(p.media_type, media::OCI_MANIFEST);
+        assert_eq!(p.refs.len(), 2);
+        assert_eq!(p.artifact_type, None);
+
+        let artifact = format!(
+            r#"{{"schemaVersion":2,"mediaType":"{}","artifactType":"application/vnd.example.sig","config":{{"mediaType":"{}","digest":"{}","size":2}},"layers":[],"subject":{{"mediaType":"{}","digest":"{}","size":5}}}}"#,
+            media::OCI_MANIFEST,
+            media::OCI_EMPTY,
+            d('c'),
+            media::OCI_MANIFEST,
+            d('e')
+        );
+        let p = parse(artifact.as_bytes(), Some(media::OCI_MANIFEST)).unwrap();
+        assert_eq!(
+            p.artifact_type.as_deref(),
+            Some("application/vnd.example.sig")
+        );
+        assert_eq!(p.subject.unwrap().to_string(), d('e'));
+
+        let index = format!(
+            r#"{{"schemaVersion":2,"manifests":[{{"mediaType":"{}","digest":"{}","size":7}}]}}"#,
+            media::OCI_MANIFEST,
+            d('f')
+        );
+        let p = parse(index.as_bytes(), Some(media::OCI_INDEX)).unwrap();
+        assert_eq!(p.refs[0].2, "manifest");
+
+        assert!(parse(b"not json", None).is_err());
+        assert!(parse(br#"{"schemaVersion":1}"#, None).is_err());
+        assert!(
+            parse(image.as_bytes(), Some(media::DOCKER_MANIFEST)).is_err(),
+            "Content-Type must match mediaType"
+        );
+        assert!(parse(
+            br#"{"schemaVersion":2,"mediaType":"application/x-weird"}"#,
+            None
+        )
+        .is_err());
+    }
+}

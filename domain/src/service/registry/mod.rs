@@ -1,0 +1,339 @@
+//! The registry's operations (OCI Distribution): blobs, uploads, manifests, tags, referrers,
+//! catalog. HTTP details stay in `server/src/registry`; rules and metadata live here.
+
+mod blobs;
+mod listing;
+mod manifests;
+pub mod media;
+mod pulls;
+
+use std::sync::Arc;
+
+use chrono::Utc;
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
+
+use super::tokens::GrantedAccess;
+use super::{is_allowed, Actor, Principal};
+use crate::entities::{project, repository};
+use crate::policy::authz::{Action, Resource};
+use crate::storage::{BlobStore, StorageError};
+use crate::types::RepoName;
+
+pub use blobs::{BlobRead, ByteRange, UploadState};
+pub use listing::{CatalogPage, TagsPage};
+pub use manifests::{ManifestRead, PushedManifest};
+pub use pulls::PullRecorder;
+
+/// OCI error codes (distribution-spec "error codes").
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OciCode {
+    BlobUnknown,
+    BlobUploadInvalid,
+    BlobUploadUnknown,
+    DigestInvalid,
+    ManifestBlobUnknown,
+    ManifestInvalid,
+    ManifestUnknown,
+    NameInvalid,
+    NameUnknown,
+    SizeInvalid,
+    Unauthorized,
+    Denied,
+    Unsupported,
+    RangeNotSatisfiable,
+    TooLarge,
+    Internal,
+}
+
+impl OciCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OciCode::BlobUnknown => "BLOB_UNKNOWN",
+            OciCode::BlobUploadInvalid | OciCode::RangeNotSatisfiable => "BLOB_UPLOAD_INVALID",
+            OciCode::BlobUploadUnknown => "BLOB_UPLOAD_UNKNOWN",
+            OciCode::DigestInvalid => "DIGEST_INVALID",
+            OciCode::ManifestBlobUnknown => "MANIFEST_BLOB_UNKNOWN",
+            OciCode::ManifestInvalid => "MANIFEST_INVALID",
+            OciCode::ManifestUnknown => "MANIFEST_UNKNOWN",
+            OciCode::NameInvalid => "NAME_INVALID",
+            OciCode::NameUnknown => "NAME_UNKNOWN",
+            OciCode::SizeInvalid | OciCode::TooLarge => "SIZE_INVALID",
+            OciCode::Unauthorized => "UNAUTHORIZED",
+            OciCode::Denied => "DENIED",
+            OciCode::Unsupported => "UNSUPPORTED",
+            OciCode::Internal => "UNKNOWN",
+        }
+    }
+
+    /// The HTTP status the specification gives this error.
+    pub fn status(self) -> u16 {
+        match self {
+            OciCode::BlobUnknown
+            | OciCode::BlobUploadUnknown
+            | OciCode::ManifestUnknown
+            | OciCode::NameUnknown => 404,
+            OciCode::Unauthorized => 401,
+            OciCode::Denied => 403,
+            OciCode::RangeNotSatisfiable => 416,
+            OciCode::TooLarge => 413,
+            OciCode::Unsupported => 415,
+            OciCode::Internal => 500,
+            _ => 400,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct RegistryError {
+    pub code: OciCode,
+    pub message: String,
+    /// For `Unauthorized`: the scope a new token would need.
+    pub scope: Option<String>,
+}
+
+impl RegistryError {
+    pub fn new(code: OciCode, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+            scope: None,
+        }
+    }
+}
+
+impl From<sea_orm::DbErr> for RegistryError {
+    fn from(e: sea_orm::DbErr) -> Self {
+        tracing::error!(error = %e, "database error in the registry");
+        RegistryError::new(OciCode::Internal, "internal error")
+    }
+}
+
+impl From<StorageError> for RegistryError {
+    fn from(e: StorageError) -> Self {
+        match e {
+            StorageError::UploadUnknown => {
+                RegistryError::new(OciCode::BlobUploadUnknown, "upload unknown")
+            }
+            StorageError::BlobUnknown => RegistryError::new(OciCode::BlobUnknown, "blob unknown"),
+            StorageError::DigestMismatch { .. } => {
+                RegistryError::new(OciCode::DigestInvalid, e.to_string())
+            }
+            StorageError::OutOfOrder { .. } => {
+                RegistryError::new(OciCode::RangeNotSatisfiable, e.to_string())
+            }
+            StorageError::RangeNotSatisfiable { .. } => {
+                RegistryError::new(OciCode::RangeNotSatisfiable, e.to_string())
+            }
+            StorageError::Body(_) => RegistryError::new(OciCode::BlobUploadInvalid, e.to_string()),
+            StorageError::Io(io) => {
+                tracing::error!(error = %io, "storage error in the registry");
+                RegistryError::new(OciCode::Internal, "storage error")
+            }
+        }
+    }
+}
+
+impl From<super::DomainError> for RegistryError {
+    fn from(e: super::DomainError) -> Self {
+        match e {
+            super::DomainError::Database(db) => db.into(),
+            other => RegistryError::new(OciCode::Denied, other.to_string()),
+        }
+    }
+}
+
+pub type RegistryResult<T> = Result<T, RegistryError>;
+
+/// Who is calling the registry, and the access their bearer token grants (if they used one).
+#[derive(Clone, Debug)]
+pub struct RegistryCaller {
+    pub actor: Actor,
+    pub token_access: Option<Vec<GrantedAccess>>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RepoAction {
+    Pull,
+    Push,
+    Delete,
+}
+
+impl RepoAction {
+    fn as_str(self) -> &'static str {
+        match self {
+            RepoAction::Pull => "pull",
+            RepoAction::Push => "push",
+            RepoAction::Delete => "delete",
+        }
+    }
+    fn policy_action(self) -> Action {
+        match self {
+            RepoAction::Pull => Action::Pull,
+            RepoAction::Push => Action::Push,
+            RepoAction::Delete => Action::Delete,
+        }
+    }
+}
+
+/// Registry settings.
+#[derive(Clone, Debug)]
+pub struct RegistrySettings {
+    /// Manifests larger than this are refused with 413.
+    pub max_manifest_bytes: usize,
+}
+
+impl Default for RegistrySettings {
+    fn default() -> Self {
+        Self {
+            max_manifest_bytes: 4 << 20,
+        }
+    }
+}
+
+/// The registry service.
+#[derive(Clone)]
+pub struct Registry {
+    pub db: DatabaseConnection,
+    pub store: Arc<dyn BlobStore>,
+    pub settings: Arc<RegistrySettings>,
+    pub pulls: PullRecorder,
+}
+
+impl Registry {
+    pub fn new(
+        db: DatabaseConnection,
+        store: Arc<dyn BlobStore>,
+        settings: RegistrySettings,
+    ) -> Self {
+        let pulls = PullRecorder::start(db.clone());
+        Self {
+            db,
+            store,
+            settings: Arc::new(settings),
+            pulls,
+        }
+    }
+
+    /// Checks that the caller may perform `action` on `repo`; returns its project.
+    pub async fn authorize(
+        &self,
+        caller: &RegistryCaller,
+        repo: &RepoName,
+        action: RepoAction,
+    ) -> RegistryResult<project::Model> {
+        let project = project::Entity::find()
+            .filter(project::Column::Name.eq(repo.project()))
+            .one(&self.db)
+            .await?;
+        let anonymous = matches!(caller.actor.principal, Principal::Anonymous);
+        let scope = format!("repository:{repo}:{}", action.as_str());
+        let Some(project) = project else {
+            if anonymous {
+                return Err(RegistryError {
+                    scope: Some(scope),
+                    ..RegistryError::new(OciCode::Unauthorized, "authentication required")
+                });
+            }
+            return Err(RegistryError::new(
+                OciCode::NameUnknown,
+                format!("project `{}` does not exist; a project administrator creates it in Berth first", repo.project()),
+            ));
+        };
+        let allowed = match &caller.token_access {
+            Some(access) => access.iter().any(|a| {
+                a.kind == "repository"
+                    && a.name == repo.as_str()
+                    && a.actions.iter().any(|x| x == action.as_str() || x == "*")
+            }),
+            None => {
+                is_allowed(
+                    &self.db,
+                    &caller.actor.principal,
+                    Some(&project),
+                    Resource::Repository,
+                    action.policy_action(),
+                )
+                .await?
+            }
+        };
+        if allowed {
+            return Ok(project);
+        }
+        if anonymous || caller.token_access.is_some() {
+            let message = if anonymous {
+                "authentication required".to_string()
+            } else {
+                format!(
+                    "{} `{}` may not {} `{repo}`",
+                    caller.actor.principal.kind(),
+                    caller.actor.principal.name(),
+                    action.as_str()
+                )
+            };
+            return Err(RegistryError {
+                scope: Some(scope),
+                ..RegistryError::new(OciCode::Unauthorized, message)
+            });
+        }
+        Err(RegistryError::new(
+            OciCode::Denied,
+            format!(
+                "{} `{}` may not {} `{repo}`",
+                caller.actor.principal.kind(),
+                caller.actor.principal.name(),
+                action.as_str()
+            ),
+        ))
+    }
+
+    /// The repository row, created on first push.
+    async fn ensure_repository(
+        &self,
+        conn: &impl ConnectionTrait,
+        project: &project::Model,
+        repo: &RepoName,
+    ) -> RegistryResult<repository::Model> {
+        if let Some(r) = self.find_repository(conn, repo).await? {
+            return Ok(r);
+        }
+        let now = Utc::now();
+        repository::Entity::insert(repository::ActiveModel {
+            project_id: Set(project.id),
+            name: Set(repo.to_string()),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        })
+        .on_conflict(
+            OnConflict::column(repository::Column::Name)
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(conn)
+        .await?;
+        self.find_repository(conn, repo).await?.ok_or_else(|| {
+            RegistryError::new(OciCode::Internal, "repository vanished while being created")
+        })
+    }
+
+    async fn find_repository(
+        &self,
+        conn: &impl ConnectionTrait,
+        repo: &RepoName,
+    ) -> RegistryResult<Option<repository::Model>> {
+        Ok(repository::Entity::find()
+            .filter(repository::Column::Name.eq(repo.as_str()))
+            .one(conn)
+            .await?)
+    }
+
+    async fn require_repository(&self, repo: &RepoName) -> RegistryResult<repository::Model> {
+        self.find_repository(&self.db, repo).await?.ok_or_else(|| {
+            RegistryError::new(
+                OciCode::NameUnknown,
+                format!("repository `{repo}` is not known"),
+            )
+        })
+    }
+}
