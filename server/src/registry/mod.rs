@@ -67,13 +67,13 @@ pub fn caller(
     state: &AppState,
     auth: AuthState,
     host: Option<&str>,
-) -> Result<RegistryCaller, Response> {
+) -> Result<RegistryCaller, Box<Response>> {
     match auth.failure {
         None => Ok(RegistryCaller {
             actor: auth.actor,
             token_access: auth.token_access,
         }),
-        Some(failure) => Err(credentials_refused(state, host, &failure)),
+        Some(failure) => Err(Box::new(credentials_refused(state, host, &failure))),
     }
 }
 
