@@ -119,6 +119,40 @@ impl TestApp {
         }
     }
 
+    /// A request with raw bytes as the body.
+    pub async fn send_bytes(
+        &self,
+        method: Method,
+        path: &str,
+        basic: Option<(&str, &str)>,
+        body: Vec<u8>,
+        headers: &[(&str, &str)],
+    ) -> TestResponse {
+        let mut builder = Request::builder().method(method).uri(path);
+        if let Some((user, password)) = basic {
+            builder = builder.header("authorization", basic_header(user, password));
+        }
+        for (k, v) in headers {
+            builder = builder.header(*k, *v);
+        }
+        let response = self
+            .router
+            .clone()
+            .oneshot(builder.body(Body::from(body)).unwrap())
+            .await
+            .unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        TestResponse {
+            status,
+            headers,
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+        }
+    }
+
     /// The system administrator as a domain actor, for setting up fixtures through services.
     pub async fn admin(&self) -> Actor {
         domain::service::bootstrap::ensure_admin(&self.state.db, Some(ADMIN_PASSWORD))
