@@ -1080,7 +1080,8 @@ async fn pushes_pulls_and_deletes_are_audited() {
 #[tokio::test]
 async fn malformed_requests_get_4xx_never_5xx_and_create_nothing() {
     let app = app().await;
-    let cases: Vec<(Method, String, Vec<u8>, Vec<(&str, &str)>)> = vec![
+    type Case = (Method, String, Vec<u8>, Vec<(&'static str, &'static str)>);
+    let cases: Vec<Case> = vec![
         (Method::GET, "/v2/UPPER/case/manifests/v1".into(), vec![], vec![]),
         (Method::POST, "/v2/lib/Bad_Name!/blobs/uploads/".into(), vec![], vec![]),
         (Method::POST, "/v2/lib/ok/blobs/uploads/?digest=sha256:short".into(), b"x".to_vec(), vec![]),
