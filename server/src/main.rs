@@ -101,6 +101,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
     let listeners = serve::Listeners::bind(&config)?;
     let state = AppState::new(config.clone(), db, state::default_site_root())?;
     spawn_session_cleanup(state.db.clone());
+    spawn_upload_expiry(state.registry.clone(), config.registry.upload_expiry.0);
     tracing::info!(
         external_url = %state.instance.external_url,
         auth_mode = %config.auth_mode,
@@ -148,6 +149,24 @@ fn spawn_session_cleanup(db: sea_orm::DatabaseConnection) {
                 Ok(0) => {}
                 Ok(n) => tracing::debug!(removed = n, "expired sessions removed"),
                 Err(e) => tracing::warn!(error = %e, "cannot remove expired sessions"),
+            }
+        }
+    });
+}
+
+/// Removes stale upload sessions every hour (and once at start).
+fn spawn_upload_expiry(
+    registry: domain::service::registry::Registry,
+    max_age: std::time::Duration,
+) {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(3600));
+        loop {
+            every.tick().await;
+            match registry.expire_uploads(max_age).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(removed = n, "expired upload sessions removed"),
+                Err(e) => tracing::warn!(error = %e.message, "cannot expire upload sessions"),
             }
         }
     });

@@ -1121,3 +1121,179 @@ async fn malformed_requests_get_4xx_never_5xx_and_create_nothing() {
         "no repository was created by malformed requests"
     );
 }
+
+#[tokio::test]
+async fn rest_api_for_repositories_artifacts_and_tags() {
+    let app = app().await;
+    let (_, d) = push_image(&app, "lib/team/app", "v1", "rest").await;
+    let api = |m: Method, p: &str, body: Option<Value>| {
+        let app = &app;
+        let p = p.to_string();
+        async move { app.send(m, &p, ADMIN, body, &[]).await }
+    };
+    let res = api(Method::GET, "/api/v2.0/projects/lib/repositories", None).await;
+    assert_eq!(res.status, StatusCode::OK);
+    assert_eq!(res.json()[0]["name"], "lib/team/app");
+    assert_eq!(res.json()[0]["artifact_count"], 1);
+    assert_eq!(res.headers["x-total-count"], "1");
+    let res = api(
+        Method::GET,
+        "/api/v2.0/projects/lib/repositories/team%2Fapp",
+        None,
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+
+    let res = api(
+        Method::GET,
+        "/api/v2.0/projects/lib/repositories/team%2Fapp/artifacts?with_tag=true",
+        None,
+    )
+    .await;
+    assert_eq!(res.json()[0]["digest"], d.as_str());
+    assert_eq!(res.json()[0]["tags"][0]["name"], "v1");
+    let res = api(
+        Method::GET,
+        "/api/v2.0/projects/lib/repositories/team%2Fapp/artifacts/v1",
+        None,
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    assert_eq!(res.json()["manifest"]["schemaVersion"], 2);
+    assert_eq!(res.json()["config"]["os"], "linux");
+
+    let res = api(
+        Method::POST,
+        &format!("/api/v2.0/projects/lib/repositories/team%2Fapp/artifacts/{d}/tags"),
+        Some(json!({"name": "extra"})),
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
+    let tags = req(&app, Method::GET, "/v2/lib/team/app/tags/list", vec![], &[]).await;
+    assert_eq!(
+        serde_json::from_str::<Value>(&tags.body).unwrap()["tags"],
+        json!(["extra", "v1"])
+    );
+    let res = api(
+        Method::DELETE,
+        "/api/v2.0/projects/lib/repositories/team%2Fapp/artifacts/v1/tags/extra",
+        None,
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::OK);
+
+    // A guest reads but cannot delete.
+    app.user("guest").await;
+    let admin = app.admin().await;
+    app.state
+        .services
+        .add_member(
+            &admin,
+            "lib",
+            domain::service::members::MemberRef::User("guest".into()),
+            domain::types::Role::Guest,
+        )
+        .await
+        .unwrap();
+    let pw = common::password_of("guest");
+    let res = app
+        .send(
+            Method::DELETE,
+            &format!("/api/v2.0/projects/lib/repositories/team%2Fapp/artifacts/{d}"),
+            Some(("guest", &pw)),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN);
+
+    let res = api(
+        Method::DELETE,
+        &format!("/api/v2.0/projects/lib/repositories/team%2Fapp/artifacts/{d}"),
+        None,
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::OK);
+    assert_eq!(
+        req(
+            &app,
+            Method::GET,
+            "/v2/lib/team/app/manifests/v1",
+            vec![],
+            &[]
+        )
+        .await
+        .status,
+        StatusCode::NOT_FOUND
+    );
+    let res = api(
+        Method::DELETE,
+        "/api/v2.0/projects/lib/repositories/team%2Fapp",
+        None,
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::OK);
+    let res = api(Method::DELETE, "/api/v2.0/projects/lib", None).await;
+    assert_eq!(
+        res.status,
+        StatusCode::OK,
+        "an emptied project can be deleted: {}",
+        res.body
+    );
+}
+
+#[tokio::test]
+async fn stale_upload_sessions_expire() {
+    let app = app().await;
+    let loc = req(
+        &app,
+        Method::POST,
+        "/v2/lib/app/blobs/uploads/",
+        vec![],
+        &[],
+    )
+    .await
+    .headers["location"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    req(&app, Method::PATCH, &loc, b"some bytes".to_vec(), &[]).await;
+    let fresh = req(
+        &app,
+        Method::POST,
+        "/v2/lib/app/blobs/uploads/",
+        vec![],
+        &[],
+    )
+    .await
+    .headers["location"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    let id = loc.rsplit('/').next().unwrap().to_string();
+    use sea_orm::{ActiveModelTrait, Set};
+    domain::entities::upload::ActiveModel {
+        id: Set(id),
+        updated_at: Set(chrono::Utc::now() - chrono::Duration::hours(25)),
+        ..Default::default()
+    }
+    .update(&app.state.db)
+    .await
+    .unwrap();
+    let removed = app
+        .state
+        .registry
+        .expire_uploads(std::time::Duration::from_secs(24 * 3600))
+        .await
+        .unwrap();
+    assert_eq!(removed, 1);
+    assert_eq!(
+        error_code(&req(&app, Method::GET, &loc, vec![], &[]).await),
+        "BLOB_UPLOAD_UNKNOWN"
+    );
+    assert_eq!(
+        req(&app, Method::GET, &fresh, vec![], &[]).await.status,
+        StatusCode::NO_CONTENT,
+        "recent sessions stay"
+    );
+}

@@ -106,3 +106,67 @@ pub struct AuditFilter {
     pub resource: Option<String>,
     pub project: Option<String>,
 }
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RepositoryView {
+    pub id: i64,
+    /// Full name: `project/name`.
+    pub name: String,
+    pub project_id: i64,
+    pub artifact_count: u64,
+    pub pull_count: u64,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TagView {
+    pub name: String,
+    pub push_time: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LayerView {
+    pub digest: String,
+    pub size: u64,
+    /// `config`, `layer` or `manifest`.
+    pub kind: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ArtifactView {
+    pub id: i64,
+    pub repository: String,
+    pub digest: String,
+    pub media_type: String,
+    pub artifact_type: Option<String>,
+    /// Manifest plus its unique blobs.
+    pub size: u64,
+    pub push_time: String,
+    pub pull_time: Option<String>,
+    pub pull_count: u64,
+    pub pushed_by: String,
+    pub tags: Vec<TagView>,
+    /// `os/arch` of each image of an index.
+    pub platforms: Vec<String>,
+    /// Artifacts whose subject is this one (signatures, SBOMs, …).
+    pub referrers: Vec<ArtifactRef>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ArtifactRef {
+    pub digest: String,
+    pub artifact_type: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ArtifactDetail {
+    pub artifact: ArtifactView,
+    /// The manifest, pretty-printed.
+    pub manifest: String,
+    pub references: Vec<LayerView>,
+    /// The image configuration, pretty-printed, for images.
+    pub config: Option<String>,
+    /// `created_by` of each history entry of the image configuration.
+    pub history: Vec<String>,
+}

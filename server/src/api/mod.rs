@@ -3,6 +3,7 @@
 
 mod audit;
 mod projects;
+mod repositories;
 mod robots;
 mod users;
 
@@ -29,6 +30,7 @@ pub fn routes() -> Router<AppState> {
         .route("/systeminfo", get(users::systeminfo))
         .merge(projects::routes())
         .merge(robots::routes())
+        .merge(repositories::routes())
         .merge(users::routes())
         .merge(audit::routes())
         .fallback(|| async {
@@ -51,6 +53,9 @@ pub fn routes() -> Router<AppState> {
         users::set_disabled, users::change_password,
         users::list_groups, users::create_group, users::delete_group,
         audit::list_audit_logs,
+        repositories::list_repositories, repositories::get_repository, repositories::delete_repository,
+        repositories::list_artifacts, repositories::get_artifact, repositories::delete_artifact,
+        repositories::list_tags, repositories::create_tag, repositories::delete_tag,
     ),
     components(schemas(ErrorBody, ErrorItem)),
     modifiers(&BasicAuth),

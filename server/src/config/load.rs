@@ -31,6 +31,7 @@ const SECTIONS: &[&str] = &[
     "retention",
     "immutable_tag_rules",
     "storage_quota",
+    "registry",
     "log",
 ];
 

@@ -34,6 +34,7 @@ pub struct Config {
     pub retention: Vec<RetentionRule>,
     pub immutable_tag_rules: Vec<ImmutableTagRule>,
     pub storage_quota: StorageQuota,
+    pub registry: RegistryConfig,
     pub log: LogConfig,
 }
 
@@ -56,6 +57,7 @@ impl Default for Config {
             retention: Vec::new(),
             immutable_tag_rules: Vec::new(),
             storage_quota: StorageQuota::default(),
+            registry: RegistryConfig::default(),
             log: LogConfig::default(),
         }
     }
@@ -322,6 +324,22 @@ impl Default for StorageQuota {
         Self {
             per_project: ByteLimit::Unlimited,
             global: ByteLimit::Unlimited,
+        }
+    }
+}
+
+/// Registry behaviour.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct RegistryConfig {
+    /// Upload sessions untouched this long are removed with their bytes.
+    pub upload_expiry: HumanDuration,
+}
+
+impl Default for RegistryConfig {
+    fn default() -> Self {
+        Self {
+            upload_expiry: HumanDuration(std::time::Duration::from_secs(24 * 3600)),
         }
     }
 }

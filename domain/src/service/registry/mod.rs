@@ -6,6 +6,7 @@ mod listing;
 mod manifests;
 pub mod media;
 mod pulls;
+mod repositories;
 
 use std::sync::Arc;
 

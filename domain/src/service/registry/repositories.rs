@@ -1,0 +1,499 @@
+//! Repositories, artifacts and tags as the console and the REST API see them.
+
+use std::collections::HashMap;
+
+use chrono::Utc;
+use futures::StreamExt;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set,
+    TransactionTrait,
+};
+use serde_json::Value;
+
+use super::media::is_index;
+use super::Registry;
+use crate::entities::{artifact, artifact_ref, project, repository, tag};
+use crate::policy::authz::{Action, Resource};
+use crate::service::audit::{self, Outcome, Record};
+use crate::service::projects::find_project;
+use crate::service::{authorize, page_bounds, rfc3339, Actor, DomainError, DomainResult};
+use crate::types::dto::{
+    ArtifactDetail, ArtifactRef, ArtifactView, LayerView, Page, RepositoryView, TagView,
+};
+use crate::types::{Digest, Reference, Tag};
+
+impl Registry {
+    async fn repository_in(
+        &self,
+        actor: &Actor,
+        project: &str,
+        name: &str,
+        action: Action,
+    ) -> DomainResult<(project::Model, repository::Model)> {
+        let p = find_project(&self.db, project).await?;
+        authorize(
+            &self.db,
+            &actor.principal,
+            Some(&p),
+            Resource::Repository,
+            action,
+        )
+        .await?;
+        let full = if name.starts_with(&format!("{}/", p.name)) {
+            name.to_string()
+        } else {
+            format!("{}/{name}", p.name)
+        };
+        let r = repository::Entity::find()
+            .filter(repository::Column::Name.eq(&full))
+            .one(&self.db)
+            .await?
+            .ok_or_else(|| DomainError::NotFound(format!("repository `{full}` not found")))?;
+        Ok((p, r))
+    }
+
+    async fn repository_view(&self, r: repository::Model) -> DomainResult<RepositoryView> {
+        let artifacts = artifact::Entity::find()
+            .filter(artifact::Column::RepositoryId.eq(r.id))
+            .all(&self.db)
+            .await?;
+        let updated = artifacts
+            .iter()
+            .map(|a| a.push_time)
+            .max()
+            .unwrap_or(r.updated_at);
+        Ok(RepositoryView {
+            id: r.id,
+            name: r.name,
+            project_id: r.project_id,
+            artifact_count: artifacts.len() as u64,
+            pull_count: artifacts.iter().map(|a| a.pull_count.max(0) as u64).sum(),
+            created_at: rfc3339(r.created_at),
+            updated_at: rfc3339(updated),
+        })
+    }
+
+    pub async fn list_repositories(
+        &self,
+        actor: &Actor,
+        project: &str,
+        query: Option<&str>,
+        page: Option<u64>,
+        page_size: Option<u64>,
+    ) -> DomainResult<Page<RepositoryView>> {
+        let p = find_project(&self.db, project).await?;
+        authorize(
+            &self.db,
+            &actor.principal,
+            Some(&p),
+            Resource::Repository,
+            Action::List,
+        )
+        .await?;
+        let (page, size) = page_bounds(page, page_size);
+        let mut q = repository::Entity::find()
+            .filter(repository::Column::ProjectId.eq(p.id))
+            .order_by_asc(repository::Column::Name);
+        if let Some(text) = query.filter(|s| !s.is_empty()) {
+            q = q.filter(repository::Column::Name.contains(text));
+        }
+        let paginator = q.paginate(&self.db, size);
+        let total = paginator.num_items().await?;
+        let mut items = Vec::new();
+        for r in paginator.fetch_page(page - 1).await? {
+            items.push(self.repository_view(r).await?);
+        }
+        Ok(Page {
+            items,
+            total,
+            page,
+            page_size: size,
+        })
+    }
+
+    pub async fn get_repository(
+        &self,
+        actor: &Actor,
+        project: &str,
+        name: &str,
+    ) -> DomainResult<RepositoryView> {
+        let (_, r) = self
+            .repository_in(actor, project, name, Action::Read)
+            .await?;
+        self.repository_view(r).await
+    }
+
+    /// Deletes a repository with its artifacts and tags; blobs are freed by garbage collection.
+    pub async fn delete_repository(
+        &self,
+        actor: &Actor,
+        project: &str,
+        name: &str,
+    ) -> DomainResult<()> {
+        let (p, r) = self
+            .repository_in(actor, project, name, Action::Delete)
+            .await?;
+        let txn = self.db.begin().await?;
+        repository::Entity::delete_by_id(r.id).exec(&txn).await?;
+        audit::record(
+            &txn,
+            actor,
+            Record {
+                operation: "delete",
+                resource_type: "repository",
+                resource: &r.name,
+                project_id: Some(p.id),
+                outcome: Outcome::Success,
+            },
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(())
+    }
+
+    async fn artifact_view(
+        &self,
+        a: artifact::Model,
+        repo_name: &str,
+    ) -> DomainResult<ArtifactView> {
+        let tags = tag::Entity::find()
+            .filter(tag::Column::ArtifactId.eq(a.id))
+            .order_by_asc(tag::Column::Name)
+            .all(&self.db)
+            .await?;
+        let referrers = artifact::Entity::find()
+            .filter(artifact::Column::RepositoryId.eq(a.repository_id))
+            .filter(artifact::Column::SubjectDigest.eq(a.digest.clone()))
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(|r| ArtifactRef {
+                digest: r.digest,
+                artifact_type: r.artifact_type,
+            })
+            .collect();
+        let platforms = if is_index(&a.media_type) {
+            self.platforms_of(&a).await.unwrap_or_default()
+        } else {
+            Vec::new()
+        };
+        Ok(ArtifactView {
+            id: a.id,
+            repository: repo_name.to_string(),
+            digest: a.digest,
+            media_type: a.media_type,
+            artifact_type: a.artifact_type,
+            size: a.size.max(0) as u64,
+            push_time: rfc3339(a.push_time),
+            pull_time: a.pull_time.map(rfc3339),
+            pull_count: a.pull_count.max(0) as u64,
+            pushed_by: a.pushed_by,
+            tags: tags
+                .into_iter()
+                .map(|t| TagView {
+                    name: t.name,
+                    push_time: rfc3339(t.push_time),
+                })
+                .collect(),
+            platforms,
+            referrers,
+        })
+    }
+
+    async fn stored_json(&self, digest: &str) -> DomainResult<Value> {
+        let d = Digest::parse(digest).map_err(DomainError::Invalid)?;
+        let mut stream = self
+            .store
+            .read(&d, None)
+            .await
+            .map_err(|e| DomainError::NotFound(e.to_string()))?;
+        let mut buf = Vec::new();
+        while let Some(chunk) = stream.next().await {
+            buf.extend_from_slice(&chunk.map_err(|e| DomainError::NotFound(e.to_string()))?);
+        }
+        serde_json::from_slice(&buf).map_err(|e| DomainError::Invalid(e.to_string()))
+    }
+
+    async fn platforms_of(&self, a: &artifact::Model) -> DomainResult<Vec<String>> {
+        let index = self.stored_json(&a.digest).await?;
+        Ok(index["manifests"]
+            .as_array()
+            .map(|ms| {
+                ms.iter()
+                    .filter_map(|m| {
+                        let p = m.get("platform")?;
+                        Some(format!(
+                            "{}/{}",
+                            p["os"].as_str().unwrap_or("?"),
+                            p["architecture"].as_str().unwrap_or("?")
+                        ))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+
+    pub async fn list_artifacts(
+        &self,
+        actor: &Actor,
+        project: &str,
+        repo: &str,
+        only_tagged: bool,
+        page: Option<u64>,
+        page_size: Option<u64>,
+    ) -> DomainResult<Page<ArtifactView>> {
+        let (_, r) = self
+            .repository_in(actor, project, repo, Action::List)
+            .await?;
+        let (page, size) = page_bounds(page, page_size);
+        let all = artifact::Entity::find()
+            .filter(artifact::Column::RepositoryId.eq(r.id))
+            .order_by_desc(artifact::Column::PushTime)
+            .order_by_desc(artifact::Column::Id)
+            .all(&self.db)
+            .await?;
+        let tagged: std::collections::HashSet<i64> = tag::Entity::find()
+            .filter(tag::Column::RepositoryId.eq(r.id))
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(|t| t.artifact_id)
+            .collect();
+        let selected: Vec<artifact::Model> = all
+            .into_iter()
+            .filter(|a| !only_tagged || tagged.contains(&a.id))
+            .collect();
+        let total = selected.len() as u64;
+        let mut items = Vec::new();
+        for a in selected
+            .into_iter()
+            .skip(((page - 1) * size) as usize)
+            .take(size as usize)
+        {
+            items.push(self.artifact_view(a, &r.name).await?);
+        }
+        Ok(Page {
+            items,
+            total,
+            page,
+            page_size: size,
+        })
+    }
+
+    async fn artifact_in(
+        &self,
+        r: &repository::Model,
+        reference: &str,
+    ) -> DomainResult<artifact::Model> {
+        let reference = Reference::parse(reference).map_err(DomainError::Invalid)?;
+        let found = match &reference {
+            Reference::Digest(d) => {
+                artifact::Entity::find()
+                    .filter(artifact::Column::RepositoryId.eq(r.id))
+                    .filter(artifact::Column::Digest.eq(d.to_string()))
+                    .one(&self.db)
+                    .await?
+            }
+            Reference::Tag(t) => match tag::Entity::find()
+                .filter(tag::Column::RepositoryId.eq(r.id))
+                .filter(tag::Column::Name.eq(t.as_str()))
+                .one(&self.db)
+                .await?
+            {
+                Some(tag) => {
+                    artifact::Entity::find_by_id(tag.artifact_id)
+                        .one(&self.db)
+                        .await?
+                }
+                None => None,
+            },
+        };
+        found.ok_or_else(|| {
+            DomainError::NotFound(format!("artifact `{reference}` not found in `{}`", r.name))
+        })
+    }
+
+    pub async fn get_artifact(
+        &self,
+        actor: &Actor,
+        project: &str,
+        repo: &str,
+        reference: &str,
+    ) -> DomainResult<ArtifactDetail> {
+        let (_, r) = self
+            .repository_in(actor, project, repo, Action::Read)
+            .await?;
+        let a = self.artifact_in(&r, reference).await?;
+        let manifest = self.stored_json(&a.digest).await?;
+        let refs = artifact_ref::Entity::find()
+            .filter(artifact_ref::Column::ArtifactId.eq(a.id))
+            .all(&self.db)
+            .await?;
+        let order: HashMap<&str, usize> = [("config", 0), ("layer", 1), ("manifest", 2)]
+            .into_iter()
+            .collect();
+        let mut references: Vec<LayerView> = refs
+            .iter()
+            .map(|x| LayerView {
+                digest: x.digest.clone(),
+                size: x.size.max(0) as u64,
+                kind: x.kind.clone(),
+            })
+            .collect();
+        references.sort_by_key(|l| order.get(l.kind.as_str()).copied().unwrap_or(9));
+        let (config, history) = match refs.iter().find(|x| x.kind == "config") {
+            Some(c) => match self.stored_blob_json(&c.digest).await {
+                Some(cfg) => {
+                    let history = cfg["history"]
+                        .as_array()
+                        .map(|h| {
+                            h.iter()
+                                .filter_map(|e| e["created_by"].as_str().map(str::to_string))
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    (
+                        Some(serde_json::to_string_pretty(&cfg).unwrap_or_default()),
+                        history,
+                    )
+                }
+                None => (None, Vec::new()),
+            },
+            None => (None, Vec::new()),
+        };
+        Ok(ArtifactDetail {
+            manifest: serde_json::to_string_pretty(&manifest).unwrap_or_default(),
+            artifact: self.artifact_view(a, &r.name).await?,
+            references,
+            config,
+            history,
+        })
+    }
+
+    /// A small JSON blob (image configs), if it is stored and parses.
+    async fn stored_blob_json(&self, digest: &str) -> Option<Value> {
+        let d = Digest::parse(digest).ok()?;
+        if self.store.stat(&d).await.ok()?? > 4 << 20 {
+            return None;
+        }
+        self.stored_json(digest).await.ok()
+    }
+
+    pub async fn delete_artifact(
+        &self,
+        actor: &Actor,
+        project: &str,
+        repo: &str,
+        reference: &str,
+    ) -> DomainResult<()> {
+        let (p, r) = self
+            .repository_in(actor, project, repo, Action::Delete)
+            .await?;
+        let a = self.artifact_in(&r, reference).await?;
+        let txn = self.db.begin().await?;
+        artifact::Entity::delete_by_id(a.id).exec(&txn).await?;
+        audit::record(
+            &txn,
+            actor,
+            Record {
+                operation: "delete",
+                resource_type: "artifact",
+                resource: &format!("{}@{}", r.name, a.digest),
+                project_id: Some(p.id),
+                outcome: Outcome::Success,
+            },
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(())
+    }
+
+    pub async fn add_tag(
+        &self,
+        actor: &Actor,
+        project: &str,
+        repo: &str,
+        reference: &str,
+        name: &str,
+    ) -> DomainResult<()> {
+        let (p, r) = self
+            .repository_in(actor, project, repo, Action::Push)
+            .await?;
+        let t = Tag::parse(name).map_err(DomainError::Invalid)?;
+        let a = self.artifact_in(&r, reference).await?;
+        let txn = self.db.begin().await?;
+        let exists = tag::Entity::find()
+            .filter(tag::Column::RepositoryId.eq(r.id))
+            .filter(tag::Column::Name.eq(t.as_str()))
+            .one(&txn)
+            .await?;
+        if exists.is_some() {
+            return Err(DomainError::Conflict(format!(
+                "tag `{t}` already exists in `{}`",
+                r.name
+            )));
+        }
+        tag::ActiveModel {
+            repository_id: Set(r.id),
+            name: Set(t.to_string()),
+            artifact_id: Set(a.id),
+            push_time: Set(Utc::now()),
+            ..Default::default()
+        }
+        .insert(&txn)
+        .await?;
+        audit::record(
+            &txn,
+            actor,
+            Record {
+                operation: "create",
+                resource_type: "tag",
+                resource: &format!("{}:{t}", r.name),
+                project_id: Some(p.id),
+                outcome: Outcome::Success,
+            },
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(())
+    }
+
+    pub async fn delete_tag(
+        &self,
+        actor: &Actor,
+        project: &str,
+        repo: &str,
+        reference: &str,
+        name: &str,
+    ) -> DomainResult<()> {
+        let (p, r) = self
+            .repository_in(actor, project, repo, Action::Delete)
+            .await?;
+        let a = self.artifact_in(&r, reference).await?;
+        let txn = self.db.begin().await?;
+        let res = tag::Entity::delete_many()
+            .filter(tag::Column::ArtifactId.eq(a.id))
+            .filter(tag::Column::Name.eq(name))
+            .exec(&txn)
+            .await?;
+        if res.rows_affected == 0 {
+            return Err(DomainError::NotFound(format!(
+                "tag `{name}` not found on that artifact"
+            )));
+        }
+        audit::record(
+            &txn,
+            actor,
+            Record {
+                operation: "delete",
+                resource_type: "tag",
+                resource: &format!("{}:{name}", r.name),
+                project_id: Some(p.id),
+                outcome: Outcome::Success,
+            },
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,307 @@
+//! `/projects/{project}/repositories/{repository}/artifacts/{reference}/tags`, Harbor's shape.
+//! Repository names are URL-encoded (`%2F` for slashes) and given without the project.
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::{delete, get};
+use axum::{Json, Router};
+use domain::types::dto::{ArtifactDetail, ArtifactView, RepositoryView};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::{paged, ApiActor, ApiResult, ListQuery};
+use crate::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/projects/{project}/repositories", get(list_repositories))
+        .route(
+            "/projects/{project}/repositories/{repository}",
+            get(get_repository).delete(delete_repository),
+        )
+        .route(
+            "/projects/{project}/repositories/{repository}/artifacts",
+            get(list_artifacts),
+        )
+        .route(
+            "/projects/{project}/repositories/{repository}/artifacts/{reference}",
+            get(get_artifact).delete(delete_artifact),
+        )
+        .route(
+            "/projects/{project}/repositories/{repository}/artifacts/{reference}/tags",
+            get(list_tags).post(create_tag),
+        )
+        .route(
+            "/projects/{project}/repositories/{repository}/artifacts/{reference}/tags/{tag}",
+            delete(delete_tag),
+        )
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RepositoryJson {
+    pub id: i64,
+    /// Full name, `project/repository`.
+    pub name: String,
+    pub project_id: i64,
+    pub artifact_count: u64,
+    pub pull_count: u64,
+    pub creation_time: String,
+    pub update_time: String,
+}
+
+fn repository_json(r: RepositoryView) -> RepositoryJson {
+    RepositoryJson {
+        id: r.id,
+        name: r.name,
+        project_id: r.project_id,
+        artifact_count: r.artifact_count,
+        pull_count: r.pull_count,
+        creation_time: r.created_at,
+        update_time: r.updated_at,
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TagJson {
+    pub name: String,
+    pub push_time: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ArtifactJson {
+    pub id: i64,
+    pub digest: String,
+    pub manifest_media_type: String,
+    pub artifact_type: Option<String>,
+    pub size: u64,
+    pub push_time: String,
+    pub pull_time: Option<String>,
+    pub pull_count: u64,
+    pub pushed_by: String,
+    pub tags: Vec<TagJson>,
+    pub platforms: Vec<String>,
+    /// Digests of artifacts whose subject is this one.
+    pub referrers: Vec<String>,
+}
+
+fn artifact_json(a: ArtifactView) -> ArtifactJson {
+    ArtifactJson {
+        id: a.id,
+        digest: a.digest,
+        manifest_media_type: a.media_type,
+        artifact_type: a.artifact_type,
+        size: a.size,
+        push_time: a.push_time,
+        pull_time: a.pull_time,
+        pull_count: a.pull_count,
+        pushed_by: a.pushed_by,
+        tags: a
+            .tags
+            .into_iter()
+            .map(|t| TagJson {
+                name: t.name,
+                push_time: t.push_time,
+            })
+            .collect(),
+        platforms: a.platforms,
+        referrers: a.referrers.into_iter().map(|r| r.digest).collect(),
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ArtifactDetailJson {
+    #[serde(flatten)]
+    pub artifact: ArtifactJson,
+    /// The manifest as pushed, parsed.
+    pub manifest: serde_json::Value,
+    /// The image configuration, for images.
+    pub config: Option<serde_json::Value>,
+    pub history: Vec<String>,
+}
+
+fn detail_json(d: ArtifactDetail) -> ArtifactDetailJson {
+    ArtifactDetailJson {
+        manifest: serde_json::from_str(&d.manifest).unwrap_or_default(),
+        config: d.config.and_then(|c| serde_json::from_str(&c).ok()),
+        history: d.history,
+        artifact: artifact_json(d.artifact),
+    }
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct ArtifactQuery {
+    pub page: Option<u64>,
+    pub page_size: Option<u64>,
+    /// Only artifacts that have at least one tag.
+    #[serde(default)]
+    pub with_tag: bool,
+    pub q: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct TagReq {
+    pub name: String,
+}
+
+#[utoipa::path(get, path = "/api/v2.0/projects/{project}/repositories", tag = "repository",
+    params(("project" = String, Path), ListQuery), responses((status = 200, body = [RepositoryJson])))]
+pub async fn list_repositories(
+    State(s): State<AppState>,
+    ApiActor(actor): ApiActor,
+    Path(project): Path<String>,
+    Query(q): Query<ListQuery>,
+) -> ApiResult<Response> {
+    let name = q.name.clone().or_else(|| q.q_term("name"));
+    let page = s
+        .registry
+        .list_repositories(&actor, &project, name.as_deref(), q.page, q.page_size)
+        .await?;
+    Ok(paged(
+        &format!("/api/v2.0/projects/{project}/repositories"),
+        &q,
+        page,
+        repository_json,
+    ))
+}
+
+#[utoipa::path(get, path = "/api/v2.0/projects/{project}/repositories/{repository}", tag = "repository",
+    params(("project" = String, Path), ("repository" = String, Path, description = "Name without the project, URL-encoded")),
+    responses((status = 200, body = RepositoryJson)))]
+pub async fn get_repository(
+    State(s): State<AppState>,
+    ApiActor(actor): ApiActor,
+    Path((project, repository)): Path<(String, String)>,
+) -> ApiResult<Json<RepositoryJson>> {
+    Ok(Json(repository_json(
+        s.registry
+            .get_repository(&actor, &project, &repository)
+            .await?,
+    )))
+}
+
+#[utoipa::path(delete, path = "/api/v2.0/projects/{project}/repositories/{repository}", tag = "repository",
+    params(("project" = String, Path), ("repository" = String, Path)), responses((status = 200, description = "Deleted with its artifacts")))]
+pub async fn delete_repository(
+    State(s): State<AppState>,
+    ApiActor(actor): ApiActor,
+    Path((project, repository)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    s.registry
+        .delete_repository(&actor, &project, &repository)
+        .await?;
+    Ok(StatusCode::OK)
+}
+
+#[utoipa::path(get, path = "/api/v2.0/projects/{project}/repositories/{repository}/artifacts", tag = "artifact",
+    params(("project" = String, Path), ("repository" = String, Path), ArtifactQuery), responses((status = 200, body = [ArtifactJson])))]
+pub async fn list_artifacts(
+    State(s): State<AppState>,
+    ApiActor(actor): ApiActor,
+    Path((project, repository)): Path<(String, String)>,
+    Query(q): Query<ArtifactQuery>,
+) -> ApiResult<Response> {
+    let page = s
+        .registry
+        .list_artifacts(
+            &actor,
+            &project,
+            &repository,
+            q.with_tag,
+            q.page,
+            q.page_size,
+        )
+        .await?;
+    let list = ListQuery {
+        page: q.page,
+        page_size: q.page_size,
+        q: q.q.clone(),
+        name: None,
+    };
+    let path = format!(
+        "/api/v2.0/projects/{project}/repositories/{}/artifacts",
+        urlencoding::encode(&repository)
+    );
+    Ok(paged(&path, &list, page, artifact_json))
+}
+
+#[utoipa::path(get, path = "/api/v2.0/projects/{project}/repositories/{repository}/artifacts/{reference}", tag = "artifact",
+    params(("project" = String, Path), ("repository" = String, Path), ("reference" = String, Path, description = "Digest or tag")),
+    responses((status = 200, body = ArtifactDetailJson)))]
+pub async fn get_artifact(
+    State(s): State<AppState>,
+    ApiActor(actor): ApiActor,
+    Path((project, repository, reference)): Path<(String, String, String)>,
+) -> ApiResult<Json<ArtifactDetailJson>> {
+    Ok(Json(detail_json(
+        s.registry
+            .get_artifact(&actor, &project, &repository, &reference)
+            .await?,
+    )))
+}
+
+#[utoipa::path(delete, path = "/api/v2.0/projects/{project}/repositories/{repository}/artifacts/{reference}", tag = "artifact",
+    params(("project" = String, Path), ("repository" = String, Path), ("reference" = String, Path)), responses((status = 200, description = "Deleted")))]
+pub async fn delete_artifact(
+    State(s): State<AppState>,
+    ApiActor(actor): ApiActor,
+    Path((project, repository, reference)): Path<(String, String, String)>,
+) -> ApiResult<StatusCode> {
+    s.registry
+        .delete_artifact(&actor, &project, &repository, &reference)
+        .await?;
+    Ok(StatusCode::OK)
+}
+
+#[utoipa::path(get, path = "/api/v2.0/projects/{project}/repositories/{repository}/artifacts/{reference}/tags", tag = "artifact",
+    params(("project" = String, Path), ("repository" = String, Path), ("reference" = String, Path)), responses((status = 200, body = [TagJson])))]
+pub async fn list_tags(
+    State(s): State<AppState>,
+    ApiActor(actor): ApiActor,
+    Path((project, repository, reference)): Path<(String, String, String)>,
+) -> ApiResult<Json<Vec<TagJson>>> {
+    let detail = s
+        .registry
+        .get_artifact(&actor, &project, &repository, &reference)
+        .await?;
+    Ok(Json(
+        detail
+            .artifact
+            .tags
+            .into_iter()
+            .map(|t| TagJson {
+                name: t.name,
+                push_time: t.push_time,
+            })
+            .collect(),
+    ))
+}
+
+#[utoipa::path(post, path = "/api/v2.0/projects/{project}/repositories/{repository}/artifacts/{reference}/tags", tag = "artifact",
+    request_body = TagReq, params(("project" = String, Path), ("repository" = String, Path), ("reference" = String, Path)),
+    responses((status = 201, description = "Tagged")))]
+pub async fn create_tag(
+    State(s): State<AppState>,
+    ApiActor(actor): ApiActor,
+    Path((project, repository, reference)): Path<(String, String, String)>,
+    Json(req): Json<TagReq>,
+) -> ApiResult<StatusCode> {
+    s.registry
+        .add_tag(&actor, &project, &repository, &reference, &req.name)
+        .await?;
+    Ok(StatusCode::CREATED)
+}
+
+#[utoipa::path(delete, path = "/api/v2.0/projects/{project}/repositories/{repository}/artifacts/{reference}/tags/{tag}", tag = "artifact",
+    params(("project" = String, Path), ("repository" = String, Path), ("reference" = String, Path), ("tag" = String, Path)),
+    responses((status = 200, description = "Removed")))]
+pub async fn delete_tag(
+    State(s): State<AppState>,
+    ApiActor(actor): ApiActor,
+    Path((project, repository, reference, tag)): Path<(String, String, String, String)>,
+) -> ApiResult<StatusCode> {
+    s.registry
+        .delete_tag(&actor, &project, &repository, &reference, &tag)
+        .await?;
+    Ok(StatusCode::OK)
+}
