@@ -15,7 +15,8 @@ use crate::components::session::provide_current_user;
 use crate::components::toast::{provide_toasts, ToastHost};
 use crate::pages::{
     admin::AdminPage, audit::AuditPage, login::LoginPage, not_found::NotFound,
-    project::ProjectPage, projects::ProjectsPage, settings::SettingsPage,
+    project::ProjectPage, projects::ProjectsPage, repository::RepositoryPage,
+    settings::SettingsPage,
 };
 
 /// The HTML document around the app; rendered on the server only.
@@ -65,6 +66,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("") view=ProjectsPage />
                     <Route path=path!("/projects") view=ProjectsPage />
                     <Route path=path!("/projects/:name") view=ProjectPage />
+                    <Route path=path!("/projects/:name/repositories/*repo") view=RepositoryPage />
                     <Route path=path!("/admin") view=AdminPage />
                     <Route path=path!("/audit") view=AuditPage />
                     <Route path=path!("/settings") view=SettingsPage />

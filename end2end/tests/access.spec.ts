@@ -53,6 +53,7 @@ test('admin sets up a project, a developer and a robot; the audit log records it
   // The developer joins it.
   await page.getByRole('link', { name: project }).click();
   await expect(page.getByRole('heading', { name: project })).toBeVisible();
+  await page.getByRole('button', { name: 'Members' }).click();
   await page.locator('input[name="member-name"]').fill(developer);
   await page.locator('select[name="member-role"]').selectOption('developer');
   await page.getByRole('button', { name: 'Add member' }).click();
@@ -90,6 +91,7 @@ test('admin sets up a project, a developer and a robot; the audit log records it
   await signIn(page, developer, developerPassword);
   await page.getByRole('link', { name: project }).click();
   await expect(page.getByRole('heading', { name: project })).toBeVisible();
+  await page.getByRole('button', { name: 'Members' }).click();
   await expect(page.locator(`tr[data-member="${developer}"]`)).toContainText('Developer');
   await expect(page.locator('form[data-testid="add-member"]')).toHaveCount(0);
   await expect(page.getByRole('button', { name: 'Remove' })).toHaveCount(0);

@@ -24,6 +24,7 @@ pub fn router(state: AppState) -> Router {
     let leptos_options = state.leptos.clone();
     let instance = state.instance.clone();
     let services = state.services.clone();
+    let registry = state.registry.clone();
     let operational = Router::new()
         .route("/healthz", axum::routing::get(health::healthz))
         .route("/readyz", axum::routing::get(health::readyz))
@@ -35,6 +36,7 @@ pub fn router(state: AppState) -> Router {
             move || {
                 provide_context(instance.clone());
                 provide_context(services.clone());
+                provide_context(registry.clone());
             },
             move || app::shell(leptos_options.clone()),
         )

@@ -11,6 +11,11 @@ pub fn instance_info() -> Result<InstanceInfo, ServerFnError> {
         .ok_or_else(|| ServerFnError::new("server context is missing instance information"))
 }
 
+pub fn registry() -> Result<domain::service::registry::Registry, ServerFnError> {
+    use_context::<domain::service::registry::Registry>()
+        .ok_or_else(|| ServerFnError::new("server context is missing the registry"))
+}
+
 pub fn services() -> Result<Services, ServerFnError> {
     use_context::<Services>()
         .ok_or_else(|| ServerFnError::new("server context is missing services"))

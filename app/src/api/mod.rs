@@ -5,8 +5,8 @@
 pub mod ctx;
 
 use domain::types::dto::{
-    AuditEntry, AuditFilter, MemberKind, MemberView, Page, ProjectView, RobotSecret, RobotView,
-    UserView,
+    ArtifactDetail, ArtifactView, AuditEntry, AuditFilter, MemberKind, MemberView, Page,
+    ProjectView, RepositoryView, RobotSecret, RobotView, UserView,
 };
 use domain::types::{InstanceInfo, Role, SessionUser};
 use leptos::prelude::*;
@@ -288,6 +288,81 @@ pub async fn list_audit(filter: AuditFilter, page: u64) -> Result<Page<AuditEntr
     let actor = ctx::actor().await?;
     ctx::services()?
         .list_audit(&actor, &filter, Some(page), Some(25))
+        .await
+        .map_err(fail)
+}
+
+#[server(prefix = "/console/fn", endpoint = "list_repositories")]
+pub async fn list_repositories(
+    project: String,
+    query: String,
+    page: u64,
+) -> Result<Page<RepositoryView>, ServerFnError> {
+    let actor = ctx::actor().await?;
+    ctx::registry()?
+        .list_repositories(&actor, &project, Some(&query), Some(page), Some(15))
+        .await
+        .map_err(fail)
+}
+
+#[server(prefix = "/console/fn", endpoint = "delete_repository")]
+pub async fn delete_repository(project: String, repository: String) -> Result<(), ServerFnError> {
+    let actor = ctx::actor().await?;
+    ctx::registry()?
+        .delete_repository(&actor, &project, &repository)
+        .await
+        .map_err(fail)
+}
+
+#[server(prefix = "/console/fn", endpoint = "list_artifacts")]
+pub async fn list_artifacts(
+    project: String,
+    repository: String,
+    page: u64,
+) -> Result<Page<ArtifactView>, ServerFnError> {
+    let actor = ctx::actor().await?;
+    ctx::registry()?
+        .list_artifacts(&actor, &project, &repository, false, Some(page), Some(15))
+        .await
+        .map_err(fail)
+}
+
+#[server(prefix = "/console/fn", endpoint = "get_artifact")]
+pub async fn get_artifact(
+    project: String,
+    repository: String,
+    reference: String,
+) -> Result<ArtifactDetail, ServerFnError> {
+    let actor = ctx::actor().await?;
+    ctx::registry()?
+        .get_artifact(&actor, &project, &repository, &reference)
+        .await
+        .map_err(fail)
+}
+
+#[server(prefix = "/console/fn", endpoint = "delete_artifact")]
+pub async fn delete_artifact(
+    project: String,
+    repository: String,
+    reference: String,
+) -> Result<(), ServerFnError> {
+    let actor = ctx::actor().await?;
+    ctx::registry()?
+        .delete_artifact(&actor, &project, &repository, &reference)
+        .await
+        .map_err(fail)
+}
+
+#[server(prefix = "/console/fn", endpoint = "delete_tag")]
+pub async fn delete_tag(
+    project: String,
+    repository: String,
+    reference: String,
+    tag: String,
+) -> Result<(), ServerFnError> {
+    let actor = ctx::actor().await?;
+    ctx::registry()?
+        .delete_tag(&actor, &project, &repository, &reference, &tag)
         .await
         .map_err(fail)
 }

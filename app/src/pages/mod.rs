@@ -6,4 +6,5 @@ pub mod login;
 pub mod not_found;
 pub mod project;
 pub mod projects;
+pub mod repository;
 pub mod settings;

@@ -20,7 +20,7 @@ use crate::components::widgets::{
 };
 
 /// Whether the signed-in user may perform `action` on `resource` in this project.
-fn may(is_admin: bool, project: &ProjectView, resource: Res, action: Act) -> bool {
+pub(crate) fn may(is_admin: bool, project: &ProjectView, resource: Res, action: Act) -> bool {
     allows(
         Subject::User { is_admin },
         Some(ProjectFacts {
@@ -35,6 +35,7 @@ fn may(is_admin: bool, project: &ProjectView, resource: Res, action: Act) -> boo
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Tab {
+    Repositories,
     Members,
     Robots,
 }
@@ -45,7 +46,7 @@ pub fn ProjectPage() -> impl IntoView {
     let name = move || params.read().get("name").unwrap_or_default();
     let project = Resource::new(name, get_project);
     let user = use_current_user();
-    let tab = RwSignal::new(Tab::Members);
+    let tab = RwSignal::new(Tab::Repositories);
 
     view! {
         <Title text=move || name() />
@@ -63,6 +64,7 @@ pub fn ProjectPage() -> impl IntoView {
                     };
                     let p2 = p.clone();
                     let p3 = p.clone();
+                    let p4 = p.clone();
                     view! {
                         <div class="mb-6 border-b border-slate-200 pb-4">
                             <div class="flex items-center gap-3">
@@ -70,11 +72,10 @@ pub fn ProjectPage() -> impl IntoView {
                                 {if p.public { view! { <Badge text="Public" tone="green" /> } } else { view! { <Badge text="Private" /> } }}
                                 {p.current_role.map(|r| view! { <Badge text=r.label() tone="blue" /> })}
                             </div>
-                            <p class="mt-2 font-mono text-xs text-slate-500">
-                                {format!("podman push <host>/{}/<repository>:<tag>", p.name)}
-                            </p>
+                            <super::repository::PushHint project=p.name.clone() />
                         </div>
                         <nav class="mb-6 flex gap-6 border-b border-slate-200" aria-label="Project sections">
+                            <button class=move || tab_class(Tab::Repositories) on:click=move |_| tab.set(Tab::Repositories)>"Repositories"</button>
                             <Show when=move || can_see_members>
                                 <button class=move || tab_class(Tab::Members) on:click=move |_| tab.set(Tab::Members)>"Members"</button>
                             </Show>
@@ -83,6 +84,7 @@ pub fn ProjectPage() -> impl IntoView {
                             </Show>
                         </nav>
                         {move || match tab.get() {
+                            Tab::Repositories => view! { <super::repository::RepositoriesTab project=p4.clone() /> }.into_any(),
                             Tab::Members if can_see_members => view! { <MembersTab project=p2.clone() is_admin /> }.into_any(),
                             Tab::Robots if can_see_robots => view! { <RobotsTab project=p3.clone() is_admin /> }.into_any(),
                             _ => view! { <p class="text-sm text-slate-500">"Your role in this project does not include its members or robot accounts."</p> }.into_any(),
