@@ -16,7 +16,7 @@ use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 use super::{BlobStore, ByteStream, Hasher, StorageError, StorageResult};
 use crate::types::{Digest, DigestAlgorithm};
 
-const READ_CHUNK: usize = 256 * 1024;
+const READ_CHUNK: usize = 1024 * 1024;
 
 pub struct FsBlobStore {
     root: PathBuf,

@@ -126,7 +126,7 @@ impl Registry {
         range: Option<ByteRange>,
         with_body: bool,
     ) -> RegistryResult<BlobRead> {
-        self.authorize(caller, repo, RepoAction::Pull).await?;
+        self.authorize_read(caller, repo).await?;
         let unknown = || {
             RegistryError::new(
                 OciCode::BlobUnknown,
@@ -168,6 +168,7 @@ impl Registry {
     ) -> RegistryResult<()> {
         self.authorize(caller, repo, RepoAction::Delete).await?;
         let repository = self.require_repository(repo).await?;
+        let _write = self.write_gate().await;
         let res = repository_blob::Entity::delete_many()
             .filter(repository_blob::Column::RepositoryId.eq(repository.id))
             .filter(repository_blob::Column::Digest.eq(digest.to_string()))
@@ -189,6 +190,7 @@ impl Registry {
         repo: &RepoName,
     ) -> RegistryResult<UploadState> {
         let project = self.authorize(caller, repo, RepoAction::Push).await?;
+        let _write = self.write_gate().await;
         let repository = self.ensure_repository(&self.db, &project, repo).await?;
         let id = uuid::Uuid::new_v4().to_string();
         self.store.start_upload(&id).await?;
@@ -231,6 +233,7 @@ impl Registry {
         if self.store.stat(digest).await?.is_none() {
             return Ok(None);
         }
+        let _write = self.write_gate().await;
         let txn = self.db.begin().await?;
         let repository = self.ensure_repository(&txn, &project, repo).await?;
         link_blob(&txn, repository.id, digest, size).await?;
@@ -298,6 +301,7 @@ impl Registry {
             .ok_or_else(|| RegistryError::new(OciCode::BlobUploadUnknown, "upload unknown"))?;
         let offset = start.unwrap_or(size);
         let size = self.store.append(id, offset, body).await?;
+        let _write = self.write_gate().await;
         upload::Entity::update_many()
             .col_expr(
                 upload::Column::UpdatedAt,
@@ -331,6 +335,7 @@ impl Registry {
             self.store.append(id, start.unwrap_or(size), body).await?;
         }
         let committed = self.store.commit(id, digest).await;
+        let _write = self.write_gate().await;
         // Verified or refused, the session is over.
         upload::Entity::delete_by_id(id.to_string())
             .exec(&self.db)
@@ -349,9 +354,11 @@ impl Registry {
     ) -> RegistryResult<()> {
         self.authorize(caller, repo, RepoAction::Push).await?;
         self.upload_of(repo, id).await?;
+        let write = self.write_gate().await;
         upload::Entity::delete_by_id(id.to_string())
             .exec(&self.db)
             .await?;
+        drop(write);
         match self.store.abort(id).await {
             Ok(()) | Err(crate::storage::StorageError::UploadUnknown) => Ok(()),
             Err(e) => Err(e.into()),

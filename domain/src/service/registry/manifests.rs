@@ -19,6 +19,15 @@ use crate::service::audit::{self, Outcome, Record};
 use crate::storage::digest_of;
 use crate::types::{Digest, DigestAlgorithm, Reference, RepoName};
 
+#[derive(Debug, sea_orm::FromQueryResult)]
+struct ManifestRow {
+    id: i64,
+    digest: String,
+    media_type: String,
+    manifest_size: i64,
+    project_id: i64,
+}
+
 /// A manifest ready to serve.
 pub struct ManifestRead {
     pub digest: Digest,
@@ -186,46 +195,90 @@ impl Registry {
         reference: &Reference,
         with_body: bool,
     ) -> RegistryResult<ManifestRead> {
-        self.authorize(caller, repo, RepoAction::Pull).await?;
+        self.authorize_read(caller, repo).await?;
         let unknown = || {
             RegistryError::new(
                 OciCode::ManifestUnknown,
                 format!("manifest `{reference}` is not in `{repo}`"),
             )
         };
-        let repository = self
-            .find_repository(&self.db, repo)
+        let found = self
+            .lookup_manifest(repo, reference)
             .await?
             .ok_or_else(unknown)?;
-        let artifact = self
-            .find_artifact(&self.db, repository.id, reference)
-            .await?
-            .ok_or_else(unknown)?;
-        let digest = Digest::parse(&artifact.digest)
-            .map_err(|e| RegistryError::new(OciCode::Internal, e))?;
+        let digest =
+            Digest::parse(&found.digest).map_err(|e| RegistryError::new(OciCode::Internal, e))?;
         let bytes = if with_body {
-            let mut stream = self.store.read(&digest, None).await?;
-            let mut buf = Vec::with_capacity(artifact.manifest_size as usize);
-            use futures::StreamExt;
-            while let Some(chunk) = stream.next().await {
-                buf.extend_from_slice(&chunk.map_err(crate::storage::StorageError::Io)?);
-            }
+            let bytes = self
+                .manifest_bytes(&digest, found.manifest_size as usize)
+                .await?;
             self.pulls.record(
-                artifact.id,
+                found.id,
                 &caller.actor,
-                repository.project_id,
+                found.project_id,
                 format!("{repo}:{reference}"),
             );
-            Bytes::from(buf)
+            bytes
         } else {
             Bytes::new()
         };
         Ok(ManifestRead {
             digest,
-            media_type: artifact.media_type,
-            size: artifact.manifest_size as u64,
+            media_type: found.media_type,
+            size: found.manifest_size as u64,
             bytes,
         })
+    }
+
+    /// One query from repository name and reference to the artifact: the pull hot path.
+    async fn lookup_manifest(
+        &self,
+        repo: &RepoName,
+        reference: &Reference,
+    ) -> RegistryResult<Option<ManifestRow>> {
+        use sea_orm::{ConnectionTrait, FromQueryResult, Statement};
+        let backend = self.db.get_database_backend();
+        let (p1, p2) = match backend {
+            sea_orm::DatabaseBackend::Postgres => ("$1", "$2"),
+            _ => ("?", "?"),
+        };
+        let (join, condition, value) = match reference {
+            Reference::Tag(t) => (
+                "JOIN tags t ON t.artifact_id = a.id",
+                format!("t.name = {p2}"),
+                t.to_string(),
+            ),
+            Reference::Digest(d) => ("", format!("a.digest = {p2}"), d.to_string()),
+        };
+        let sql = format!(
+            "SELECT a.id, a.digest, a.media_type, a.manifest_size, r.project_id \
+             FROM artifacts a JOIN repositories r ON r.id = a.repository_id {join} \
+             WHERE r.name = {p1} AND {condition}"
+        );
+        let stmt =
+            Statement::from_sql_and_values(backend, sql, [repo.to_string().into(), value.into()]);
+        Ok(ManifestRow::find_by_statement(stmt).one(&self.db).await?)
+    }
+
+    /// Manifest bytes, from the in-memory cache when possible (content-addressed, so a cached
+    /// entry can never be stale).
+    async fn manifest_bytes(&self, digest: &Digest, size_hint: usize) -> RegistryResult<Bytes> {
+        let key = digest.to_string();
+        if let Some(hit) = self.manifest_cache.lock().expect("cache lock").get(&key) {
+            return Ok(hit.clone());
+        }
+        let mut stream = self.store.read(digest, None).await?;
+        let mut buf = Vec::with_capacity(size_hint);
+        use futures::StreamExt;
+        while let Some(chunk) = stream.next().await {
+            buf.extend_from_slice(&chunk.map_err(crate::storage::StorageError::Io)?);
+        }
+        let bytes = Bytes::from(buf);
+        self.manifest_cache
+            .lock()
+            .expect("cache lock")
+            .insert(key, bytes.clone());
+        Ok(bytes)
     }
 
     /// `PUT /v2/<name>/manifests/<reference>`.
@@ -263,6 +316,7 @@ impl Registry {
         }
         let parsed = parse(&bytes, content_type)?;
 
+        let _write = self.write_gate().await;
         // Everything the manifest references must already be in this repository.
         let repository = self.ensure_repository(&self.db, &project, repo).await?;
         let mut unique_size: u64 = bytes.len() as u64;
@@ -398,6 +452,7 @@ impl Registry {
             .find_repository(&self.db, repo)
             .await?
             .ok_or_else(unknown)?;
+        let _write = self.write_gate().await;
         let txn = self.db.begin().await?;
         match reference {
             Reference::Tag(t) => {

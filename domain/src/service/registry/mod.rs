@@ -199,6 +199,35 @@ pub struct Registry {
     pub store: Arc<dyn BlobStore>,
     pub settings: Arc<RegistrySettings>,
     pub pulls: PullRecorder,
+    /// SQLite has one writer at a time; queueing writers here is far cheaper than letting
+    /// them spin on the database lock. PostgreSQL gets no practical limit.
+    writes: Arc<tokio::sync::Semaphore>,
+    /// Recently served manifests by digest.
+    manifest_cache: Arc<std::sync::Mutex<ByteCache>>,
+}
+
+/// A small cache of immutable content, bounded in bytes; emptied when full.
+#[derive(Default)]
+pub(crate) struct ByteCache {
+    entries: std::collections::HashMap<String, bytes::Bytes>,
+    bytes: usize,
+}
+
+impl ByteCache {
+    const LIMIT: usize = 32 << 20;
+
+    pub(crate) fn get(&self, key: &str) -> Option<&bytes::Bytes> {
+        self.entries.get(key)
+    }
+
+    pub(crate) fn insert(&mut self, key: String, value: bytes::Bytes) {
+        if self.bytes + value.len() > Self::LIMIT {
+            self.entries.clear();
+            self.bytes = 0;
+        }
+        self.bytes += value.len();
+        self.entries.insert(key, value);
+    }
 }
 
 impl Registry {
@@ -207,13 +236,49 @@ impl Registry {
         store: Arc<dyn BlobStore>,
         settings: RegistrySettings,
     ) -> Self {
-        let pulls = PullRecorder::start(db.clone());
+        let permits = match db.get_database_backend() {
+            sea_orm::DatabaseBackend::Sqlite => 1,
+            _ => tokio::sync::Semaphore::MAX_PERMITS,
+        };
+        let writes = Arc::new(tokio::sync::Semaphore::new(permits));
+        let pulls = PullRecorder::start(db.clone(), writes.clone());
         Self {
             db,
             store,
             settings: Arc::new(settings),
             pulls,
+            writes,
+            manifest_cache: Arc::default(),
         }
+    }
+
+    /// Read access to `repo`: a bearer token's grant is checked without the database.
+    pub async fn authorize_read(
+        &self,
+        caller: &RegistryCaller,
+        repo: &RepoName,
+    ) -> RegistryResult<()> {
+        if let Some(access) = &caller.token_access {
+            let granted = access.iter().any(|a| {
+                a.kind == "repository"
+                    && a.name == repo.as_str()
+                    && a.actions.iter().any(|x| x == "pull" || x == "*")
+            });
+            if granted {
+                return Ok(());
+            }
+        }
+        self.authorize(caller, repo, RepoAction::Pull)
+            .await
+            .map(|_| ())
+    }
+
+    /// Held while writing registry metadata.
+    pub(super) async fn write_gate(&self) -> tokio::sync::SemaphorePermit<'_> {
+        self.writes
+            .acquire()
+            .await
+            .expect("the write gate is never closed")
     }
 
     /// Checks that the caller may perform `action` on `repo`; returns its project.

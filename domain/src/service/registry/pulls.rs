@@ -25,7 +25,7 @@ pub struct PullRecorder {
 }
 
 impl PullRecorder {
-    pub fn start(db: DatabaseConnection) -> Self {
+    pub fn start(db: DatabaseConnection, writes: std::sync::Arc<tokio::sync::Semaphore>) -> Self {
         let (tx, mut rx) = mpsc::unbounded_channel::<Pull>();
         tokio::spawn(async move {
             let mut batch = Vec::new();
@@ -41,7 +41,13 @@ impl PullRecorder {
                         _ = &mut deadline => break,
                     }
                 }
-                if let Err(e) = write(&db, &batch).await {
+                let permit = writes
+                    .acquire()
+                    .await
+                    .expect("the write gate is never closed");
+                let result = write(&db, &batch).await;
+                drop(permit);
+                if let Err(e) = result {
                     tracing::warn!(error = %e, pulls = batch.len(), "cannot record pulls");
                 }
                 batch.clear();
