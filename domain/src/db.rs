@@ -18,6 +18,9 @@ pub enum DbOpenError {
     Connect(#[from] sqlx::Error),
 }
 
+/// The most connections a SQLite pool opens, whatever is configured.
+pub const SQLITE_MAX_CONNECTIONS: u32 = 4;
+
 /// Pool limits; the defaults suit one Berth process.
 #[derive(Clone, Copy, Debug)]
 pub struct PoolSettings {
@@ -44,8 +47,10 @@ pub async fn connect(url: &str, settings: PoolSettings) -> Result<DatabaseConnec
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
+        // One writer at a time and a page cache per connection: a few connections serve
+        // SQLite best, and keep memory small.
         let pool = SqlitePoolOptions::new()
-            .max_connections(settings.max_connections)
+            .max_connections(settings.max_connections.min(SQLITE_MAX_CONNECTIONS))
             .acquire_timeout(settings.acquire_timeout)
             .connect_with(options)
             .await?;

@@ -51,8 +51,10 @@ fn main() -> ExitCode {
         }
     };
     observability::init_tracing(&config.log);
+    // File I/O runs on blocking threads; a bounded pool keeps memory flat under many streams.
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        .max_blocking_threads(64)
         .build()
         .expect("tokio runtime");
     let result = runtime.block_on(async {

@@ -179,12 +179,12 @@ pub fn RepositoryPage() -> impl IntoView {
             <table class=TABLE>
                 <thead class="bg-slate-50"><tr>
                     <th class=TH>"Digest"</th><th class=TH>"Tags"</th><th class=TH>"Type"</th><th class=TH>"Size"</th>
-                    <th class=TH>"Pushed"</th><th class=TH>"Pulls"</th><th class=TH></th>
+                    <th class=TH>"Pushed"</th><th class=TH>"Last pull"</th><th class=TH>"Pulls"</th><th class=TH></th>
                 </tr></thead>
                 <tbody class="divide-y divide-slate-100">
                     <Transition fallback=|| ()>
                         {move || artifacts.get().map(|r| match r {
-                            Err(e) => view! { <tr><td class=TD colspan="7">{server_message(&e)}</td></tr> }.into_any(),
+                            Err(e) => view! { <tr><td class=TD colspan="8">{server_message(&e)}</td></tr> }.into_any(),
                             Ok(p) => p.items.into_iter().map(|a| {
                                 let digest = a.digest.clone();
                                 let d2 = a.digest.clone();
@@ -224,6 +224,7 @@ pub fn RepositoryPage() -> impl IntoView {
                                         <td class=format!("{TD} text-xs")>{kind}</td>
                                         <td class=TD>{human_size(a.size)}</td>
                                         <td class=format!("{TD} text-xs")>{a.push_time.replace('T', " ").trim_end_matches('Z').to_string()}</td>
+                                        <td class=format!("{TD} text-xs")>{a.pull_time.clone().map(|t| t.replace('T', " ").trim_end_matches('Z').to_string()).unwrap_or_else(|| "never".into())}</td>
                                         <td class=TD>{a.pull_count}</td>
                                         <td class=format!("{TD} text-right")>
                                             <Show when=can_delete>
