@@ -6,7 +6,7 @@ use axum::body::Body;
 use axum::http::{Method, StatusCode};
 use common::{backend_under_test, TestApp};
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn home_page_is_server_rendered_with_hydration_scripts() {
     let app = TestApp::new().await;
     let res = app.get("/").await;
@@ -34,7 +34,7 @@ async fn home_page_is_server_rendered_with_hydration_scripts() {
     assert!(res.body.contains("/pkg/berth.css"));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_navigation_entry_renders() {
     let app = TestApp::new().await;
     for (path, heading) in [
@@ -50,7 +50,7 @@ async fn every_navigation_entry_renders() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_page_is_a_404_with_the_console_not_found_page() {
     let app = TestApp::new().await;
     let res = app.get("/no/such/page").await;
@@ -58,7 +58,7 @@ async fn unknown_page_is_a_404_with_the_console_not_found_page() {
     assert!(res.body.contains("Page not found"));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn settings_page_renders_instance_facts_from_a_server_function() {
     let app = TestApp::new().await;
     let res = app.get("/settings").await;
@@ -67,7 +67,7 @@ async fn settings_page_renders_instance_facts_from_a_server_function() {
     assert!(res.body.contains(backend_under_test()), "{}", res.body);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn database_backend_matches_the_test_environment() {
     let app = TestApp::new().await;
     eprintln!(
@@ -77,7 +77,7 @@ async fn database_backend_matches_the_test_environment() {
     assert_eq!(app.state.instance.database_backend, backend_under_test());
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn healthz_and_readyz() {
     let app = TestApp::new().await;
     let res = app.get("/healthz").await;
@@ -91,7 +91,7 @@ async fn healthz_and_readyz() {
     assert_eq!(json["checks"]["database"]["ok"], true);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn readyz_fails_when_the_data_dir_is_not_writable() {
     let app = TestApp::new().await;
     let mut state = app.state.clone();
@@ -135,7 +135,7 @@ fn counter(metrics: &str, route: &str, status: &str) -> u64 {
         .sum()
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_count_requests_by_route_and_status() {
     let app = TestApp::new().await;
     let before = counter(&app.get("/metrics").await.body, "/healthz", "200");
@@ -158,7 +158,7 @@ async fn metrics_count_requests_by_route_and_status() {
         .contains("berth_db_pool_connections{state=\"open\"}"));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_response_carries_a_request_id() {
     let app = TestApp::new().await;
     let res = app.get("/healthz").await;
@@ -175,14 +175,14 @@ async fn every_response_carries_a_request_id() {
     assert_eq!(response.headers()["x-request-id"], "client-chosen-42");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn plain_http_responses_have_no_hsts() {
     let app = TestApp::new().await;
     let res = app.request(Method::GET, "/healthz", Body::empty()).await;
     assert!(!res.headers.contains_key("strict-transport-security"));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn first_start_creates_admin_once_with_a_hashed_password() {
     use domain::service::bootstrap::{ensure_admin, AdminBootstrap};
     let app = TestApp::new().await;

@@ -71,7 +71,7 @@ async fn login(app: &TestApp, user: &str, password: &str) -> String {
     cookie.split(';').next().unwrap().to_string()
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn console_login_sets_a_session_that_the_api_accepts_and_logout_ends_it() {
     let app = TestApp::new().await;
     app.admin().await;
@@ -129,7 +129,7 @@ async fn console_login_sets_a_session_that_the_api_accepts_and_logout_ends_it() 
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wrong_console_password_is_a_clear_error() {
     let app = TestApp::new().await;
     app.admin().await;
@@ -149,7 +149,7 @@ async fn wrong_console_password_is_a_clear_error() {
     assert!(!res.headers.contains_key("set-cookie"));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cross_site_posts_are_refused() {
     let app = TestApp::new().await;
     app.admin().await;
@@ -228,7 +228,7 @@ async fn cross_site_posts_are_refused() {
     assert_eq!(res.status, StatusCode::CREATED);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_disabled_user_loses_their_session() {
     let app = TestApp::new().await;
     let id = app.user("dev").await;

@@ -6,7 +6,9 @@ use sea_orm::{
     QueryFilter, QueryOrder, Set,
 };
 
-use super::{authorize, page_bounds, rfc3339, Actor, DomainResult, Principal, Services};
+use super::{
+    authorize, is_allowed, page_bounds, rfc3339, Actor, DomainResult, Principal, Services,
+};
 use crate::entities::{audit_log, project, project_member};
 use crate::policy::authz::{Action, Resource};
 use crate::types::dto::{AuditEntry, AuditFilter, Page};
@@ -99,7 +101,15 @@ impl Services {
             )
             .await?;
             query = query.filter(audit_log::Column::ProjectId.eq(p.id));
-        } else if !actor.principal.is_admin() {
+        } else if !is_allowed(
+            &self.db,
+            &actor.principal,
+            None,
+            Resource::AuditLog,
+            Action::List,
+        )
+        .await?
+        {
             let Principal::User(user) = &actor.principal else {
                 return Err(super::DomainError::Forbidden(
                     "the audit log is for administrators".into(),

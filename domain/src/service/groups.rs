@@ -7,8 +7,10 @@ use sea_orm::{
 };
 
 use super::audit::{self, Outcome, Record};
+use super::authorize;
 use super::{page_bounds, Actor, DomainError, DomainResult, Principal, Services};
 use crate::entities::user_group;
+use crate::policy::authz::{Action, Resource};
 use crate::types::dto::{GroupView, Page};
 
 pub const GROUP_TYPES: [&str; 2] = ["oidc", "local"];
@@ -21,14 +23,20 @@ fn view(g: user_group::Model) -> GroupView {
     }
 }
 
-fn require_admin(actor: &Actor) -> DomainResult<()> {
-    match &actor.principal {
-        p if p.is_admin() => Ok(()),
-        Principal::Anonymous => Err(DomainError::Unauthorized("authentication required".into())),
-        _ => Err(DomainError::Forbidden(
-            "only system administrators may manage user groups".into(),
-        )),
-    }
+/// Group administration is a system resource: the policy grants it to system administrators.
+async fn require_group_admin(
+    services: &Services,
+    actor: &Actor,
+    action: Action,
+) -> DomainResult<()> {
+    authorize(
+        &services.db,
+        &actor.principal,
+        None,
+        Resource::UserGroup,
+        action,
+    )
+    .await
 }
 
 impl Services {
@@ -38,7 +46,7 @@ impl Services {
         name: &str,
         group_type: &str,
     ) -> DomainResult<GroupView> {
-        require_admin(actor)?;
+        require_group_admin(self, actor, Action::Create).await?;
         let name = name.trim();
         if name.is_empty() || name.len() > 255 {
             return Err(DomainError::Invalid(
@@ -117,7 +125,7 @@ impl Services {
     }
 
     pub async fn delete_group(&self, actor: &Actor, id: i64) -> DomainResult<()> {
-        require_admin(actor)?;
+        require_group_admin(self, actor, Action::Delete).await?;
         let txn = self.db.begin().await?;
         let g = user_group::Entity::find_by_id(id)
             .one(&txn)

@@ -274,7 +274,16 @@ impl Services {
         )
         .await?;
         validate_metadata(&update.metadata)?;
-        if update.storage_limit.is_some() && !actor.principal.is_admin() {
+        if update.storage_limit.is_some()
+            && !is_allowed(
+                &self.db,
+                &actor.principal,
+                None,
+                Resource::Quota,
+                Action::Update,
+            )
+            .await?
+        {
             return Err(DomainError::Forbidden(
                 "only system administrators may change a project's storage limit".into(),
             ));

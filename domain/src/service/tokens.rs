@@ -66,7 +66,17 @@ impl Services {
         for scope in requested {
             let actions = match scope.kind.as_str() {
                 "repository" => self.grant_repository(actor, scope).await?,
-                "registry" if scope.name == "catalog" && actor.principal.is_admin() => {
+                "registry"
+                    if scope.name == "catalog"
+                        && is_allowed(
+                            &self.db,
+                            &actor.principal,
+                            None,
+                            Resource::Catalog,
+                            Action::List,
+                        )
+                        .await? =>
+                {
                     vec!["*".to_string()]
                 }
                 _ => Vec::new(),

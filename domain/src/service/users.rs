@@ -7,11 +7,13 @@ use sea_orm::{
 };
 
 use super::audit::{self, Outcome, Record};
+use super::authorize;
 use super::{
     page_bounds, rfc3339, Actor, DomainError, DomainResult, Principal, Services, UserPrincipal,
 };
 use crate::entities::user;
 use crate::password;
+use crate::policy::authz::{Action, Resource};
 use crate::types::dto::{Page, UserView};
 
 pub const MIN_PASSWORD_LEN: usize = 8;
@@ -61,14 +63,13 @@ fn validate_password(password: &str) -> DomainResult<()> {
     Ok(())
 }
 
-fn require_admin(actor: &Actor) -> DomainResult<()> {
-    match &actor.principal {
-        p if p.is_admin() => Ok(()),
-        Principal::Anonymous => Err(DomainError::Unauthorized("authentication required".into())),
-        _ => Err(DomainError::Forbidden(
-            "only system administrators may manage users".into(),
-        )),
-    }
+/// User administration is a system resource: the policy grants it to system administrators.
+async fn require_user_admin(
+    services: &Services,
+    actor: &Actor,
+    action: Action,
+) -> DomainResult<()> {
+    authorize(&services.db, &actor.principal, None, Resource::User, action).await
 }
 
 impl Services {
@@ -165,7 +166,7 @@ impl Services {
     }
 
     pub async fn create_user(&self, actor: &Actor, new: NewUser) -> DomainResult<UserView> {
-        require_admin(actor)?;
+        require_user_admin(self, actor, Action::Create).await?;
         validate_username(&new.username)?;
         validate_password(&new.password)?;
         let txn = self.db.begin().await?;
@@ -220,7 +221,7 @@ impl Services {
         page: Option<u64>,
         page_size: Option<u64>,
     ) -> DomainResult<Page<UserView>> {
-        require_admin(actor)?;
+        require_user_admin(self, actor, Action::Update).await?;
         let (page, size) = page_bounds(page, page_size);
         let mut q = user::Entity::find().order_by_asc(user::Column::Username);
         if let Some(text) = query.filter(|s| !s.is_empty()) {
@@ -245,7 +246,7 @@ impl Services {
     pub async fn get_user(&self, actor: &Actor, id: i64) -> DomainResult<UserView> {
         let is_self = matches!(&actor.principal, Principal::User(u) if u.id == id);
         if !is_self {
-            require_admin(actor)?;
+            require_user_admin(self, actor, Action::Update).await?;
         }
         user::Entity::find_by_id(id)
             .one(&self.db)
@@ -261,7 +262,7 @@ impl Services {
         operation: &str,
         apply: impl FnOnce(&mut user::ActiveModel),
     ) -> DomainResult<UserView> {
-        require_admin(actor)?;
+        require_user_admin(self, actor, Action::Update).await?;
         let txn = self.db.begin().await?;
         let found = user::Entity::find_by_id(id)
             .one(&txn)
@@ -334,7 +335,7 @@ impl Services {
     ) -> DomainResult<()> {
         let is_self = matches!(&actor.principal, Principal::User(u) if u.id == id);
         if !is_self {
-            require_admin(actor)?;
+            require_user_admin(self, actor, Action::Update).await?;
         }
         validate_password(new_password)?;
         let txn = self.db.begin().await?;

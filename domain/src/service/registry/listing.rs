@@ -83,7 +83,16 @@ impl Registry {
             Some(access) => access
                 .iter()
                 .any(|a| a.kind == "registry" && a.name == "catalog" && !a.actions.is_empty()),
-            None => caller.actor.principal.is_admin(),
+            None => {
+                is_allowed(
+                    &self.db,
+                    &caller.actor.principal,
+                    None,
+                    Resource::Catalog,
+                    Action::List,
+                )
+                .await?
+            }
         };
         let mut q = repository::Entity::find().order_by_asc(repository::Column::Name);
         if let Some(last) = last {
