@@ -12,6 +12,33 @@ const siteRoot = path.join(targetDir, 'debug', 'site');
 export const adminPassword = 'E2e-Admin-Passw0rd';
 const dataDir = process.env.BERTH_E2E_DATA_DIR ?? fs.mkdtempSync(path.join(os.tmpdir(), 'berth-e2e-'));
 
+// A second Berth with single sign-on, configured with the seed's `oidc:` block as users paste
+// it (only the endpoint changed), against a real OpenID provider (`oidc-provider`).
+const oidcPort = Number(process.env.BERTH_E2E_OIDC_PORT ?? port + 1);
+const idpPort = Number(process.env.BERTH_E2E_IDP_PORT ?? port + 2);
+export const oidcBaseURL = `http://127.0.0.1:${oidcPort}`;
+export const idpURL = `http://127.0.0.1:${idpPort}`;
+const oidcSecret = 'e2e-oidc-client-secret';
+const oidcDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-e2e-oidc-'));
+const oidcConfig = path.join(oidcDataDir, 'berth.yml');
+fs.writeFileSync(
+  oidcConfig,
+  `hostname: 127.0.0.1
+auth_mode: oidc_auth
+oidc:
+  name: company_oidc
+  endpoint: ${idpURL}
+  client_id: harbor
+  client_secret: \${OIDC_SECRET}
+  scope: openid,profile,email,groups
+  verify_cert: true
+  auto_onboard: false
+  user_claim: email
+  groups_claim: groups
+  admin_group: harbor-admins
+`,
+);
+
 export default defineConfig({
   testDir: './tests',
   outputDir: './test-results',
@@ -40,7 +67,7 @@ export default defineConfig({
       ],
     },
   },
-  webServer: {
+  webServer: [{
     command: path.join(targetDir, 'debug', 'berth'),
     url: `http://127.0.0.1:${port}/readyz`,
     reuseExistingServer: false,
@@ -55,5 +82,36 @@ export default defineConfig({
       RUST_LOG: 'info',
       BERTH_ADMIN_PASSWORD: adminPassword,
     },
-  },
+  }, {
+    command: `node ${path.join(__dirname, 'oidc', 'provider.mjs')}`,
+    url: `${idpURL}/.well-known/openid-configuration`,
+    reuseExistingServer: false,
+    timeout: 30_000,
+    stdout: 'pipe',
+    stderr: 'pipe',
+    env: {
+      OIDC_PORT: String(idpPort),
+      OIDC_CLIENT_ID: 'harbor',
+      OIDC_CLIENT_SECRET: oidcSecret,
+      OIDC_REDIRECT_URIS: `${oidcBaseURL}/c/oidc/callback`,
+      OIDC_POST_LOGOUT: `${oidcBaseURL}/login`,
+    },
+  }, {
+    command: path.join(targetDir, 'debug', 'berth'),
+    url: `${oidcBaseURL}/readyz`,
+    reuseExistingServer: false,
+    timeout: 60_000,
+    stdout: 'pipe',
+    stderr: 'pipe',
+    env: {
+      BERTH_CONFIG: oidcConfig,
+      BERTH_HTTP__PORT: String(oidcPort),
+      BERTH_HTTP__BIND: '127.0.0.1',
+      BERTH_DATA_DIR: oidcDataDir,
+      LEPTOS_SITE_ROOT: siteRoot,
+      RUST_LOG: 'info',
+      BERTH_ADMIN_PASSWORD: adminPassword,
+      OIDC_SECRET: oidcSecret,
+    },
+  }],
 });

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs everything the tests need (PostgreSQL, Chromium, skopeo, podman, umoci, Node packages,
+# Installs everything the tests need (PostgreSQL, Chromium, skopeo, podman, umoci, Node packages
+# including the OpenID provider `oidc-provider`,
 # the wasm toolchain), then runs the whole suite: formatting, clippy, the Rust tests on SQLite and
 # on PostgreSQL, and the Playwright end-to-end tests in Chromium. Idempotent; safe to re-run.
 source "$(dirname "$0")/lib.sh"
@@ -28,8 +29,12 @@ log "building the site for the end-to-end tests"
 "$BERTH_ROOT/scripts/build-site.sh"
 
 log "Playwright end-to-end tests in Chromium"
-export BERTH_E2E_PORT
-BERTH_E2E_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+# Three free loopback ports: Berth, Berth with single sign-on, and the OpenID provider.
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+export BERTH_E2E_PORT BERTH_E2E_OIDC_PORT BERTH_E2E_IDP_PORT
+BERTH_E2E_PORT=$(free_port)
+BERTH_E2E_OIDC_PORT=$(free_port)
+BERTH_E2E_IDP_PORT=$(free_port)
 rm -rf end2end/test-results
 node_modules/.bin/playwright test -c end2end/playwright.config.ts
 log "all tests passed"

@@ -15,8 +15,8 @@ use crate::components::session::provide_current_user;
 use crate::components::toast::{provide_toasts, ToastHost};
 use crate::pages::{
     admin::AdminPage, audit::AuditPage, login::LoginPage, not_found::NotFound,
-    project::ProjectPage, projects::ProjectsPage, repository::RepositoryPage,
-    settings::SettingsPage,
+    onboard::OnboardPage, profile::ProfilePage, project::ProjectPage, projects::ProjectsPage,
+    repository::RepositoryPage, settings::SettingsPage,
 };
 
 /// The HTML document around the app; rendered on the server only.
@@ -62,6 +62,7 @@ pub fn App() -> impl IntoView {
         <Router>
             <Routes fallback=NotFound>
                 <Route path=path!("/login") view=LoginPage />
+                <Route path=path!("/oidc-onboard") view=OnboardPage />
                 <ParentRoute path=path!("") view=ConsoleLayout>
                     <Route path=path!("") view=ProjectsPage />
                     <Route path=path!("/projects") view=ProjectsPage />
@@ -70,6 +71,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/admin") view=AdminPage />
                     <Route path=path!("/audit") view=AuditPage />
                     <Route path=path!("/settings") view=SettingsPage />
+                    <Route path=path!("/profile") view=ProfilePage />
                 </ParentRoute>
             </Routes>
         </Router>

@@ -21,7 +21,7 @@ async function signIn(page: Page, username: string, password: string) {
 async function signOut(page: Page) {
   await page.click('#user-menu-button');
   await page.getByRole('menuitem', { name: 'Sign out' }).click();
-  await page.waitForURL(/\/login$/);
+  await page.waitForURL(/\/login(\?signed_out=1)?$/);
 }
 
 test('admin sets up a project, a developer and a robot; the audit log records it all', async ({ page, context, baseURL }, testInfo) => {

@@ -5,6 +5,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261127_000001_users_sessions;
 mod m20261127_000002_access_control;
 mod m20261127_000003_registry;
+mod m20261127_000004_oidc;
 
 pub struct Migrator;
 
@@ -15,6 +16,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000001_users_sessions::Migration),
             Box::new(m20261127_000002_access_control::Migration),
             Box::new(m20261127_000003_registry::Migration),
+            Box::new(m20261127_000004_oidc::Migration),
         ]
     }
 }

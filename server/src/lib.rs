@@ -8,6 +8,7 @@ pub mod auth;
 pub mod config;
 pub mod health;
 pub mod observability;
+pub mod oidc;
 pub mod registry;
 pub mod serve;
 pub mod state;
@@ -25,6 +26,7 @@ pub fn router(state: AppState) -> Router {
     let instance = state.instance.clone();
     let services = state.services.clone();
     let registry = state.registry.clone();
+    let oidc_port = oidc::console_port(&state.oidc);
     let operational = Router::new()
         .route("/healthz", axum::routing::get(health::healthz))
         .route("/readyz", axum::routing::get(health::readyz))
@@ -37,6 +39,7 @@ pub fn router(state: AppState) -> Router {
                 provide_context(instance.clone());
                 provide_context(services.clone());
                 provide_context(registry.clone());
+                provide_context(oidc_port.clone());
             },
             move || app::shell(leptos_options.clone()),
         )
@@ -51,6 +54,7 @@ pub fn router(state: AppState) -> Router {
     let app = operational
         .merge(token)
         .merge(registry::routes())
+        .merge(oidc::routes())
         .nest(api::PREFIX, api::routes())
         .merge(console)
         .with_state(state.clone())

@@ -25,6 +25,8 @@ pub struct AppState {
     pub services: Services,
     pub tokens: Arc<TokenKeys>,
     pub registry: Registry,
+    /// The OpenID provider under `auth_mode: oidc_auth`.
+    pub oidc: Option<Arc<crate::oidc::Oidc>>,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -46,6 +48,11 @@ impl AppState {
             auth_mode: config.auth_mode.to_string(),
             database_backend: domain::db::backend_name(&db).to_string(),
             external_url: config.external_url(),
+            oidc_name: config
+                .oidc
+                .as_ref()
+                .filter(|_| config.auth_mode == crate::config::AuthMode::OidcAuth)
+                .map(|o| o.name.clone()),
         };
         let metrics = Arc::new(Metrics::new(db.clone()));
         let default_storage_limit = match config.storage_quota.per_project {
@@ -56,6 +63,12 @@ impl AppState {
             db.clone(),
             ServiceSettings {
                 default_storage_limit,
+                cli_secret_lifetime: config
+                    .oidc
+                    .as_ref()
+                    .and_then(|o| chrono::Duration::from_std(o.cli_secret_lifetime.0).ok())
+                    .unwrap_or(chrono::Duration::days(90)),
+                local_user_creation: config.auth_mode != crate::config::AuthMode::OidcAuth,
             },
         );
         let lifetime = std::time::Duration::from_secs(u64::from(config.token_expiration) * 60);
@@ -67,6 +80,7 @@ impl AppState {
             )
         })?;
         let registry = Registry::new(db.clone(), Arc::new(store), RegistrySettings::default());
+        let oidc = crate::oidc::Oidc::from_config(&config)?;
         Ok(Self {
             config: Arc::new(config),
             db,
@@ -76,6 +90,7 @@ impl AppState {
             services,
             tokens,
             registry,
+            oidc,
         })
     }
 }

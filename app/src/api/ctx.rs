@@ -5,6 +5,10 @@ use domain::service::{Actor, DomainError, Services};
 use domain::types::InstanceInfo;
 use leptos::prelude::*;
 
+/// Session keys shared with the server's OIDC routes.
+pub const OIDC_PENDING: &str = "oidc_pending";
+pub const OIDC_PENDING_REFRESH: &str = "oidc_pending_refresh";
+
 /// Instance facts provided by the server for every request.
 pub fn instance_info() -> Result<InstanceInfo, ServerFnError> {
     use_context::<InstanceInfo>()
@@ -37,4 +41,22 @@ pub fn fail(e: DomainError) -> ServerFnError {
         DomainError::Database(_) => ServerFnError::new("internal error; see the server log"),
         other => ServerFnError::new(other.to_string()),
     }
+}
+
+/// Checks that the identity provider is reachable ("Test OIDC server").
+pub type OidcPing = std::sync::Arc<
+    dyn Fn() -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<String, String>> + Send>>
+        + Send
+        + Sync,
+>;
+
+/// What the server tells the console about single sign-on, when it is configured.
+#[derive(Clone)]
+pub struct OidcPort {
+    pub settings: domain::types::OidcSettingsView,
+    pub ping: OidcPing,
+}
+
+pub fn oidc() -> Option<OidcPort> {
+    use_context::<Option<OidcPort>>().flatten()
 }

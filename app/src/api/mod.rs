@@ -8,7 +8,9 @@ use domain::types::dto::{
     ArtifactDetail, ArtifactView, AuditEntry, AuditFilter, MemberKind, MemberView, Page,
     ProjectView, RepositoryView, RobotSecret, RobotView, UserView,
 };
-use domain::types::{InstanceInfo, Role, SessionUser};
+use domain::types::{
+    CliSecretView, InstanceInfo, OidcIdentity, OidcSettingsView, Role, SessionUser,
+};
 use leptos::prelude::*;
 
 /// The prefix for every server function, kept clear of the registry (`/v2`) and the
@@ -365,4 +367,119 @@ pub async fn delete_tag(
         .delete_tag(&actor, &project, &repository, &reference, &tag)
         .await
         .map_err(fail)
+}
+
+#[server(prefix = "/console/fn", endpoint = "oidc_pending")]
+pub async fn oidc_pending() -> Result<Option<OidcIdentity>, ServerFnError> {
+    Ok(ctx::session()
+        .await?
+        .get::<OidcIdentity>(ctx::OIDC_PENDING)
+        .await
+        .ok()
+        .flatten())
+}
+
+/// Finishes a first single sign-on: creates the user with the chosen name and signs them in.
+#[server(prefix = "/console/fn", endpoint = "oidc_onboard")]
+pub async fn oidc_onboard(username: String) -> Result<(), ServerFnError> {
+    use domain::service::login::SESSION_USER_ID;
+    use domain::service::oidc::OidcSignIn;
+    let session = ctx::session().await?;
+    let Some(identity) = session
+        .get::<OidcIdentity>(ctx::OIDC_PENDING)
+        .await
+        .ok()
+        .flatten()
+    else {
+        return Err(ServerFnError::new(
+            "no single sign-on is waiting for a username; sign in again",
+        ));
+    };
+    let actor = ctx::actor().await?;
+    let services = ctx::services()?;
+    let username = username.trim().to_string();
+    match services
+        .oidc_sign_in(&identity, Some(&username), &actor.source_ip)
+        .await
+        .map_err(fail)?
+    {
+        OidcSignIn::SignedIn(user) => {
+            let refresh = session
+                .remove::<Option<String>>(ctx::OIDC_PENDING_REFRESH)
+                .await
+                .ok()
+                .flatten()
+                .flatten();
+            let _ = session.remove::<OidcIdentity>(ctx::OIDC_PENDING).await;
+            session
+                .cycle_id()
+                .await
+                .map_err(|e| ServerFnError::new(e.to_string()))?;
+            session
+                .insert(SESSION_USER_ID, user.id)
+                .await
+                .map_err(|e| ServerFnError::new(e.to_string()))?;
+            services
+                .store_oidc_refresh_token(user.id, refresh)
+                .await
+                .map_err(fail)?;
+            Ok(())
+        }
+        OidcSignIn::NeedsOnboarding => Err(ServerFnError::new("choose a username")),
+    }
+}
+
+/// The signed-in user's CLI secret (its expiry); `None` for local users, who use passwords.
+#[server(prefix = "/console/fn", endpoint = "my_cli_secret")]
+pub async fn my_cli_secret() -> Result<Option<CliSecretView>, ServerFnError> {
+    let actor = ctx::actor().await?;
+    let services = ctx::services()?;
+    let domain::service::Principal::User(u) = &actor.principal else {
+        return Ok(None);
+    };
+    let is_oidc = services
+        .user_model(u.id)
+        .await
+        .map_err(fail)?
+        .is_some_and(|m| m.oidc_subject.is_some());
+    if !is_oidc {
+        return Ok(None);
+    }
+    services.cli_secret(&actor).await.map(Some).map_err(fail)
+}
+
+#[server(prefix = "/console/fn", endpoint = "regenerate_cli_secret")]
+pub async fn regenerate_cli_secret() -> Result<CliSecretView, ServerFnError> {
+    let actor = ctx::actor().await?;
+    ctx::services()?
+        .regenerate_cli_secret(&actor)
+        .await
+        .map_err(fail)
+}
+
+/// The identity provider settings, for system administrators; `None` under `db_auth`.
+#[server(prefix = "/console/fn", endpoint = "oidc_settings")]
+pub async fn oidc_settings() -> Result<Option<OidcSettingsView>, ServerFnError> {
+    use domain::policy::authz::Action;
+    let actor = ctx::actor().await?;
+    ctx::services()?
+        .require_configuration(&actor, Action::Read)
+        .await
+        .map_err(fail)?;
+    Ok(ctx::oidc().map(|o| o.settings))
+}
+
+/// "Test OIDC server": discovery and the key set are reachable.
+#[server(prefix = "/console/fn", endpoint = "oidc_ping")]
+pub async fn oidc_ping() -> Result<String, ServerFnError> {
+    use domain::policy::authz::Action;
+    let actor = ctx::actor().await?;
+    ctx::services()?
+        .require_configuration(&actor, Action::Read)
+        .await
+        .map_err(fail)?;
+    let Some(oidc) = ctx::oidc() else {
+        return Err(ServerFnError::new("single sign-on is not configured"));
+    };
+    (oidc.ping)().await.map_err(ServerFnError::new)
 }

@@ -14,7 +14,7 @@ pub fn UserMenu() -> impl IntoView {
     let toasts = use_toasts();
     let sign_out = Action::new(move |_: &()| async move {
         match logout().await {
-            Ok(()) => hard_navigate("/login"),
+            Ok(()) => hard_navigate("/login?signed_out=1"),
             Err(e) => toasts.error(e.to_string()),
         }
     });
@@ -60,6 +60,7 @@ pub fn UserMenu() -> impl IntoView {
                                 "Signed in as " <span class="font-medium text-slate-800">{u.username.clone()}</span>
                                 {u.is_admin.then_some(" · system admin")}
                             </div>
+                            <a role="menuitem" href="/profile" class="block px-4 py-2 hover:bg-slate-50">"User profile"</a>
                             <a role="menuitem" href="/settings" class="block px-4 py-2 hover:bg-slate-50">"About this registry"</a>
                             <button role="menuitem" type="button" class="block w-full px-4 py-2 text-left hover:bg-slate-50"
                                 on:click=move |_| { sign_out.dispatch(()); }>

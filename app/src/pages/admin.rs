@@ -3,7 +3,10 @@
 use leptos::prelude::*;
 
 use super::login::server_message;
-use crate::api::{create_user, list_users, set_user_admin, set_user_disabled};
+use crate::api::{
+    create_user, list_users, load_instance_info, oidc_ping, oidc_settings, set_user_admin,
+    set_user_disabled,
+};
 use crate::components::page::{EmptyState, PageHeader};
 use crate::components::session::use_current_user;
 use crate::components::toast::use_toasts;
@@ -18,7 +21,7 @@ pub fn AdminPage() -> impl IntoView {
         <PageHeader title="Administration" subtitle="Users and registry-wide settings." />
         <Transition fallback=|| ()>
             {move || if user.is_admin() {
-                view! { <UsersAdmin /> }.into_any()
+                view! { <UsersAdmin /> <OidcAdmin /> }.into_any()
             } else {
                 view! {
                     <EmptyState title="Administrators only">
@@ -38,6 +41,7 @@ fn UsersAdmin() -> impl IntoView {
     let page = RwSignal::new(1u64);
     let users = Resource::new(move || (query.get(), page.get()), |(q, p)| list_users(q, p));
     let dialog = RwSignal::new(false);
+    let info = Resource::new(|| (), |_| load_instance_info());
     let username = RwSignal::new(String::new());
     let email = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
@@ -91,7 +95,17 @@ fn UsersAdmin() -> impl IntoView {
         <div class="mb-4 flex items-center justify-between gap-4">
             <input type="search" placeholder="Search users" aria-label="Search users" class=format!("max-w-xs {INPUT}")
                 on:input=move |ev| { query.set(event_target_value(&ev)); page.set(1); } />
-            <button class=BUTTON_PRIMARY on:click=move |_| dialog.set(true)>"New user"</button>
+            <Transition fallback=|| ()>
+                {move || match info.get().and_then(|r| r.ok()).and_then(|i| i.oidc_name) {
+                    // Under single sign-on people are onboarded by the provider, as in Harbor.
+                    Some(name) => view! {
+                        <p class="text-sm text-slate-500">{format!("Users are onboarded through {name}.")}</p>
+                    }.into_any(),
+                    None => view! {
+                        <button class=BUTTON_PRIMARY on:click=move |_| dialog.set(true)>"New user"</button>
+                    }.into_any(),
+                }}
+            </Transition>
         </div>
         <div class="overflow-hidden rounded-lg border border-slate-200 bg-white">
             <table class=TABLE>
@@ -147,5 +161,63 @@ fn UsersAdmin() -> impl IntoView {
                 </div>
             </form>
         </Modal>
+    }
+}
+
+/// The identity provider settings (secret masked) and "Test OIDC server".
+#[component]
+fn OidcAdmin() -> impl IntoView {
+    let settings = Resource::new(|| (), |_| oidc_settings());
+    let result = RwSignal::new(None::<Result<String, String>>);
+    let ping = Action::new(move |_: &()| async move {
+        result.set(Some(oidc_ping().await.map_err(|e| server_message(&e))));
+    });
+    view! {
+        <Suspense fallback=|| ()>
+            {move || settings.get().and_then(|r| r.ok()).flatten().map(|s| {
+                let rows: Vec<(&'static str, String)> = vec![
+                    ("Name", s.name),
+                    ("Endpoint", s.endpoint),
+                    ("Client ID", s.client_id),
+                    ("Client secret", if s.client_secret_set { "•••••• (set)".into() } else { "(not set)".into() }),
+                    ("Scope", s.scope),
+                    ("Verify certificate", s.verify_cert.to_string()),
+                    ("Automatic onboarding", s.auto_onboard.to_string()),
+                    ("Username claim", s.user_claim),
+                    ("Groups claim", s.groups_claim),
+                    ("Admin group", s.admin_group),
+                    ("Group filter", s.group_filter),
+                    ("Extra redirect parameters", s.extra_redirect_params.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(", ")),
+                    ("CLI secret lifetime", format!("{} days", s.cli_secret_lifetime_days)),
+                ];
+                view! {
+                    <section class="mt-8 rounded-lg border border-slate-200 bg-white" data-testid="oidc-settings">
+                        <div class="flex items-center justify-between border-b border-slate-100 px-6 py-4">
+                            <div>
+                                <h2 class="text-base font-semibold text-slate-900">"Single sign-on (OpenID Connect)"</h2>
+                                <p class="text-sm text-slate-500">"Set in the configuration file; shown here read-only."</p>
+                            </div>
+                            <button type="button" class=BUTTON_SECONDARY data-testid="oidc-ping"
+                                disabled=move || ping.pending().get()
+                                on:click=move |_| { ping.dispatch(()); }>
+                                "Test OIDC server"
+                            </button>
+                        </div>
+                        {move || result.get().map(|r| match r {
+                            Ok(m) => view! { <p class="border-b border-slate-100 bg-emerald-50 px-6 py-3 text-sm text-emerald-800" data-testid="oidc-ping-result">{m}</p> }.into_any(),
+                            Err(m) => view! { <p class="border-b border-slate-100 bg-red-50 px-6 py-3 text-sm text-red-800" data-testid="oidc-ping-result">{m}</p> }.into_any(),
+                        })}
+                        <dl class="divide-y divide-slate-100 text-sm">
+                            {rows.into_iter().map(|(k, v)| view! {
+                                <div class="grid grid-cols-3 gap-4 px-6 py-3">
+                                    <dt class="font-medium text-slate-500">{k}</dt>
+                                    <dd class="col-span-2 font-mono text-slate-900">{v}</dd>
+                                </div>
+                            }).collect_view()}
+                        </dl>
+                    </section>
+                }
+            })}
+        </Suspense>
     }
 }

@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use crate::api::login;
+use crate::api::{load_instance_info, login};
 use crate::components::icons;
 use crate::components::session::hard_navigate;
 use crate::components::toast::use_toasts;
@@ -12,6 +12,11 @@ use crate::components::widgets::INPUT;
 #[component]
 pub fn LoginPage() -> impl IntoView {
     let toasts = use_toasts();
+    let query = leptos_router::hooks::use_query_map();
+    let error = move || query.read().get("error").filter(|e| !e.is_empty());
+    let signed_out = move || query.read().get("signed_out").is_some();
+    let info = Resource::new(|| (), |_| load_instance_info());
+    let oidc_name = move || info.get().and_then(|r| r.ok()).and_then(|i| i.oidc_name);
     let username = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
     let submit = Action::new(move |(u, p): &(String, String)| {
@@ -37,6 +42,27 @@ pub fn LoginPage() -> impl IntoView {
                 </div>
                 <form class="space-y-5 rounded-xl bg-white p-8 shadow-xl" on:submit=on_submit>
                     <h1 class="text-lg font-semibold text-slate-900">"Sign in to your registry"</h1>
+                    {move || error().map(|e| view! {
+                        <p role="alert" data-testid="login-error"
+                            class="rounded-md border border-red-200 bg-red-50 px-3 py-2 text-sm text-red-800">{e}</p>
+                    })}
+                    <Transition fallback=|| ()>
+                        {move || oidc_name().map(|name| view! {
+                            <a href="/c/oidc/login" rel="external" data-testid="oidc-login"
+                                class="flex w-full items-center justify-center rounded-md bg-slate-900 px-4 py-2 text-sm font-semibold text-white shadow-sm hover:bg-slate-700">
+                                {format!("Login via {name}")}
+                            </a>
+                            {signed_out().then(|| view! {
+                                <p class="text-center text-xs text-slate-500">
+                                    "You are signed out of Berth. "
+                                    <a href="/c/oidc/provider-logout" rel="external" class="font-medium text-sky-700 hover:underline">
+                                        {format!("Also sign out of {name}")}
+                                    </a>
+                                </p>
+                            })}
+                            <p class="text-center text-xs uppercase tracking-wide text-slate-400">"or, local administrator"</p>
+                        })}
+                    </Transition>
                     <label class="block text-sm font-medium text-slate-700">
                         "Username"
                         <input name="username" type="text" autocomplete="username" required class=format!("mt-1 {INPUT}")

@@ -4,6 +4,8 @@ pub mod admin;
 pub mod audit;
 pub mod login;
 pub mod not_found;
+pub mod onboard;
+pub mod profile;
 pub mod project;
 pub mod projects;
 pub mod repository;

@@ -17,6 +17,15 @@ pub struct Model {
     pub disabled: bool,
     pub created_at: ChronoDateTimeUtc,
     pub updated_at: ChronoDateTimeUtc,
+    /// `iss` and `sub` of users who sign in through OpenID Connect.
+    pub oidc_issuer: Option<String>,
+    pub oidc_subject: Option<String>,
+    /// argon2id hash of the CLI secret registry clients use instead of the IdP password.
+    pub cli_secret_hash: Option<String>,
+    pub cli_secret_expires_at: Option<ChronoDateTimeUtc>,
+    /// The provider's refresh token, encrypted at rest.
+    pub oidc_refresh_token: Option<String>,
+    pub oidc_checked_at: Option<ChronoDateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -27,6 +27,8 @@ pub enum Resource {
     UserGroup,
     /// System scope: the registry catalog of every repository.
     Catalog,
+    /// System scope: instance settings such as the identity provider.
+    Configuration,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -305,7 +307,7 @@ mod tests {
                 ));
             }
         }
-        for resource in [User, UserGroup, Catalog, Robot, AuditLog] {
+        for resource in [User, UserGroup, Catalog, Configuration, Robot, AuditLog] {
             assert!(allows(
                 Subject::User { is_admin: true },
                 None,
@@ -343,7 +345,7 @@ mod tests {
     #[test]
     fn system_resources_need_a_system_admin() {
         let plain = Subject::User { is_admin: false };
-        for resource in [User, UserGroup, Catalog] {
+        for resource in [User, UserGroup, Catalog, Configuration] {
             for action in ACTIONS {
                 assert!(
                     !allows(plain, None, None, resource, action),

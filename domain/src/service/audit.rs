@@ -50,6 +50,19 @@ pub async fn record_as(
     source_ip: &str,
     r: Record<'_>,
 ) -> DomainResult<()> {
+    record_with_detail(conn, actor_type, actor, source_ip, r, "").await
+}
+
+/// Like `record_as`, with a free-text detail (why a sign-in was refused, say). Never put a
+/// secret in it.
+pub async fn record_with_detail(
+    conn: &impl ConnectionTrait,
+    actor_type: &str,
+    actor: &str,
+    source_ip: &str,
+    r: Record<'_>,
+    detail: &str,
+) -> DomainResult<()> {
     audit_log::ActiveModel {
         op_time: Set(Utc::now()),
         actor_type: Set(actor_type.into()),
@@ -63,7 +76,7 @@ pub async fn record_as(
             Outcome::Success => "success".into(),
             Outcome::Failure => "failure".into(),
         }),
-        detail: Set(String::new()),
+        detail: Set(detail.chars().take(1000).collect()),
         ..Default::default()
     }
     .insert(conn)
@@ -164,6 +177,7 @@ impl Services {
                 resource: r.resource,
                 project_id: r.project_id,
                 result: r.result,
+                detail: r.detail,
             })
             .collect();
         Ok(Page {

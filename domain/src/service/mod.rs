@@ -7,6 +7,7 @@ pub mod groups;
 pub mod limiter;
 pub mod login;
 pub mod members;
+pub mod oidc;
 pub mod projects;
 pub mod registry;
 pub mod robots;
@@ -115,12 +116,18 @@ pub type DomainResult<T> = Result<T, DomainError>;
 pub struct ServiceSettings {
     /// Storage limit of new projects in bytes; -1 unlimited.
     pub default_storage_limit: i64,
+    /// How long a CLI secret stays valid after it is generated.
+    pub cli_secret_lifetime: chrono::Duration,
+    /// Local user creation is off under `oidc_auth`, as in Harbor.
+    pub local_user_creation: bool,
 }
 
 impl Default for ServiceSettings {
     fn default() -> Self {
         Self {
             default_storage_limit: -1,
+            cli_secret_lifetime: chrono::Duration::days(90),
+            local_user_creation: true,
         }
     }
 }

@@ -36,10 +36,11 @@ pub fn view(u: user::Model) -> UserView {
         is_admin: u.is_admin,
         disabled: u.disabled,
         created_at: rfc3339(u.created_at),
+        oidc: u.oidc_subject.is_some(),
     }
 }
 
-fn validate_username(name: &str) -> DomainResult<()> {
+pub(crate) fn validate_username(name: &str) -> DomainResult<()> {
     let ok = (1..=255).contains(&name.len())
         && !name.starts_with("robot$")
         && name
@@ -86,11 +87,19 @@ impl Services {
             .filter(user::Column::Username.eq(username))
             .one(&self.db)
             .await?;
-        let verified = found.as_ref().is_some_and(|u| {
-            u.password_hash
-                .as_deref()
-                .is_some_and(|h| password::verify(password_attempt, h))
-        });
+        // Local users present their password; users of single sign-on their CLI secret,
+        // while it has not expired.
+        let verified = found
+            .as_ref()
+            .is_some_and(|u| match u.password_hash.as_deref() {
+                Some(hash) => password::verify(password_attempt, hash),
+                None => match (u.cli_secret_hash.as_deref(), u.cli_secret_expires_at) {
+                    (Some(hash), Some(expires)) if expires > Utc::now() => {
+                        password::verify(password_attempt, hash)
+                    }
+                    _ => false,
+                },
+            });
         let failure = match &found {
             _ if !verified => Some("invalid username or password"),
             Some(u) if u.disabled => Some("this account is disabled"),
@@ -167,6 +176,13 @@ impl Services {
 
     pub async fn create_user(&self, actor: &Actor, new: NewUser) -> DomainResult<UserView> {
         require_user_admin(self, actor, Action::Create).await?;
+        if !self.settings.local_user_creation {
+            return Err(DomainError::Invalid(
+                "local users cannot be created while auth_mode is oidc_auth: people sign in \
+                 through the identity provider and are onboarded at their first sign-in"
+                    .into(),
+            ));
+        }
         validate_username(&new.username)?;
         validate_password(&new.password)?;
         let txn = self.db.begin().await?;
@@ -321,8 +337,17 @@ impl Services {
             ));
         }
         let op = if disabled { "disable" } else { "enable" };
-        self.update_user_flag(actor, id, op, |u| u.disabled = Set(disabled))
-            .await
+        self.update_user_flag(actor, id, op, |u| {
+            u.disabled = Set(disabled);
+            if disabled {
+                // A disabled user's CLI secret dies with the account; re-enabling does not
+                // revive it.
+                u.cli_secret_hash = Set(None);
+                u.cli_secret_expires_at = Set(None);
+                u.oidc_refresh_token = Set(None);
+            }
+        })
+        .await
     }
 
     /// Users change their own password (old one required); admins may reset anyone's.
@@ -343,6 +368,11 @@ impl Services {
             .one(&txn)
             .await?
             .ok_or_else(|| DomainError::NotFound(format!("user {id} not found")))?;
+        if found.oidc_subject.is_some() {
+            return Err(DomainError::Invalid(
+                "this user signs in through OpenID Connect and has no Berth password".into(),
+            ));
+        }
         if is_self {
             let ok = match (old_password, found.password_hash.as_deref()) {
                 (Some(old), Some(hash)) => password::verify(old, hash),

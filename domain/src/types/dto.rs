@@ -74,6 +74,9 @@ pub struct UserView {
     pub is_admin: bool,
     pub disabled: bool,
     pub created_at: String,
+    /// Signs in through OpenID Connect (no local password).
+    #[serde(default)]
+    pub oidc: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -95,6 +98,9 @@ pub struct AuditEntry {
     pub resource: String,
     pub project_id: Option<i64>,
     pub result: String,
+    /// Why, for refusals that have a reason worth keeping (a failed single sign-on).
+    #[serde(default)]
+    pub detail: String,
 }
 
 /// Filters of the audit log view; empty fields do not filter.

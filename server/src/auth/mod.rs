@@ -82,7 +82,17 @@ pub async fn authenticate(
                 .login_with_password(&username, &password, &ip, false)
                 .await
             {
-                Ok(principal) => auth.actor.principal = principal,
+                Ok(principal) => {
+                    // A CLI secret lives only as long as the provider keeps the session.
+                    let recheck = match (&principal, &state.oidc) {
+                        (Principal::User(u), Some(oidc)) => oidc.recheck(&state, u.id).await,
+                        _ => Ok(()),
+                    };
+                    match recheck {
+                        Ok(()) => auth.actor.principal = principal,
+                        Err(message) => auth.failure = Some(AuthFailure::Invalid(message)),
+                    }
+                }
                 Err(failure) => auth.failure = Some(failure),
             }
         }

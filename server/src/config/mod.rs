@@ -96,9 +96,6 @@ impl Config {
     /// the server logs them at start so nobody believes they are enforced.
     pub fn inactive_settings(&self) -> Vec<&'static str> {
         let mut inactive = Vec::new();
-        if self.auth_mode == AuthMode::OidcAuth || self.oidc.is_some() {
-            inactive.push("auth_mode: oidc_auth / oidc (single sign-on)");
-        }
         if self.trivy.is_some() || self.clair.is_some() {
             inactive.push("trivy / clair (vulnerability scanning)");
         }
@@ -257,6 +254,20 @@ pub struct OidcConfig {
     pub group_filter: Option<String>,
     #[serde(default)]
     pub extra_redirect_params: BTreeMap<String, String>,
+    /// How long a generated CLI secret stays valid (Berth's own setting; default 90 days).
+    #[serde(default = "default_cli_secret_lifetime")]
+    pub cli_secret_lifetime: HumanDuration,
+    /// How often, at most, a CLI secret's use re-checks the user's session at the provider by
+    /// refreshing their token (Berth's own setting; default 15 minutes).
+    #[serde(default = "default_refresh_check")]
+    pub refresh_check_interval: HumanDuration,
+}
+
+fn default_cli_secret_lifetime() -> HumanDuration {
+    HumanDuration(std::time::Duration::from_secs(90 * 86_400))
+}
+fn default_refresh_check() -> HumanDuration {
+    HumanDuration(std::time::Duration::from_secs(15 * 60))
 }
 
 fn default_oidc_name() -> String {

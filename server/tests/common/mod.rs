@@ -234,7 +234,7 @@ fn postgres_admin_url() -> Option<String> {
 }
 
 /// SQLite inside the test's data directory, or a fresh PostgreSQL database per test.
-async fn test_database_url(config: &Config) -> String {
+pub async fn test_database_url(config: &Config) -> String {
     let Some(admin_url) = postgres_admin_url() else {
         return config.database_url();
     };
