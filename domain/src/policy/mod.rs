@@ -2,3 +2,5 @@
 //! exactly what the server would refuse.
 
 pub mod authz;
+pub mod retention;
+pub mod selector;

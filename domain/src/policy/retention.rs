@@ -1,0 +1,453 @@
+//! Tag retention: which artifacts a policy keeps and which it deletes, and why. One pure
+//! function, `evaluate`, used by the dry run, the real run and the console's preview.
+//!
+//! The rules, as in Harbor:
+//! - a rule selects repositories (repository selector, without the project prefix) and, in
+//!   them, artifacts with a tag its tag selector selects, plus untagged artifacts when the rule
+//!   includes them; its template then picks which of those it retains;
+//! - an artifact is kept when any rule retains it;
+//! - in a repository that some rule selects, every other tagged artifact is deleted, and
+//!   untagged artifacts are deleted only when a rule selecting the repository includes
+//!   untagged artifacts; repositories that no rule selects are untouched;
+//! - an artifact with an immutable tag is never deleted: it is reported as skipped.
+//!
+//! Ties (same push or pull time) are broken by the artifact stored later winning, so results do
+//! not depend on the order rows come back in.
+
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::selector::Selector;
+
+/// What a rule keeps among the artifacts it selects.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "template", content = "count", rename_all = "camelCase")]
+pub enum Template {
+    /// The K most recently pushed.
+    LatestPushedK(u32),
+    /// The N most recently pulled (never-pulled ones last).
+    LatestPulledN(u32),
+    /// Those pushed within the last N days.
+    NDaysSinceLastPush(u32),
+    /// Those pulled within the last N days.
+    NDaysSinceLastPull(u32),
+    /// All of them.
+    Always,
+}
+
+impl Template {
+    pub fn describe(&self) -> String {
+        match self {
+            Template::LatestPushedK(k) => format!("retain the {k} most recently pushed"),
+            Template::LatestPulledN(n) => format!("retain the {n} most recently pulled"),
+            Template::NDaysSinceLastPush(d) => format!("retain those pushed within {d} days"),
+            Template::NDaysSinceLastPull(d) => format!("retain those pulled within {d} days"),
+            Template::Always => "retain always".into(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rule {
+    pub repositories: Selector,
+    pub tags: Selector,
+    /// Whether untagged artifacts are among what this rule selects.
+    #[serde(default)]
+    pub untagged: bool,
+    #[serde(flatten)]
+    pub template: Template,
+    #[serde(default)]
+    pub disabled: bool,
+}
+
+impl Rule {
+    pub fn describe(&self) -> String {
+        format!(
+            "{} of tags {} `{}` in repositories {} `{}`{}",
+            self.template.describe(),
+            decoration(&self.tags),
+            self.tags.pattern,
+            decoration(&self.repositories),
+            self.repositories.pattern,
+            if self.untagged {
+                ", untagged included"
+            } else {
+                ""
+            }
+        )
+    }
+}
+
+fn decoration(s: &Selector) -> &'static str {
+    match s.decoration {
+        super::selector::Decoration::Matches => "matching",
+        super::selector::Decoration::Excludes => "excluding",
+    }
+}
+
+/// One artifact as retention sees it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Candidate {
+    /// Stable id; a larger id was stored later.
+    pub id: i64,
+    /// Repository path without the project prefix.
+    pub repository: String,
+    pub digest: String,
+    pub tags: Vec<String>,
+    pub push_time: DateTime<Utc>,
+    pub pull_time: Option<DateTime<Utc>>,
+    /// Tags of this artifact that an immutability rule protects.
+    pub immutable_tags: Vec<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    Keep,
+    Delete,
+    /// Would be deleted, but an immutable tag protects it.
+    Skip,
+    /// In a repository no rule selects.
+    Untouched,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Decision {
+    pub id: i64,
+    pub repository: String,
+    pub digest: String,
+    pub tags: Vec<String>,
+    pub verdict: Verdict,
+    /// Why, in words: which rule kept it, or why it goes.
+    pub reason: String,
+}
+
+/// Decides every candidate's fate under `rules` at time `now`. The output follows the input
+/// order.
+pub fn evaluate(rules: &[Rule], candidates: &[Candidate], now: DateTime<Utc>) -> Vec<Decision> {
+    let active: Vec<(usize, &Rule)> = rules
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| !r.disabled)
+        .collect();
+    let mut kept_by: Vec<Option<usize>> = vec![None; candidates.len()];
+    for &(index, rule) in &active {
+        // What this rule selects, per repository.
+        let mut selected: Vec<usize> = (0..candidates.len())
+            .filter(|&i| {
+                let c = &candidates[i];
+                rule.repositories.selects(&c.repository)
+                    && if c.tags.is_empty() {
+                        rule.untagged
+                    } else {
+                        c.tags.iter().any(|t| rule.tags.selects(t))
+                    }
+            })
+            .collect();
+        let mut repositories: Vec<&str> = selected
+            .iter()
+            .map(|&i| candidates[i].repository.as_str())
+            .collect();
+        repositories.sort_unstable();
+        repositories.dedup();
+        for repository in repositories {
+            let mut in_repo: Vec<usize> = selected
+                .iter()
+                .copied()
+                .filter(|&i| candidates[i].repository == repository)
+                .collect();
+            let retained = retain(rule.template, &mut in_repo, candidates, now);
+            for i in retained {
+                kept_by[i].get_or_insert(index);
+            }
+        }
+        selected.clear();
+    }
+    candidates
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let repo_selected = active
+                .iter()
+                .any(|(_, r)| r.repositories.selects(&c.repository));
+            let untagged_selected = active
+                .iter()
+                .any(|(_, r)| r.untagged && r.repositories.selects(&c.repository));
+            let (verdict, reason) = if let Some(rule) = kept_by[i] {
+                (
+                    Verdict::Keep,
+                    format!("kept by rule {}: {}", rule + 1, rules[rule].describe()),
+                )
+            } else if !repo_selected {
+                (
+                    Verdict::Untouched,
+                    "no rule selects this repository".to_string(),
+                )
+            } else if c.tags.is_empty() && !untagged_selected {
+                (
+                    Verdict::Untouched,
+                    "untagged, and no rule includes untagged artifacts".to_string(),
+                )
+            } else if !c.immutable_tags.is_empty() {
+                (
+                    Verdict::Skip,
+                    format!(
+                        "no rule retains it, but immutable tag(s) {} protect it",
+                        c.immutable_tags.join(", ")
+                    ),
+                )
+            } else {
+                (Verdict::Delete, "no rule retains it".to_string())
+            };
+            Decision {
+                id: c.id,
+                repository: c.repository.clone(),
+                digest: c.digest.clone(),
+                tags: c.tags.clone(),
+                verdict,
+                reason,
+            }
+        })
+        .collect()
+}
+
+/// Applies a template to the selected artifacts of one repository.
+fn retain(
+    template: Template,
+    selected: &mut [usize],
+    candidates: &[Candidate],
+    now: DateTime<Utc>,
+) -> Vec<usize> {
+    let newest_push = |a: &usize, b: &usize| {
+        let (a, b) = (&candidates[*a], &candidates[*b]);
+        b.push_time.cmp(&a.push_time).then(b.id.cmp(&a.id))
+    };
+    match template {
+        Template::Always => selected.to_vec(),
+        Template::LatestPushedK(k) => {
+            selected.sort_by(newest_push);
+            selected.iter().copied().take(k as usize).collect()
+        }
+        Template::LatestPulledN(n) => {
+            selected.sort_by(|a, b| {
+                let (ca, cb) = (&candidates[*a], &candidates[*b]);
+                // Never pulled sorts after every pull; then newest push, then later stored.
+                cb.pull_time
+                    .cmp(&ca.pull_time)
+                    .then_with(|| newest_push(a, b))
+            });
+            selected.iter().copied().take(n as usize).collect()
+        }
+        Template::NDaysSinceLastPush(days) => {
+            let since = now - Duration::days(i64::from(days));
+            selected
+                .iter()
+                .copied()
+                .filter(|&i| candidates[i].push_time >= since)
+                .collect()
+        }
+        Template::NDaysSinceLastPull(days) => {
+            let since = now - Duration::days(i64::from(days));
+            selected
+                .iter()
+                .copied()
+                .filter(|&i| candidates[i].pull_time.is_some_and(|t| t >= since))
+                .collect()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn now() -> DateTime<Utc> {
+        "2026-11-27T12:00:00Z".parse().unwrap()
+    }
+
+    fn artifact(id: i64, repo: &str, tags: &[&str], pushed_days_ago: i64) -> Candidate {
+        Candidate {
+            id,
+            repository: repo.into(),
+            digest: format!("sha256:{id:064x}"),
+            tags: tags.iter().map(|t| t.to_string()).collect(),
+            push_time: now() - Duration::days(pushed_days_ago),
+            pull_time: None,
+            immutable_tags: Vec::new(),
+        }
+    }
+
+    fn rule(tags: &str, template: Template) -> Rule {
+        Rule {
+            repositories: Selector::everything(),
+            tags: Selector::matches(tags),
+            untagged: false,
+            template,
+            disabled: false,
+        }
+    }
+
+    fn verdicts(decisions: &[Decision]) -> Vec<(String, Verdict)> {
+        decisions
+            .iter()
+            .map(|d| (d.tags.join("+"), d.verdict))
+            .collect()
+    }
+
+    /// The seed's three rules on 30 tags: 15 `v*` releases, `latest`, 6 `release-*`, 8 others.
+    fn seed_fixture() -> Vec<Candidate> {
+        let mut out = Vec::new();
+        let mut id = 0;
+        let mut next = || {
+            id += 1;
+            id
+        };
+        for i in 1..=15 {
+            out.push(artifact(next(), "app", &[&format!("v1.{i}")], 40 - i));
+        }
+        out.push(artifact(next(), "app", &["latest"], 3));
+        for i in 1..=6 {
+            out.push(artifact(next(), "app", &[&format!("release-{i}")], 300 + i));
+        }
+        for i in 1..=8 {
+            out.push(artifact(next(), "app", &[&format!("dev-{i}")], i));
+        }
+        assert_eq!(out.len(), 30);
+        out
+    }
+
+    fn seed_rules() -> Vec<Rule> {
+        vec![
+            rule("v*", Template::LatestPushedK(10)),
+            rule("latest", Template::NDaysSinceLastPush(7)),
+            rule("release-*", Template::Always),
+        ]
+    }
+
+    #[test]
+    fn the_seed_rules_on_thirty_tags() {
+        let decisions = evaluate(&seed_rules(), &seed_fixture(), now());
+        let kept: Vec<String> = decisions
+            .iter()
+            .filter(|d| d.verdict == Verdict::Keep)
+            .map(|d| d.tags.join(""))
+            .collect();
+        let mut expected: Vec<String> = (6..=15).map(|i| format!("v1.{i}")).collect();
+        expected.push("latest".into());
+        expected.extend((1..=6).map(|i| format!("release-{i}")));
+        assert_eq!(kept, expected);
+        let deleted = decisions
+            .iter()
+            .filter(|d| d.verdict == Verdict::Delete)
+            .count();
+        assert_eq!(deleted, 5 + 8, "v1.1-v1.5 and the dev tags");
+        assert!(decisions[15].reason.contains("rule 2"), "{}", decisions[15].reason);
+    }
+
+    #[test]
+    fn every_template() {
+        let mut c = vec![
+            artifact(1, "r", &["a"], 10),
+            artifact(2, "r", &["b"], 5),
+            artifact(3, "r", &["c"], 1),
+        ];
+        c[0].pull_time = Some(now() - Duration::days(1));
+        c[1].pull_time = Some(now() - Duration::days(20));
+        let keep = |t: Template| -> Vec<i64> {
+            evaluate(&[rule("*", t)], &c, now())
+                .iter()
+                .filter(|d| d.verdict == Verdict::Keep)
+                .map(|d| d.id)
+                .collect()
+        };
+        assert_eq!(keep(Template::LatestPushedK(2)), [2, 3]);
+        assert_eq!(keep(Template::LatestPulledN(1)), [1]);
+        assert_eq!(keep(Template::LatestPulledN(2)), [1, 2], "never pulled comes last");
+        assert_eq!(keep(Template::NDaysSinceLastPush(6)), [2, 3]);
+        assert_eq!(keep(Template::NDaysSinceLastPull(7)), [1]);
+        assert_eq!(keep(Template::Always), [1, 2, 3]);
+        assert_eq!(keep(Template::LatestPushedK(0)), Vec::<i64>::new());
+    }
+
+    #[test]
+    fn ties_in_push_time_keep_the_later_stored() {
+        let c = vec![
+            artifact(7, "r", &["x"], 2),
+            artifact(9, "r", &["y"], 2),
+            artifact(8, "r", &["z"], 2),
+        ];
+        let d = evaluate(&[rule("*", Template::LatestPushedK(1))], &c, now());
+        assert_eq!(
+            verdicts(&d),
+            [
+                ("x".into(), Verdict::Delete),
+                ("y".into(), Verdict::Keep),
+                ("z".into(), Verdict::Delete)
+            ]
+        );
+    }
+
+    #[test]
+    fn selectors_combine_per_repository() {
+        let c = vec![
+            artifact(1, "web/app", &["v1"], 3),
+            artifact(2, "web/app", &["v2"], 2),
+            artifact(3, "db", &["v1"], 3),
+            artifact(4, "db", &["v2"], 2),
+            artifact(5, "web/app", &["dev"], 1),
+        ];
+        let rules = vec![Rule {
+            repositories: Selector::matches("web/**"),
+            tags: Selector::excludes("dev*"),
+            untagged: false,
+            template: Template::LatestPushedK(1),
+            disabled: false,
+        }];
+        let d = evaluate(&rules, &c, now());
+        assert_eq!(
+            d.iter().map(|x| x.verdict).collect::<Vec<_>>(),
+            [
+                Verdict::Delete,
+                Verdict::Keep,
+                Verdict::Untouched,
+                Verdict::Untouched,
+                Verdict::Delete
+            ],
+            "K counts per repository; other repositories are untouched"
+        );
+        // A disabled rule selects nothing.
+        let mut off = rules.clone();
+        off[0].disabled = true;
+        assert!(evaluate(&off, &c, now())
+            .iter()
+            .all(|x| x.verdict == Verdict::Untouched));
+    }
+
+    #[test]
+    fn untagged_artifacts_only_when_a_rule_includes_them() {
+        let c = vec![
+            artifact(1, "r", &[], 30),
+            artifact(2, "r", &[], 1),
+            artifact(3, "r", &["v1"], 1),
+        ];
+        let without = evaluate(&[rule("v*", Template::Always)], &c, now());
+        assert_eq!(without[0].verdict, Verdict::Untouched);
+        let mut with = rule("v*", Template::NDaysSinceLastPush(7));
+        with.untagged = true;
+        let d = evaluate(&[with], &c, now());
+        assert_eq!(
+            d.iter().map(|x| x.verdict).collect::<Vec<_>>(),
+            [Verdict::Delete, Verdict::Keep, Verdict::Keep]
+        );
+    }
+
+    #[test]
+    fn immutable_tags_are_skipped_not_deleted() {
+        let mut c = seed_fixture();
+        c[0].immutable_tags = vec!["v1.1".into()];
+        let d = evaluate(&seed_rules(), &c, now());
+        assert_eq!(d[0].verdict, Verdict::Skip);
+        assert!(d[0].reason.contains("immutable"));
+        assert_eq!(d[1].verdict, Verdict::Delete);
+    }
+}
