@@ -6,6 +6,7 @@ mod m20261127_000001_users_sessions;
 mod m20261127_000002_access_control;
 mod m20261127_000003_registry;
 mod m20261127_000004_oidc;
+mod m20261127_000005_immutable_rules;
 
 pub struct Migrator;
 
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000002_access_control::Migration),
             Box::new(m20261127_000003_registry::Migration),
             Box::new(m20261127_000004_oidc::Migration),
+            Box::new(m20261127_000005_immutable_rules::Migration),
         ]
     }
 }

@@ -9,6 +9,7 @@ pub mod config;
 pub mod health;
 pub mod observability;
 pub mod oidc;
+pub mod policies;
 pub mod registry;
 pub mod serve;
 pub mod state;

@@ -102,6 +102,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
     bootstrap_admin(&db).await?;
     let listeners = serve::Listeners::bind(&config)?;
     let state = AppState::new(config.clone(), db, state::default_site_root())?;
+    berth_server::policies::apply(&state).await?;
     spawn_session_cleanup(state.db.clone());
     spawn_upload_expiry(state.registry.clone(), config.registry.upload_expiry.0);
     tracing::info!(

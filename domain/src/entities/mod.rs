@@ -4,6 +4,7 @@ pub mod artifact;
 pub mod artifact_ref;
 pub mod audit_log;
 pub mod blob;
+pub mod immutable_rule;
 pub mod project;
 pub mod project_member;
 pub mod repository;

@@ -2,5 +2,6 @@
 //! exactly what the server would refuse.
 
 pub mod authz;
+pub mod immutability;
 pub mod retention;
 pub mod selector;

@@ -341,7 +341,11 @@ mod tests {
             .filter(|d| d.verdict == Verdict::Delete)
             .count();
         assert_eq!(deleted, 5 + 8, "v1.1-v1.5 and the dev tags");
-        assert!(decisions[15].reason.contains("rule 2"), "{}", decisions[15].reason);
+        assert!(
+            decisions[15].reason.contains("rule 2"),
+            "{}",
+            decisions[15].reason
+        );
     }
 
     #[test]
@@ -362,7 +366,11 @@ mod tests {
         };
         assert_eq!(keep(Template::LatestPushedK(2)), [2, 3]);
         assert_eq!(keep(Template::LatestPulledN(1)), [1]);
-        assert_eq!(keep(Template::LatestPulledN(2)), [1, 2], "never pulled comes last");
+        assert_eq!(
+            keep(Template::LatestPulledN(2)),
+            [1, 2],
+            "never pulled comes last"
+        );
         assert_eq!(keep(Template::NDaysSinceLastPush(6)), [2, 3]);
         assert_eq!(keep(Template::NDaysSinceLastPull(7)), [1]);
         assert_eq!(keep(Template::Always), [1, 2, 3]);

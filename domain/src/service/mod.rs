@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod bootstrap;
 pub mod groups;
+pub mod immutability;
 pub mod limiter;
 pub mod login;
 pub mod members;
@@ -105,6 +106,9 @@ pub enum DomainError {
     Invalid(String),
     #[error("{0}")]
     TooManyRequests(String),
+    /// An immutable tag rule protects what the request would change (412).
+    #[error("{0}")]
+    Immutable(String),
     #[error("database error")]
     Database(#[from] DbErr),
 }

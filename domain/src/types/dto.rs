@@ -176,3 +176,17 @@ pub struct ArtifactDetail {
     /// `created_by` of each history entry of the image configuration.
     pub history: Vec<String>,
 }
+
+/// An immutable tag rule as the API and console show it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImmutableRuleView {
+    pub id: i64,
+    /// Empty for rules from the configuration file, which apply to every project.
+    pub project: Option<String>,
+    pub repo_pattern: String,
+    pub repo_decoration: String,
+    pub tag_pattern: String,
+    pub tag_decoration: String,
+    pub disabled: bool,
+    pub source: String,
+}

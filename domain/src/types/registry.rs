@@ -154,6 +154,12 @@ impl RepoName {
     pub fn project(&self) -> &str {
         self.0.split('/').next().expect("at least two components")
     }
+
+    /// The repository path inside its project (`web/app` of `team/web/app`), which rule
+    /// selectors match.
+    pub fn path(&self) -> &str {
+        self.0.split_once('/').map_or("", |(_, rest)| rest)
+    }
 }
 
 impl fmt::Display for RepoName {

@@ -2,6 +2,7 @@
 //! Berth. Handlers are adapters: actor → one service call → JSON or an error.
 
 mod audit;
+mod immutable;
 mod projects;
 mod repositories;
 mod robots;
@@ -33,6 +34,7 @@ pub fn routes() -> Router<AppState> {
         .merge(repositories::routes())
         .merge(users::routes())
         .merge(audit::routes())
+        .merge(immutable::routes())
         .fallback(|| async {
             ApiError::new(StatusCode::NOT_FOUND, "NOT_FOUND", "no such API endpoint")
         })
@@ -56,6 +58,7 @@ pub fn routes() -> Router<AppState> {
         repositories::list_repositories, repositories::get_repository, repositories::delete_repository,
         repositories::list_artifacts, repositories::get_artifact, repositories::delete_artifact,
         repositories::list_tags, repositories::create_tag, repositories::delete_tag,
+        immutable::list_rules, immutable::create_rule, immutable::update_rule, immutable::delete_rule,
     ),
     components(schemas(ErrorBody, ErrorItem)),
     modifiers(&BasicAuth),
@@ -123,6 +126,9 @@ impl From<DomainError> for ApiError {
             DomainError::NotFound(m) => Self::new(StatusCode::NOT_FOUND, "NOT_FOUND", m),
             DomainError::Conflict(m) => Self::new(StatusCode::CONFLICT, "CONFLICT", m),
             DomainError::Invalid(m) => Self::new(StatusCode::BAD_REQUEST, "BAD_REQUEST", m),
+            DomainError::Immutable(m) => {
+                Self::new(StatusCode::PRECONDITION_FAILED, "PRECONDITION", m)
+            }
             DomainError::TooManyRequests(m) => {
                 Self::new(StatusCode::TOO_MANY_REQUESTS, "TOO_MANY_REQUESTS", m)
             }

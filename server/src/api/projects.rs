@@ -32,7 +32,7 @@ pub fn routes() -> Router<AppState> {
             get(list_members).post(add_member),
         )
         .route(
-            "/api/v2.0/projects/{project}/members/{member_id}",
+            "/projects/{project}/members/{member_id}",
             get(get_member).put(update_member).delete(remove_member),
         )
         .route("/projects/{project}/logs", get(project_logs))

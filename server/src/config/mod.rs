@@ -102,9 +102,6 @@ impl Config {
         if !self.retention.is_empty() {
             inactive.push("retention (tag retention)");
         }
-        if !self.immutable_tag_rules.is_empty() {
-            inactive.push("immutable_tag_rules");
-        }
         if self.storage_quota != StorageQuota::default() {
             inactive.push("storage_quota");
         }

@@ -395,7 +395,15 @@ impl Registry {
                 .one(&txn)
                 .await?;
             match current {
+                Some(existing) if existing.artifact_id == artifact_id => {
+                    // The same digest again: idempotent, also for immutable tags.
+                    let mut active = existing.into_active_model();
+                    active.push_time = Set(now);
+                    active.update(&txn).await?;
+                }
                 Some(existing) => {
+                    self.refuse_immutable(&txn, project.id, repo, &[t.to_string()], "cannot push")
+                        .await?;
                     let mut active = existing.into_active_model();
                     active.artifact_id = Set(artifact_id);
                     active.push_time = Set(now);
@@ -456,6 +464,8 @@ impl Registry {
         let txn = self.db.begin().await?;
         match reference {
             Reference::Tag(t) => {
+                self.refuse_immutable(&txn, project.id, repo, &[t.to_string()], "cannot delete")
+                    .await?;
                 let res = tag::Entity::delete_many()
                     .filter(tag::Column::RepositoryId.eq(repository.id))
                     .filter(tag::Column::Name.eq(t.as_str()))
@@ -470,6 +480,15 @@ impl Registry {
                     .find_artifact(&txn, repository.id, reference)
                     .await?
                     .ok_or_else(unknown)?;
+                let tags: Vec<String> = tag::Entity::find()
+                    .filter(tag::Column::ArtifactId.eq(a.id))
+                    .all(&txn)
+                    .await?
+                    .into_iter()
+                    .map(|t| t.name)
+                    .collect();
+                self.refuse_immutable(&txn, project.id, repo, &tags, "cannot delete the artifact")
+                    .await?;
                 artifact::Entity::delete_by_id(a.id).exec(&txn).await?;
             }
         }

@@ -44,6 +44,8 @@ pub enum OciCode {
     Unsupported,
     RangeNotSatisfiable,
     TooLarge,
+    /// A tag protected by an immutable tag rule (412, reported as `DENIED`).
+    TagImmutable,
     Internal,
 }
 
@@ -61,7 +63,7 @@ impl OciCode {
             OciCode::NameUnknown => "NAME_UNKNOWN",
             OciCode::SizeInvalid | OciCode::TooLarge => "SIZE_INVALID",
             OciCode::Unauthorized => "UNAUTHORIZED",
-            OciCode::Denied => "DENIED",
+            OciCode::Denied | OciCode::TagImmutable => "DENIED",
             OciCode::Unsupported => "UNSUPPORTED",
             OciCode::Internal => "UNKNOWN",
         }
@@ -78,6 +80,7 @@ impl OciCode {
             OciCode::Denied => 403,
             OciCode::RangeNotSatisfiable => 416,
             OciCode::TooLarge => 413,
+            OciCode::TagImmutable => 412,
             OciCode::Unsupported => 415,
             OciCode::Internal => 500,
             _ => 400,
@@ -381,6 +384,33 @@ impl Registry {
         self.find_repository(conn, repo).await?.ok_or_else(|| {
             RegistryError::new(OciCode::Internal, "repository vanished while being created")
         })
+    }
+
+    /// Refuses when an immutable tag rule of the project protects one of `tags` in `repo`.
+    pub(crate) async fn refuse_immutable(
+        &self,
+        conn: &impl ConnectionTrait,
+        project_id: i64,
+        repo: &RepoName,
+        tags: &[String],
+        what: &str,
+    ) -> RegistryResult<()> {
+        if tags.is_empty() {
+            return Ok(());
+        }
+        let rules = crate::service::immutability::rules_for(conn, project_id).await?;
+        for t in tags {
+            if let Some(rule) = crate::policy::immutability::protecting(&rules, repo.path(), t) {
+                return Err(RegistryError::new(
+                    OciCode::TagImmutable,
+                    format!(
+                        "{what}: tag `{t}` of `{repo}` is immutable ({})",
+                        rule.describe()
+                    ),
+                ));
+            }
+        }
+        Ok(())
     }
 
     async fn find_repository(

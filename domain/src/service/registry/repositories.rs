@@ -124,6 +124,43 @@ impl Registry {
     }
 
     /// Deletes a repository with its artifacts and tags; blobs are freed by garbage collection.
+    /// The REST API's version of the registry's immutability check.
+    async fn refuse_immutable_tags(
+        &self,
+        conn: &impl sea_orm::ConnectionTrait,
+        project_id: i64,
+        repo_full: &str,
+        tags: &[String],
+        what: &str,
+    ) -> DomainResult<()> {
+        let repo = crate::types::RepoName::parse(repo_full).map_err(DomainError::Invalid)?;
+        match self
+            .refuse_immutable(conn, project_id, &repo, tags, what)
+            .await
+        {
+            Ok(()) => Ok(()),
+            Err(e) if e.code == super::OciCode::TagImmutable => {
+                Err(DomainError::Immutable(e.message))
+            }
+            Err(e) => Err(DomainError::Database(sea_orm::DbErr::Custom(e.message))),
+        }
+    }
+
+    async fn tags_of(
+        &self,
+        conn: &impl sea_orm::ConnectionTrait,
+        column: tag::Column,
+        id: i64,
+    ) -> DomainResult<Vec<String>> {
+        Ok(tag::Entity::find()
+            .filter(column.eq(id))
+            .all(conn)
+            .await?
+            .into_iter()
+            .map(|t| t.name)
+            .collect())
+    }
+
     pub async fn delete_repository(
         &self,
         actor: &Actor,
@@ -134,6 +171,9 @@ impl Registry {
             .repository_in(actor, project, name, Action::Delete)
             .await?;
         let txn = self.db.begin().await?;
+        let tags = self.tags_of(&txn, tag::Column::RepositoryId, r.id).await?;
+        self.refuse_immutable_tags(&txn, p.id, &r.name, &tags, "cannot delete the repository")
+            .await?;
         repository::Entity::delete_by_id(r.id).exec(&txn).await?;
         audit::record(
             &txn,
@@ -391,6 +431,9 @@ impl Registry {
             .await?;
         let a = self.artifact_in(&r, reference).await?;
         let txn = self.db.begin().await?;
+        let tags = self.tags_of(&txn, tag::Column::ArtifactId, a.id).await?;
+        self.refuse_immutable_tags(&txn, p.id, &r.name, &tags, "cannot delete the artifact")
+            .await?;
         artifact::Entity::delete_by_id(a.id).exec(&txn).await?;
         audit::record(
             &txn,
@@ -471,6 +514,8 @@ impl Registry {
             .await?;
         let a = self.artifact_in(&r, reference).await?;
         let txn = self.db.begin().await?;
+        self.refuse_immutable_tags(&txn, p.id, &r.name, &[name.to_string()], "cannot delete")
+            .await?;
         let res = tag::Entity::delete_many()
             .filter(tag::Column::ArtifactId.eq(a.id))
             .filter(tag::Column::Name.eq(name))
