@@ -79,7 +79,17 @@ impl AppState {
                 config.blob_root().display()
             )
         })?;
-        let registry = Registry::new(db.clone(), Arc::new(store), RegistrySettings::default());
+        let registry = Registry::new(
+            db.clone(),
+            Arc::new(store),
+            RegistrySettings {
+                global_storage_limit: match config.storage_quota.global {
+                    ByteLimit::Unlimited => -1,
+                    ByteLimit::Bytes(b) => i64::try_from(b).unwrap_or(i64::MAX),
+                },
+                ..RegistrySettings::default()
+            },
+        );
         let oidc = crate::oidc::Oidc::from_config(&config)?;
         Ok(Self {
             config: Arc::new(config),

@@ -483,3 +483,12 @@ pub async fn oidc_ping() -> Result<String, ServerFnError> {
     };
     (oidc.ping)().await.map_err(ServerFnError::new)
 }
+
+#[server(prefix = "/console/fn", endpoint = "project_quota")]
+pub async fn project_quota(name: String) -> Result<domain::types::dto::QuotaView, ServerFnError> {
+    let actor = ctx::actor().await?;
+    ctx::services()?
+        .project_quota(&actor, &name)
+        .await
+        .map_err(fail)
+}

@@ -73,6 +73,7 @@ pub fn ProjectPage() -> impl IntoView {
                                 {p.current_role.map(|r| view! { <Badge text=r.label() tone="blue" /> })}
                             </div>
                             <super::repository::PushHint project=p.name.clone() />
+                            <QuotaBar project=p.name.clone() />
                         </div>
                         <nav class="mb-6 flex gap-6 border-b border-slate-200" aria-label="Project sections">
                             <button class=move || tab_class(Tab::Repositories) on:click=move |_| tab.set(Tab::Repositories)>"Repositories"</button>
@@ -392,5 +393,38 @@ fn RobotsTab(project: ProjectView, is_admin: bool) -> impl IntoView {
                 <button type="button" class=BUTTON_PRIMARY on:click=move |_| { secret_open.set(false); revealed.set(None); }>"Done"</button>
             </div>
         </Modal>
+    }
+}
+
+/// Storage used against the project's quota. A layer shared by repositories of this project
+/// counts once; shared with other projects, it counts in each of them.
+#[component]
+fn QuotaBar(project: String) -> impl IntoView {
+    let quota = Resource::new(move || project.clone(), crate::api::project_quota);
+    view! {
+        <Transition fallback=|| ()>
+            {move || quota.get().and_then(|r| r.ok()).map(|q| {
+                let used = crate::components::widgets::human_size(q.used.max(0) as u64);
+                let (label, percent) = if q.limit < 0 {
+                    (format!("{used} used · no storage limit"), 0)
+                } else {
+                    let limit = crate::components::widgets::human_size(q.limit as u64);
+                    let pct = if q.limit == 0 { 100 } else { (q.used.saturating_mul(100) / q.limit).min(100) };
+                    (format!("{used} of {limit} used ({pct}%)"), pct)
+                };
+                let bar = if percent >= 85 { "h-full bg-amber-500" } else { "h-full bg-sky-500" };
+                view! {
+                    <div class="mt-3 max-w-md" data-testid="quota"
+                        title="Each blob counts once per project, however many of its repositories share it; a blob shared with another project counts in both.">
+                        <div class="flex justify-between text-xs text-slate-500"><span>"Storage"</span><span>{label}</span></div>
+                        {(q.limit >= 0).then(|| view! {
+                            <div class="mt-1 h-1.5 overflow-hidden rounded bg-slate-200">
+                                <div class=bar style=format!("width: {percent}%") />
+                            </div>
+                        })}
+                    </div>
+                }
+            })}
+        </Transition>
     }
 }

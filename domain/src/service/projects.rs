@@ -365,3 +365,26 @@ impl Services {
         Ok(())
     }
 }
+
+pub use crate::types::dto::QuotaView;
+
+impl Services {
+    pub async fn project_quota(&self, actor: &Actor, name_or_id: &str) -> DomainResult<QuotaView> {
+        let p = find_project(&self.db, name_or_id).await?;
+        authorize(
+            &self.db,
+            &actor.principal,
+            Some(&p),
+            Resource::Quota,
+            Action::Read,
+        )
+        .await?;
+        let used = super::registry::quota::project_usage(&self.db, p.id)
+            .await
+            .map_err(|e| DomainError::Database(sea_orm::DbErr::Custom(e.message)))?;
+        Ok(QuotaView {
+            limit: p.storage_limit,
+            used,
+        })
+    }
+}

@@ -190,3 +190,11 @@ pub struct ImmutableRuleView {
     pub disabled: bool,
     pub source: String,
 }
+
+/// A project's storage quota: its limit in bytes (-1 unlimited) and the bytes it uses (each
+/// blob once per project, whichever repositories share it).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QuotaView {
+    pub limit: i64,
+    pub used: i64,
+}

@@ -48,7 +48,7 @@ pub fn routes() -> Router<AppState> {
         projects::list_projects, projects::create_project, projects::head_project, projects::get_project,
         projects::update_project, projects::delete_project,
         projects::list_members, projects::add_member, projects::get_member, projects::update_member,
-        projects::remove_member, projects::project_logs,
+        projects::remove_member, projects::project_logs, projects::project_summary,
         robots::list_robots, robots::create_robot, robots::get_robot, robots::update_robot,
         robots::refresh_robot, robots::delete_robot,
         users::list_users, users::create_user, users::current_user, users::get_user, users::set_sysadmin,

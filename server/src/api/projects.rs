@@ -36,6 +36,7 @@ pub fn routes() -> Router<AppState> {
             get(get_member).put(update_member).delete(remove_member),
         )
         .route("/projects/{project}/logs", get(project_logs))
+        .route("/projects/{project}/summary", get(project_summary))
 }
 
 /// A project as Harbor returns it.
@@ -371,4 +372,18 @@ pub async fn project_logs(
         page,
         super::audit::audit_json,
     ))
+}
+
+#[utoipa::path(get, path = "/api/v2.0/projects/{project}/summary", tag = "project",
+    params(("project" = String, Path, description = "Project name or id")),
+    responses((status = 200, description = "Storage quota: `hard` limit (-1 unlimited) and `used` bytes")))]
+pub async fn project_summary(
+    State(s): State<AppState>,
+    ApiActor(actor): ApiActor,
+    Path(project): Path<String>,
+) -> ApiResult<Json<serde_json::Value>> {
+    let q = s.services.project_quota(&actor, &project).await?;
+    Ok(Json(serde_json::json!({
+        "quota": {"hard": {"storage": q.limit}, "used": {"storage": q.used}}
+    })))
 }

@@ -102,9 +102,6 @@ impl Config {
         if !self.retention.is_empty() {
             inactive.push("retention (tag retention)");
         }
-        if self.storage_quota != StorageQuota::default() {
-            inactive.push("storage_quota");
-        }
         if self.storage.s3.is_some() {
             inactive.push("storage.s3 (object storage)");
         }

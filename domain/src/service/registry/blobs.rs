@@ -63,7 +63,9 @@ pub(super) async fn link_blob(
     repository_id: i64,
     digest: &Digest,
     size: u64,
+    global_limit: i64,
 ) -> RegistryResult<()> {
+    super::quota::check(conn, repository_id, &digest.to_string(), size, global_limit).await?;
     let now = Utc::now();
     blob::Entity::insert(blob::ActiveModel {
         digest: Set(digest.to_string()),
@@ -236,7 +238,14 @@ impl Registry {
         let _write = self.write_gate().await;
         let txn = self.db.begin().await?;
         let repository = self.ensure_repository(&txn, &project, repo).await?;
-        link_blob(&txn, repository.id, digest, size).await?;
+        link_blob(
+            &txn,
+            repository.id,
+            digest,
+            size,
+            self.settings.global_storage_limit,
+        )
+        .await?;
         txn.commit().await?;
         Ok(Some(size))
     }
@@ -341,7 +350,16 @@ impl Registry {
             .exec(&self.db)
             .await?;
         let size = committed?;
-        link_blob(&self.db, row.repository_id, digest, size).await?;
+        let txn = self.db.begin().await?;
+        link_blob(
+            &txn,
+            row.repository_id,
+            digest,
+            size,
+            self.settings.global_storage_limit,
+        )
+        .await?;
+        txn.commit().await?;
         Ok(size)
     }
 

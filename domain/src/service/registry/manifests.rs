@@ -346,7 +346,14 @@ impl Registry {
         self.store.put(&digest, bytes.clone()).await?;
         let now = Utc::now();
         let txn = self.db.begin().await?;
-        link_blob(&txn, repository.id, &digest, bytes.len() as u64).await?;
+        link_blob(
+            &txn,
+            repository.id,
+            &digest,
+            bytes.len() as u64,
+            self.settings.global_storage_limit,
+        )
+        .await?;
         let existing = self
             .find_artifact(&txn, repository.id, &Reference::Digest(digest.clone()))
             .await?;

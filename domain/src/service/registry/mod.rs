@@ -6,6 +6,7 @@ mod listing;
 mod manifests;
 pub mod media;
 mod pulls;
+pub mod quota;
 mod repositories;
 
 use std::sync::Arc;
@@ -185,12 +186,15 @@ impl RepoAction {
 pub struct RegistrySettings {
     /// Manifests larger than this are refused with 413.
     pub max_manifest_bytes: usize,
+    /// Limit on the sum of every project's usage, in bytes; -1 unlimited.
+    pub global_storage_limit: i64,
 }
 
 impl Default for RegistrySettings {
     fn default() -> Self {
         Self {
             max_manifest_bytes: 4 << 20,
+            global_storage_limit: -1,
         }
     }
 }

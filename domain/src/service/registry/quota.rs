@@ -1,0 +1,171 @@
+//! Storage quotas. A project's usage is the size of the distinct blobs (layers, configs and
+//! manifests) linked into any of its repositories: a layer shared by two repositories of one
+//! project counts once, a layer shared by two projects counts in each (as in Harbor). The
+//! global usage is the sum of the projects' usages.
+//!
+//! The check runs inside the transaction that links a blob, before the link is written. On
+//! SQLite every metadata write already holds the registry's write gate; on PostgreSQL the
+//! project row is locked (`FOR UPDATE`) for the rest of the transaction, so concurrent pushers
+//! into one project are serialised at this point and cannot overshoot the limit together.
+
+use sea_orm::{ConnectionTrait, DatabaseBackend, Statement};
+
+use super::{OciCode, RegistryError, RegistryResult};
+
+/// Bytes as people read them: `9.5 MB (9500000 bytes)`.
+pub fn human_bytes(bytes: i64) -> String {
+    let b = bytes.max(0) as f64;
+    let (value, unit) = if b >= 1e12 {
+        (b / 1e12, "TB")
+    } else if b >= 1e9 {
+        (b / 1e9, "GB")
+    } else if b >= 1e6 {
+        (b / 1e6, "MB")
+    } else if b >= 1e3 {
+        (b / 1e3, "kB")
+    } else {
+        return format!("{bytes} bytes");
+    };
+    format!("{value:.1} {unit} ({bytes} bytes)")
+}
+
+async fn scalar(
+    conn: &impl ConnectionTrait,
+    sql: &str,
+    values: Vec<sea_orm::Value>,
+) -> RegistryResult<i64> {
+    let backend = conn.get_database_backend();
+    let row = conn
+        .query_one(Statement::from_sql_and_values(backend, sql, values))
+        .await?;
+    Ok(row
+        .and_then(|r| r.try_get_by_index::<Option<i64>>(0).ok().flatten())
+        .unwrap_or(0))
+}
+
+fn placeholder(backend: DatabaseBackend, n: usize) -> String {
+    match backend {
+        DatabaseBackend::Postgres => format!("${n}"),
+        _ => "?".into(),
+    }
+}
+
+/// The bytes a project uses.
+pub async fn project_usage(conn: &impl ConnectionTrait, project_id: i64) -> RegistryResult<i64> {
+    let p = placeholder(conn.get_database_backend(), 1);
+    scalar(
+        conn,
+        &format!(
+            "SELECT CAST(SUM(b.size) AS BIGINT) FROM blobs b WHERE b.digest IN \
+             (SELECT rb.digest FROM repository_blobs rb JOIN repositories r \
+              ON r.id = rb.repository_id WHERE r.project_id = {p})"
+        ),
+        vec![project_id.into()],
+    )
+    .await
+}
+
+/// The bytes all projects use together.
+pub async fn global_usage(conn: &impl ConnectionTrait) -> RegistryResult<i64> {
+    scalar(
+        conn,
+        "SELECT CAST(SUM(b.size) AS BIGINT) FROM \
+         (SELECT DISTINCT r.project_id, rb.digest FROM repository_blobs rb \
+          JOIN repositories r ON r.id = rb.repository_id) u \
+         JOIN blobs b ON b.digest = u.digest",
+        vec![],
+    )
+    .await
+}
+
+/// Refuses to link `digest` (of `size` bytes) into a repository of the project when that
+/// would take the project or the whole registry over its limit. Linking a blob the project
+/// already holds costs nothing and is always allowed.
+pub async fn check(
+    conn: &impl ConnectionTrait,
+    repository_id: i64,
+    digest: &str,
+    size: u64,
+    global_limit: i64,
+) -> RegistryResult<()> {
+    let backend = conn.get_database_backend();
+    let (p1, p2) = (placeholder(backend, 1), placeholder(backend, 2));
+    let row = conn
+        .query_one(Statement::from_sql_and_values(
+            backend,
+            format!(
+                "SELECT p.id, p.name, p.storage_limit FROM projects p JOIN repositories r \
+                 ON r.project_id = p.id WHERE r.id = {p1}"
+            ),
+            vec![repository_id.into()],
+        ))
+        .await?
+        .ok_or_else(|| RegistryError::new(OciCode::NameUnknown, "repository not found"))?;
+    let project_id: i64 = row.try_get_by_index(0)?;
+    let project_name: String = row.try_get_by_index(1)?;
+    let limit: i64 = row.try_get_by_index(2)?;
+    if limit < 0 && global_limit < 0 {
+        return Ok(());
+    }
+    if backend == DatabaseBackend::Postgres {
+        conn.execute(Statement::from_sql_and_values(
+            backend,
+            format!("SELECT id FROM projects WHERE id = {p1} FOR UPDATE"),
+            vec![project_id.into()],
+        ))
+        .await?;
+    }
+    let already = scalar(
+        conn,
+        &format!(
+            "SELECT COUNT(*) FROM repository_blobs rb JOIN repositories r \
+             ON r.id = rb.repository_id WHERE r.project_id = {p1} AND rb.digest = {p2}"
+        ),
+        vec![project_id.into(), digest.into()],
+    )
+    .await?;
+    if already > 0 {
+        return Ok(());
+    }
+    let size = i64::try_from(size).unwrap_or(i64::MAX);
+    if limit >= 0 {
+        let used = project_usage(conn, project_id).await?;
+        if used.saturating_add(size) > limit {
+            return Err(RegistryError::new(
+                OciCode::Denied,
+                format!(
+                    "storage quota exceeded in project `{project_name}`: the limit is {}, {} \
+                     is used, and this blob needs {} more",
+                    human_bytes(limit),
+                    human_bytes(used),
+                    human_bytes(size)
+                ),
+            ));
+        }
+    }
+    if global_limit >= 0 {
+        let used = global_usage(conn).await?;
+        if used.saturating_add(size) > global_limit {
+            return Err(RegistryError::new(
+                OciCode::Denied,
+                format!(
+                    "the registry's global storage quota is exceeded: the limit is {}, {} is \
+                     used, and this blob for project `{project_name}` needs {} more",
+                    human_bytes(global_limit),
+                    human_bytes(used),
+                    human_bytes(size)
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn human_bytes_reads_well() {
+        assert_eq!(super::human_bytes(512), "512 bytes");
+        assert_eq!(super::human_bytes(10_000_000), "10.0 MB (10000000 bytes)");
+    }
+}
