@@ -7,6 +7,7 @@ mod m20261127_000002_access_control;
 mod m20261127_000003_registry;
 mod m20261127_000004_oidc;
 mod m20261127_000005_immutable_rules;
+mod m20261127_000006_retention;
 
 pub struct Migrator;
 
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000003_registry::Migration),
             Box::new(m20261127_000004_oidc::Migration),
             Box::new(m20261127_000005_immutable_rules::Migration),
+            Box::new(m20261127_000006_retention::Migration),
         ]
     }
 }

@@ -32,3 +32,30 @@ pub async fn apply(state: &AppState) -> anyhow::Result<Vec<String>> {
     }
     Ok(diff)
 }
+
+/// The configuration file's `retention` rules in the form of a project policy: `rule: tag`
+/// keeps the `retain` most recently pushed matching tags, `rule: days` those pushed in the last
+/// `retain` days, `rule: always` all matching tags.
+pub fn retention_rules(config: &crate::config::Config) -> Vec<domain::policy::retention::Rule> {
+    use crate::config::RetentionRuleKind;
+    use domain::policy::retention::{Rule, Template};
+    config
+        .retention
+        .iter()
+        .map(|r| Rule {
+            repositories: r
+                .repositories
+                .as_deref()
+                .map(Selector::matches)
+                .unwrap_or_else(Selector::everything),
+            tags: Selector::matches(r.pattern.clone()),
+            untagged: false,
+            template: match r.rule {
+                RetentionRuleKind::Tag => Template::LatestPushedK(r.retain.unwrap_or(0)),
+                RetentionRuleKind::Days => Template::NDaysSinceLastPush(r.retain.unwrap_or(0)),
+                RetentionRuleKind::Always => Template::Always,
+            },
+            disabled: false,
+        })
+        .collect()
+}

@@ -69,6 +69,7 @@ impl AppState {
                     .and_then(|o| chrono::Duration::from_std(o.cli_secret_lifetime.0).ok())
                     .unwrap_or(chrono::Duration::days(90)),
                 local_user_creation: config.auth_mode != crate::config::AuthMode::OidcAuth,
+                default_retention: crate::policies::retention_rules(&config),
             },
         );
         let lifetime = std::time::Duration::from_secs(u64::from(config.token_expiration) * 60);

@@ -9,6 +9,8 @@ pub mod project;
 pub mod project_member;
 pub mod repository;
 pub mod repository_blob;
+pub mod retention_execution;
+pub mod retention_policy;
 pub mod robot;
 pub mod session;
 pub mod tag;

@@ -11,6 +11,7 @@ pub mod members;
 pub mod oidc;
 pub mod projects;
 pub mod registry;
+pub mod retention;
 pub mod robots;
 pub mod tokens;
 pub mod users;
@@ -124,6 +125,8 @@ pub struct ServiceSettings {
     pub cli_secret_lifetime: chrono::Duration,
     /// Local user creation is off under `oidc_auth`, as in Harbor.
     pub local_user_creation: bool,
+    /// The configuration file's `retention` rules: the policy of projects without their own.
+    pub default_retention: Vec<crate::policy::retention::Rule>,
 }
 
 impl Default for ServiceSettings {
@@ -132,6 +135,7 @@ impl Default for ServiceSettings {
             default_storage_limit: -1,
             cli_secret_lifetime: chrono::Duration::days(90),
             local_user_creation: true,
+            default_retention: Vec::new(),
         }
     }
 }

@@ -198,3 +198,35 @@ pub struct QuotaView {
     pub limit: i64,
     pub used: i64,
 }
+
+/// A project's retention policy. `source` is `project` (its own), `config` (the configuration
+/// file's `retention` rules, which apply to projects without their own) or `none`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RetentionPolicyView {
+    pub rules: Vec<crate::policy::retention::Rule>,
+    pub source: String,
+}
+
+/// One retention run, real or dry, with every decision and why.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RetentionExecutionView {
+    pub id: i64,
+    pub project: String,
+    pub dry_run: bool,
+    pub trigger: String,
+    pub status: String,
+    pub started_at: String,
+    pub finished_at: Option<String>,
+    pub decisions: Vec<crate::policy::retention::Decision>,
+    pub errors: Vec<String>,
+}
+
+impl RetentionExecutionView {
+    /// How many decisions had this verdict.
+    pub fn count(&self, verdict: crate::policy::retention::Verdict) -> usize {
+        self.decisions
+            .iter()
+            .filter(|d| d.verdict == verdict)
+            .count()
+    }
+}

@@ -5,6 +5,7 @@ mod audit;
 mod immutable;
 mod projects;
 mod repositories;
+mod retention;
 mod robots;
 mod users;
 
@@ -35,6 +36,7 @@ pub fn routes() -> Router<AppState> {
         .merge(users::routes())
         .merge(audit::routes())
         .merge(immutable::routes())
+        .merge(retention::routes())
         .fallback(|| async {
             ApiError::new(StatusCode::NOT_FOUND, "NOT_FOUND", "no such API endpoint")
         })

@@ -99,9 +99,6 @@ impl Config {
         if self.trivy.is_some() || self.clair.is_some() {
             inactive.push("trivy / clair (vulnerability scanning)");
         }
-        if !self.retention.is_empty() {
-            inactive.push("retention (tag retention)");
-        }
         if self.storage.s3.is_some() {
             inactive.push("storage.s3 (object storage)");
         }

@@ -1,0 +1,392 @@
+//! Tag retention in a project: its policy (its own rules, or the configuration file's), a
+//! preview of unsaved rules, dry runs and real runs recorded as executions. Every decision is
+//! made by `policy::retention::evaluate`; this module only gathers the candidates and acts.
+//!
+//! Candidates are the project's artifacts except those that belong to another artifact: the
+//! children of an image index and referrers (signatures, SBOMs) attached to a subject follow
+//! their parent and are never deleted by retention directly.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::Utc;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    TransactionTrait,
+};
+
+use super::audit::{self, Outcome, Record};
+use super::{authorize, rfc3339, Actor, DomainError, DomainResult, Services};
+use crate::entities::{
+    artifact, artifact_ref, project, repository, retention_execution, retention_policy, tag,
+};
+use crate::policy::authz::{Action, Resource};
+use crate::policy::immutability::protecting;
+use crate::policy::retention::{evaluate, Candidate, Decision, Rule, Verdict};
+use crate::types::dto::{RetentionExecutionView, RetentionPolicyView};
+
+/// What an execution row stores.
+#[derive(serde::Serialize, serde::Deserialize, Default)]
+struct Stored {
+    decisions: Vec<Decision>,
+    errors: Vec<String>,
+}
+
+fn execution_view(m: retention_execution::Model, project: &str) -> RetentionExecutionView {
+    let stored: Stored = serde_json::from_str(&m.result).unwrap_or_default();
+    RetentionExecutionView {
+        id: m.id,
+        project: project.to_string(),
+        dry_run: m.dry_run,
+        trigger: m.trigger,
+        status: m.status,
+        started_at: rfc3339(m.started_at),
+        finished_at: m.finished_at.map(rfc3339),
+        decisions: stored.decisions,
+        errors: stored.errors,
+    }
+}
+
+fn validate(rules: &[Rule]) -> DomainResult<()> {
+    if rules.len() > 15 {
+        return Err(DomainError::Invalid(
+            "a retention policy has at most 15 rules".into(),
+        ));
+    }
+    for (i, r) in rules.iter().enumerate() {
+        for (what, s) in [("repository", &r.repositories), ("tag", &r.tags)] {
+            if s.pattern.trim().is_empty() || s.pattern.len() > 255 {
+                return Err(DomainError::Invalid(format!(
+                    "rule {}: the {what} pattern must have 1-255 characters (`**` selects all)",
+                    i + 1
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+impl Services {
+    async fn retention_project(
+        &self,
+        actor: &Actor,
+        name: &str,
+        action: Action,
+    ) -> DomainResult<project::Model> {
+        let p = project::Entity::find()
+            .filter(project::Column::Name.eq(name))
+            .one(&self.db)
+            .await?
+            .ok_or_else(|| DomainError::NotFound(format!("project `{name}` not found")))?;
+        authorize(
+            &self.db,
+            &actor.principal,
+            Some(&p),
+            Resource::TagRetention,
+            action,
+        )
+        .await?;
+        Ok(p)
+    }
+
+    async fn policy_of(&self, p: &project::Model) -> DomainResult<RetentionPolicyView> {
+        let own = retention_policy::Entity::find_by_id(p.id)
+            .one(&self.db)
+            .await?;
+        Ok(match own {
+            Some(row) => RetentionPolicyView {
+                rules: serde_json::from_str(&row.rules).map_err(|e| {
+                    DomainError::Invalid(format!("stored retention rules are unreadable: {e}"))
+                })?,
+                source: "project".into(),
+            },
+            None if !self.settings.default_retention.is_empty() => RetentionPolicyView {
+                rules: self.settings.default_retention.clone(),
+                source: "config".into(),
+            },
+            None => RetentionPolicyView {
+                rules: Vec::new(),
+                source: "none".into(),
+            },
+        })
+    }
+
+    pub async fn get_retention_policy(
+        &self,
+        actor: &Actor,
+        project: &str,
+    ) -> DomainResult<RetentionPolicyView> {
+        let p = self.retention_project(actor, project, Action::Read).await?;
+        self.policy_of(&p).await
+    }
+
+    /// Replaces the project's own rules; an empty list removes them (the configuration file's
+    /// rules apply again, if any).
+    pub async fn set_retention_policy(
+        &self,
+        actor: &Actor,
+        project: &str,
+        rules: Vec<Rule>,
+    ) -> DomainResult<RetentionPolicyView> {
+        validate(&rules)?;
+        let p = self
+            .retention_project(actor, project, Action::Update)
+            .await?;
+        let txn = self.db.begin().await?;
+        retention_policy::Entity::delete_by_id(p.id)
+            .exec(&txn)
+            .await?;
+        if !rules.is_empty() {
+            retention_policy::ActiveModel {
+                project_id: Set(p.id),
+                rules: Set(serde_json::to_string(&rules).expect("rules serialise")),
+                updated_at: Set(Utc::now()),
+            }
+            .insert(&txn)
+            .await?;
+        }
+        audit::record(
+            &txn,
+            actor,
+            Record {
+                operation: "update",
+                resource_type: "retention_policy",
+                resource: &p.name,
+                project_id: Some(p.id),
+                outcome: Outcome::Success,
+            },
+        )
+        .await?;
+        txn.commit().await?;
+        self.policy_of(&p).await
+    }
+
+    /// The project's artifacts as retention sees them.
+    async fn candidates(&self, p: &project::Model) -> DomainResult<Vec<Candidate>> {
+        let repos: HashMap<i64, String> = repository::Entity::find()
+            .filter(repository::Column::ProjectId.eq(p.id))
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(|r| {
+                let path = r
+                    .name
+                    .split_once('/')
+                    .map_or(String::new(), |(_, rest)| rest.to_string());
+                (r.id, path)
+            })
+            .collect();
+        let repo_ids: Vec<i64> = repos.keys().copied().collect();
+        let artifacts = artifact::Entity::find()
+            .filter(artifact::Column::RepositoryId.is_in(repo_ids.clone()))
+            .order_by_asc(artifact::Column::Id)
+            .all(&self.db)
+            .await?;
+        let ids: Vec<i64> = artifacts.iter().map(|a| a.id).collect();
+        // Children of an index in the same repository belong to it.
+        let children: HashSet<(i64, String)> = artifact_ref::Entity::find()
+            .filter(artifact_ref::Column::ArtifactId.is_in(ids))
+            .filter(artifact_ref::Column::Kind.eq("manifest"))
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .filter_map(|r| {
+                let parent = artifacts.iter().find(|a| a.id == r.artifact_id)?;
+                Some((parent.repository_id, r.digest))
+            })
+            .collect();
+        let mut tags: HashMap<i64, Vec<String>> = HashMap::new();
+        for t in tag::Entity::find()
+            .filter(tag::Column::RepositoryId.is_in(repo_ids))
+            .order_by_asc(tag::Column::Name)
+            .all(&self.db)
+            .await?
+        {
+            tags.entry(t.artifact_id).or_default().push(t.name);
+        }
+        let rules = super::immutability::rules_for(&self.db, p.id).await?;
+        Ok(artifacts
+            .into_iter()
+            .filter(|a| a.subject_digest.is_none())
+            .filter(|a| !children.contains(&(a.repository_id, a.digest.clone())))
+            .map(|a| {
+                let repository = repos.get(&a.repository_id).cloned().unwrap_or_default();
+                let tags = tags.remove(&a.id).unwrap_or_default();
+                let immutable_tags = tags
+                    .iter()
+                    .filter(|t| protecting(&rules, &repository, t).is_some())
+                    .cloned()
+                    .collect();
+                Candidate {
+                    id: a.id,
+                    repository,
+                    digest: a.digest,
+                    tags,
+                    push_time: a.push_time,
+                    pull_time: a.pull_time,
+                    immutable_tags,
+                }
+            })
+            .collect())
+    }
+
+    /// What `rules` would do now, without saving or changing anything (the console's preview).
+    pub async fn preview_retention(
+        &self,
+        actor: &Actor,
+        project: &str,
+        rules: Vec<Rule>,
+    ) -> DomainResult<Vec<Decision>> {
+        validate(&rules)?;
+        let p = self.retention_project(actor, project, Action::Read).await?;
+        let candidates = self.candidates(&p).await?;
+        Ok(evaluate(&rules, &candidates, Utc::now()))
+    }
+
+    /// Runs the project's policy: a dry run records what would be deleted; a real run deletes
+    /// it. Either way the execution is recorded with every decision, and audited.
+    pub async fn run_retention(
+        &self,
+        actor: &Actor,
+        project: &str,
+        dry_run: bool,
+        trigger: &str,
+    ) -> DomainResult<RetentionExecutionView> {
+        let action = if dry_run {
+            Action::Read
+        } else {
+            Action::Create
+        };
+        let p = self.retention_project(actor, project, action).await?;
+        let policy = self.policy_of(&p).await?;
+        let started = Utc::now();
+        let row = retention_execution::ActiveModel {
+            project_id: Set(p.id),
+            dry_run: Set(dry_run),
+            trigger: Set(trigger.into()),
+            status: Set("running".into()),
+            started_at: Set(started),
+            finished_at: Set(None),
+            result: Set("{}".into()),
+            ..Default::default()
+        }
+        .insert(&self.db)
+        .await?;
+        let candidates = self.candidates(&p).await?;
+        let mut decisions = evaluate(&policy.rules, &candidates, started);
+        let mut errors = Vec::new();
+        if !dry_run {
+            for d in decisions
+                .iter_mut()
+                .filter(|d| d.verdict == Verdict::Delete)
+            {
+                if let Err(e) = self.retention_delete(actor, &p, d).await {
+                    d.verdict = Verdict::Skip;
+                    d.reason = format!("not deleted: {e}");
+                    errors.push(format!("{}@{}: {e}", d.repository, d.digest));
+                }
+            }
+        }
+        let status = if errors.is_empty() {
+            "success"
+        } else {
+            "error"
+        };
+        let stored = Stored { decisions, errors };
+        let mut active: retention_execution::ActiveModel = row.into();
+        active.status = Set(status.into());
+        active.finished_at = Set(Some(Utc::now()));
+        active.result = Set(serde_json::to_string(&stored).expect("decisions serialise"));
+        let done = active.update(&self.db).await?;
+        audit::record(
+            &self.db,
+            actor,
+            Record {
+                operation: if dry_run { "dry_run" } else { "run" },
+                resource_type: "retention",
+                resource: &format!("{}#{}", p.name, done.id),
+                project_id: Some(p.id),
+                outcome: if status == "success" {
+                    Outcome::Success
+                } else {
+                    Outcome::Failure
+                },
+            },
+        )
+        .await?;
+        Ok(execution_view(done, &p.name))
+    }
+
+    /// Deletes one artifact chosen by retention, unless a tag became immutable meanwhile.
+    async fn retention_delete(
+        &self,
+        actor: &Actor,
+        p: &project::Model,
+        d: &Decision,
+    ) -> DomainResult<()> {
+        let txn = self.db.begin().await?;
+        let Some(a) = artifact::Entity::find_by_id(d.id).one(&txn).await? else {
+            return Ok(()); // already gone
+        };
+        let tags: Vec<String> = tag::Entity::find()
+            .filter(tag::Column::ArtifactId.eq(a.id))
+            .all(&txn)
+            .await?
+            .into_iter()
+            .map(|t| t.name)
+            .collect();
+        let rules = super::immutability::rules_for(&txn, p.id).await?;
+        if let Some(t) = tags
+            .iter()
+            .find(|t| protecting(&rules, &d.repository, t).is_some())
+        {
+            return Err(DomainError::Immutable(format!("tag `{t}` is immutable")));
+        }
+        artifact::Entity::delete_by_id(a.id).exec(&txn).await?;
+        audit::record(
+            &txn,
+            actor,
+            Record {
+                operation: "delete",
+                resource_type: "artifact",
+                resource: &format!("{}/{}@{} (retention)", p.name, d.repository, d.digest),
+                project_id: Some(p.id),
+                outcome: Outcome::Success,
+            },
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(())
+    }
+
+    pub async fn list_retention_executions(
+        &self,
+        actor: &Actor,
+        project: &str,
+    ) -> DomainResult<Vec<RetentionExecutionView>> {
+        let p = self.retention_project(actor, project, Action::Read).await?;
+        Ok(retention_execution::Entity::find()
+            .filter(retention_execution::Column::ProjectId.eq(p.id))
+            .order_by_desc(retention_execution::Column::Id)
+            .limit(50)
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(|m| execution_view(m, &p.name))
+            .collect())
+    }
+
+    pub async fn get_retention_execution(
+        &self,
+        actor: &Actor,
+        project: &str,
+        id: i64,
+    ) -> DomainResult<RetentionExecutionView> {
+        let p = self.retention_project(actor, project, Action::Read).await?;
+        retention_execution::Entity::find_by_id(id)
+            .filter(retention_execution::Column::ProjectId.eq(p.id))
+            .one(&self.db)
+            .await?
+            .map(|m| execution_view(m, &p.name))
+            .ok_or_else(|| DomainError::NotFound(format!("retention execution {id} not found")))
+    }
+}
