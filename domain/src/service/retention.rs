@@ -251,12 +251,11 @@ impl Services {
         dry_run: bool,
         trigger: &str,
     ) -> DomainResult<RetentionExecutionView> {
-        let action = if dry_run {
-            Action::Read
-        } else {
-            Action::Create
-        };
-        let p = self.retention_project(actor, project, action).await?;
+        // Runs, dry or not, are for maintainers and above (Harbor's rule); anyone who may read
+        // the policy may preview it.
+        let p = self
+            .retention_project(actor, project, Action::Create)
+            .await?;
         let policy = self.policy_of(&p).await?;
         let started = Utc::now();
         let row = retention_execution::ActiveModel {
