@@ -16,7 +16,7 @@ use crate::components::toast::{provide_toasts, ToastHost};
 use crate::pages::{
     admin::AdminPage, audit::AuditPage, login::LoginPage, not_found::NotFound,
     onboard::OnboardPage, profile::ProfilePage, project::ProjectPage, projects::ProjectsPage,
-    repository::RepositoryPage, settings::SettingsPage,
+    repository::RepositoryPage, retention::RetentionExecutionPage, settings::SettingsPage,
 };
 
 /// The HTML document around the app; rendered on the server only.
@@ -68,6 +68,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/projects") view=ProjectsPage />
                     <Route path=path!("/projects/:name") view=ProjectPage />
                     <Route path=path!("/projects/:name/repositories/*repo") view=RepositoryPage />
+                    <Route path=path!("/projects/:name/retention/:id") view=RetentionExecutionPage />
                     <Route path=path!("/admin") view=AdminPage />
                     <Route path=path!("/audit") view=AuditPage />
                     <Route path=path!("/settings") view=SettingsPage />

@@ -492,3 +492,79 @@ pub async fn project_quota(name: String) -> Result<domain::types::dto::QuotaView
         .await
         .map_err(fail)
 }
+
+#[server(prefix = "/console/fn", endpoint = "get_retention_policy")]
+pub async fn get_retention_policy(
+    project: String,
+) -> Result<domain::types::dto::RetentionPolicyView, ServerFnError> {
+    let actor = ctx::actor().await?;
+    ctx::services()?
+        .get_retention_policy(&actor, &project)
+        .await
+        .map_err(fail)
+}
+
+#[cfg(feature = "ssr")]
+fn parse_rules(json: &str) -> Result<Vec<domain::policy::retention::Rule>, ServerFnError> {
+    serde_json::from_str(json).map_err(|e| ServerFnError::new(format!("invalid rules: {e}")))
+}
+
+/// Rules travel as JSON text: they nest deeper than form encoding carries well.
+#[server(prefix = "/console/fn", endpoint = "save_retention_policy")]
+pub async fn save_retention_policy(
+    project: String,
+    rules_json: String,
+) -> Result<domain::types::dto::RetentionPolicyView, ServerFnError> {
+    let actor = ctx::actor().await?;
+    ctx::services()?
+        .set_retention_policy(&actor, &project, parse_rules(&rules_json)?)
+        .await
+        .map_err(fail)
+}
+
+#[server(prefix = "/console/fn", endpoint = "preview_retention")]
+pub async fn preview_retention(
+    project: String,
+    rules_json: String,
+) -> Result<Vec<domain::policy::retention::Decision>, ServerFnError> {
+    let actor = ctx::actor().await?;
+    ctx::services()?
+        .preview_retention(&actor, &project, parse_rules(&rules_json)?)
+        .await
+        .map_err(fail)
+}
+
+#[server(prefix = "/console/fn", endpoint = "run_retention")]
+pub async fn run_retention(
+    project: String,
+    dry_run: bool,
+) -> Result<domain::types::dto::RetentionExecutionView, ServerFnError> {
+    let actor = ctx::actor().await?;
+    ctx::services()?
+        .run_retention(&actor, &project, dry_run, "manual")
+        .await
+        .map_err(fail)
+}
+
+#[server(prefix = "/console/fn", endpoint = "list_retention_executions")]
+pub async fn list_retention_executions(
+    project: String,
+) -> Result<Vec<domain::types::dto::RetentionExecutionView>, ServerFnError> {
+    let actor = ctx::actor().await?;
+    ctx::services()?
+        .list_retention_executions(&actor, &project)
+        .await
+        .map_err(fail)
+}
+
+#[server(prefix = "/console/fn", endpoint = "get_retention_execution")]
+pub async fn get_retention_execution(
+    project: String,
+    id: i64,
+) -> Result<domain::types::dto::RetentionExecutionView, ServerFnError> {
+    let actor = ctx::actor().await?;
+    ctx::services()?
+        .get_retention_execution(&actor, &project, id)
+        .await
+        .map_err(fail)
+}

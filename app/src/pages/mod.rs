@@ -9,4 +9,5 @@ pub mod profile;
 pub mod project;
 pub mod projects;
 pub mod repository;
+pub mod retention;
 pub mod settings;

@@ -38,6 +38,7 @@ enum Tab {
     Repositories,
     Members,
     Robots,
+    Retention,
 }
 
 #[component]
@@ -57,6 +58,8 @@ pub fn ProjectPage() -> impl IntoView {
                     let is_admin = user.is_admin();
                     let can_see_members = may(is_admin, &p, Res::Member, Act::List);
                     let can_see_robots = may(is_admin, &p, Res::Robot, Act::List);
+                    let can_see_retention = may(is_admin, &p, Res::TagRetention, Act::Read);
+                    let can_edit_retention = may(is_admin, &p, Res::TagRetention, Act::Update);
                     let tab_class = move |t: Tab| if tab.get() == t {
                         "border-b-2 border-sky-600 px-1 pb-3 text-sm font-semibold text-sky-700"
                     } else {
@@ -65,6 +68,7 @@ pub fn ProjectPage() -> impl IntoView {
                     let p2 = p.clone();
                     let p3 = p.clone();
                     let p4 = p.clone();
+                    let p5 = p.name.clone();
                     view! {
                         <div class="mb-6 border-b border-slate-200 pb-4">
                             <div class="flex items-center gap-3">
@@ -83,11 +87,17 @@ pub fn ProjectPage() -> impl IntoView {
                             <Show when=move || can_see_robots>
                                 <button class=move || tab_class(Tab::Robots) on:click=move |_| tab.set(Tab::Robots)>"Robot accounts"</button>
                             </Show>
+                            <Show when=move || can_see_retention>
+                                <button class=move || tab_class(Tab::Retention) on:click=move |_| tab.set(Tab::Retention)>"Tag retention"</button>
+                            </Show>
                         </nav>
                         {move || match tab.get() {
                             Tab::Repositories => view! { <super::repository::RepositoriesTab project=p4.clone() /> }.into_any(),
                             Tab::Members if can_see_members => view! { <MembersTab project=p2.clone() is_admin /> }.into_any(),
                             Tab::Robots if can_see_robots => view! { <RobotsTab project=p3.clone() is_admin /> }.into_any(),
+                            Tab::Retention if can_see_retention => view! {
+                                <super::retention::RetentionTab project=p5.clone() can_edit=can_edit_retention />
+                            }.into_any(),
                             _ => view! { <p class="text-sm text-slate-500">"Your role in this project does not include its members or robot accounts."</p> }.into_any(),
                         }}
                     }.into_any()
