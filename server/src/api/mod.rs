@@ -2,6 +2,7 @@
 //! Berth. Handlers are adapters: actor → one service call → JSON or an error.
 
 mod audit;
+mod gc;
 mod immutable;
 mod projects;
 mod repositories;
@@ -37,6 +38,7 @@ pub fn routes() -> Router<AppState> {
         .merge(audit::routes())
         .merge(immutable::routes())
         .merge(retention::routes())
+        .merge(gc::routes())
         .fallback(|| async {
             ApiError::new(StatusCode::NOT_FOUND, "NOT_FOUND", "no such API endpoint")
         })

@@ -237,6 +237,7 @@ impl Registry {
         }
         let _write = self.write_gate().await;
         let txn = self.db.begin().await?;
+        super::gc::hold_off(&txn).await?;
         let repository = self.ensure_repository(&txn, &project, repo).await?;
         link_blob(
             &txn,
@@ -343,14 +344,16 @@ impl Registry {
                 })?;
             self.store.append(id, start.unwrap_or(size), body).await?;
         }
-        let committed = self.store.commit(id, digest).await;
         let _write = self.write_gate().await;
         // Verified or refused, the session is over.
         upload::Entity::delete_by_id(id.to_string())
             .exec(&self.db)
             .await?;
-        let size = committed?;
+        // The bytes move into place while garbage collection is held off, and become visible
+        // with the link, so a sweep can never remove a blob that an upload just completed.
         let txn = self.db.begin().await?;
+        super::gc::hold_off(&txn).await?;
+        let size = self.store.commit(id, digest).await?;
         link_blob(
             &txn,
             row.repository_id,

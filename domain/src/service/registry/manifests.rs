@@ -317,17 +317,21 @@ impl Registry {
         let parsed = parse(&bytes, content_type)?;
 
         let _write = self.write_gate().await;
+        // One transaction from the reference check to the tag, holding off garbage collection
+        // (`gc::hold_off`), so that nothing checked here can be swept before it is referenced.
+        let txn = self.db.begin().await?;
+        super::gc::hold_off(&txn).await?;
         // Everything the manifest references must already be in this repository.
-        let repository = self.ensure_repository(&self.db, &project, repo).await?;
+        let repository = self.ensure_repository(&txn, &project, repo).await?;
         let mut unique_size: u64 = bytes.len() as u64;
         let mut seen = std::collections::HashSet::new();
         for (d, size, kind) in &parsed.refs {
             let present = if *kind == "manifest" {
-                self.find_artifact(&self.db, repository.id, &Reference::Digest(d.clone()))
+                self.find_artifact(&txn, repository.id, &Reference::Digest(d.clone()))
                     .await?
                     .is_some()
             } else {
-                self.linked_blob_size(&self.db, repository.id, d)
+                self.linked_blob_size(&txn, repository.id, d)
                     .await?
                     .is_some()
             };
@@ -345,7 +349,6 @@ impl Registry {
         // Bytes first, durably; then the metadata that makes them visible.
         self.store.put(&digest, bytes.clone()).await?;
         let now = Utc::now();
-        let txn = self.db.begin().await?;
         link_blob(
             &txn,
             repository.id,

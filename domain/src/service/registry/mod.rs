@@ -2,6 +2,7 @@
 //! catalog. HTTP details stay in `server/src/registry`; rules and metadata live here.
 
 mod blobs;
+pub mod gc;
 mod listing;
 mod manifests;
 pub mod media;
@@ -227,6 +228,12 @@ impl ByteCache {
         self.entries.get(key)
     }
 
+    pub(crate) fn remove(&mut self, key: &str) {
+        if let Some(v) = self.entries.remove(key) {
+            self.bytes -= v.len();
+        }
+    }
+
     pub(crate) fn insert(&mut self, key: String, value: bytes::Bytes) {
         if self.bytes + value.len() > Self::LIMIT {
             self.entries.clear();
@@ -257,6 +264,14 @@ impl Registry {
             writes,
             manifest_cache: Arc::default(),
         }
+    }
+
+    /// Drops a swept manifest from the cache of served manifests.
+    pub(crate) fn forget_manifest(&self, digest: &str) {
+        self.manifest_cache
+            .lock()
+            .expect("manifest cache")
+            .remove(digest);
     }
 
     /// Read access to `repo`: a bearer token's grant is checked without the database.

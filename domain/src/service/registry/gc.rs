@@ -1,0 +1,288 @@
+//! Online garbage collection: mark and sweep of blobs no longer referenced by any manifest,
+//! optionally after deleting untagged artifacts, while the registry keeps serving.
+//!
+//! - A repository's link to a blob is live while an artifact of that repository is the blob
+//!   (a manifest) or references it (config, layer, index child). Dead links older than the
+//!   window are removed; this is what frees quota.
+//! - A blob with no link left, older than the window, is deleted: its row, then its file.
+//! - Blobs and links younger than the window (default 2 h) are never touched, so uploads whose
+//!   manifest has not arrived yet are safe.
+//! - Every sweep batch runs in a transaction that excludes the writes that create references
+//!   (manifest `PUT`, upload completion, mount): on SQLite through the registry's write gate,
+//!   on PostgreSQL through an advisory lock those writes take shared (`hold_off`). Inside the
+//!   batch, liveness is checked again, so a blob re-referenced since the mark phase survives.
+
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, Duration, Utc};
+use sea_orm::{ConnectionTrait, DatabaseBackend, Statement, TransactionTrait};
+
+use super::{Registry, RegistryResult};
+use crate::types::Digest;
+
+/// Advisory lock key of the garbage collector (PostgreSQL).
+const GC_LOCK: i64 = 0x4245_5254_4847; // "BERTHG"
+/// Items per sweep transaction.
+const BATCH: usize = 256;
+
+/// Taken (shared) by every write that makes a blob referenced; GC takes it exclusively.
+pub(crate) async fn hold_off(conn: &impl ConnectionTrait) -> RegistryResult<()> {
+    if conn.get_database_backend() == DatabaseBackend::Postgres {
+        conn.execute(Statement::from_string(
+            DatabaseBackend::Postgres,
+            format!("SELECT pg_advisory_xact_lock_shared({GC_LOCK})"),
+        ))
+        .await?;
+    }
+    Ok(())
+}
+
+async fn exclusive(conn: &impl ConnectionTrait) -> RegistryResult<()> {
+    if conn.get_database_backend() == DatabaseBackend::Postgres {
+        conn.execute(Statement::from_string(
+            DatabaseBackend::Postgres,
+            format!("SELECT pg_advisory_xact_lock({GC_LOCK})"),
+        ))
+        .await?;
+    }
+    Ok(())
+}
+
+#[derive(Clone, Debug)]
+pub struct GcOptions {
+    pub dry_run: bool,
+    pub delete_untagged: bool,
+    /// Blobs, links and untagged artifacts younger than this are kept.
+    pub window: Duration,
+}
+
+impl Default for GcOptions {
+    fn default() -> Self {
+        Self {
+            dry_run: false,
+            delete_untagged: false,
+            window: Duration::hours(2),
+        }
+    }
+}
+
+/// What a run did (or, dry, would do).
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct GcReport {
+    pub dry_run: bool,
+    pub untagged_artifacts_deleted: u64,
+    pub links_removed: u64,
+    pub blobs_deleted: u64,
+    pub bytes_freed: u64,
+    /// Blobs that were candidates in the mark phase but referenced again before the sweep.
+    pub blobs_rescued: u64,
+    pub elapsed_ms: u64,
+}
+
+fn ph(backend: DatabaseBackend, n: usize) -> String {
+    match backend {
+        DatabaseBackend::Postgres => format!("${n}"),
+        _ => "?".into(),
+    }
+}
+
+/// SQL condition: the link `rb` is live.
+const LIVE_LINK: &str =
+    "(EXISTS (SELECT 1 FROM artifacts a WHERE a.repository_id = rb.repository_id \
+     AND a.digest = rb.digest) OR EXISTS (SELECT 1 FROM artifact_refs ar JOIN artifacts a \
+     ON a.id = ar.artifact_id WHERE a.repository_id = rb.repository_id AND ar.digest = rb.digest))";
+
+impl Registry {
+    /// Runs garbage collection once.
+    pub async fn collect_garbage(&self, options: &GcOptions) -> RegistryResult<GcReport> {
+        let started = std::time::Instant::now();
+        let cutoff = Utc::now() - options.window;
+        let backend = self.db.get_database_backend();
+        let mut report = GcReport {
+            dry_run: options.dry_run,
+            ..Default::default()
+        };
+        if options.delete_untagged {
+            report.untagged_artifacts_deleted =
+                self.delete_untagged(cutoff, options.dry_run).await?;
+        }
+
+        // Mark: dead links older than the window.
+        let dead_links: Vec<(i64, String)> = self
+            .db
+            .query_all(Statement::from_sql_and_values(
+                backend,
+                format!(
+                    "SELECT rb.repository_id, rb.digest FROM repository_blobs rb \
+                     WHERE rb.created_at < {} AND NOT {LIVE_LINK}",
+                    ph(backend, 1)
+                ),
+                vec![cutoff.into()],
+            ))
+            .await?
+            .into_iter()
+            .filter_map(|r| Some((r.try_get_by_index(0).ok()?, r.try_get_by_index(1).ok()?)))
+            .collect();
+        if options.dry_run {
+            report.links_removed = dead_links.len() as u64;
+        } else {
+            for batch in dead_links.chunks(BATCH) {
+                let _write = self.write_gate().await;
+                let txn = self.db.begin().await?;
+                exclusive(&txn).await?;
+                for (repository_id, digest) in batch {
+                    let p = |n| ph(backend, n);
+                    let res = txn
+                        .execute(Statement::from_sql_and_values(
+                            backend,
+                            format!(
+                                "DELETE FROM repository_blobs WHERE repository_id = {} AND \
+                                 digest = {} AND NOT EXISTS (SELECT 1 FROM artifacts a WHERE \
+                                 a.repository_id = {} AND a.digest = {}) AND NOT EXISTS \
+                                 (SELECT 1 FROM artifact_refs ar JOIN artifacts a ON \
+                                 a.id = ar.artifact_id WHERE a.repository_id = {} AND \
+                                 ar.digest = {})",
+                                p(1),
+                                p(2),
+                                p(3),
+                                p(4),
+                                p(5),
+                                p(6)
+                            ),
+                            vec![
+                                (*repository_id).into(),
+                                digest.clone().into(),
+                                (*repository_id).into(),
+                                digest.clone().into(),
+                                (*repository_id).into(),
+                                digest.clone().into(),
+                            ],
+                        ))
+                        .await?;
+                    report.links_removed += res.rows_affected();
+                }
+                txn.commit().await?;
+            }
+        }
+
+        // Sweep: blobs without links, older than the window. A dry run also counts the blobs
+        // whose last links it would remove.
+        let (orphan_sql, values) = if options.dry_run {
+            (
+                format!(
+                    "SELECT b.digest, b.size FROM blobs b WHERE b.created_at < {} AND NOT EXISTS \
+                     (SELECT 1 FROM repository_blobs rb WHERE rb.digest = b.digest AND \
+                     (rb.created_at >= {} OR {LIVE_LINK}))",
+                    ph(backend, 1),
+                    ph(backend, 2)
+                ),
+                vec![cutoff.into(), cutoff.into()],
+            )
+        } else {
+            (
+                format!(
+                    "SELECT b.digest, b.size FROM blobs b WHERE b.created_at < {} AND NOT EXISTS \
+                     (SELECT 1 FROM repository_blobs rb WHERE rb.digest = b.digest)",
+                    ph(backend, 1)
+                ),
+                vec![cutoff.into()],
+            )
+        };
+        let orphans: Vec<(String, i64)> = self
+            .db
+            .query_all(Statement::from_sql_and_values(backend, orphan_sql, values))
+            .await?
+            .into_iter()
+            .filter_map(|r| Some((r.try_get_by_index(0).ok()?, r.try_get_by_index(1).ok()?)))
+            .collect();
+        if options.dry_run {
+            report.blobs_deleted = orphans.len() as u64;
+            report.bytes_freed = orphans.iter().map(|(_, s)| (*s).max(0) as u64).sum();
+        } else {
+            for batch in orphans.chunks(BATCH) {
+                let _write = self.write_gate().await;
+                let txn = self.db.begin().await?;
+                exclusive(&txn).await?;
+                let mut gone = BTreeSet::new();
+                for (digest, size) in batch {
+                    let res = txn
+                        .execute(Statement::from_sql_and_values(
+                            backend,
+                            format!(
+                                "DELETE FROM blobs WHERE digest = {} AND NOT EXISTS \
+                                 (SELECT 1 FROM repository_blobs rb WHERE rb.digest = {})",
+                                ph(backend, 1),
+                                ph(backend, 2)
+                            ),
+                            vec![digest.clone().into(), digest.clone().into()],
+                        ))
+                        .await?;
+                    if res.rows_affected() == 1 {
+                        gone.insert(digest.clone());
+                        report.blobs_deleted += 1;
+                        report.bytes_freed += (*size).max(0) as u64;
+                    } else {
+                        report.blobs_rescued += 1;
+                    }
+                }
+                // Files go while the writers are still held off: an upload of the same
+                // content can only move its file into place after this transaction.
+                for digest in &gone {
+                    if let Ok(d) = Digest::parse(digest) {
+                        match self.store.delete(&d).await {
+                            Ok(()) | Err(crate::storage::StorageError::BlobUnknown) => {}
+                            Err(e) => {
+                                tracing::warn!(digest, error = %e, "cannot delete a swept blob's file")
+                            }
+                        }
+                        self.forget_manifest(digest);
+                    }
+                }
+                txn.commit().await?;
+            }
+        }
+        report.elapsed_ms = started.elapsed().as_millis() as u64;
+        Ok(report)
+    }
+
+    /// Deletes untagged artifacts older than `cutoff` that no other artifact holds (index
+    /// children and referrers of an existing subject are kept).
+    async fn delete_untagged(&self, cutoff: DateTime<Utc>, dry_run: bool) -> RegistryResult<u64> {
+        let backend = self.db.get_database_backend();
+        let condition = format!(
+            "a.push_time < {} AND NOT EXISTS (SELECT 1 FROM tags t WHERE t.artifact_id = a.id) \
+             AND NOT EXISTS (SELECT 1 FROM artifact_refs ar JOIN artifacts p ON p.id = ar.artifact_id \
+             WHERE p.repository_id = a.repository_id AND ar.digest = a.digest) \
+             AND NOT (a.subject_digest IS NOT NULL AND EXISTS (SELECT 1 FROM artifacts s \
+             WHERE s.repository_id = a.repository_id AND s.digest = a.subject_digest))",
+            ph(backend, 1)
+        );
+        if dry_run {
+            let n = self
+                .db
+                .query_one(Statement::from_sql_and_values(
+                    backend,
+                    format!("SELECT COUNT(*) FROM artifacts a WHERE {condition}"),
+                    vec![cutoff.into()],
+                ))
+                .await?
+                .and_then(|r| r.try_get_by_index::<i64>(0).ok())
+                .unwrap_or(0);
+            return Ok(n.max(0) as u64);
+        }
+        let _write = self.write_gate().await;
+        let txn = self.db.begin().await?;
+        exclusive(&txn).await?;
+        let res = txn
+            .execute(Statement::from_sql_and_values(
+                backend,
+                format!(
+                    "DELETE FROM artifacts WHERE id IN (SELECT a.id FROM artifacts a WHERE {condition})"
+                ),
+                vec![cutoff.into()],
+            ))
+            .await?;
+        txn.commit().await?;
+        Ok(res.rows_affected())
+    }
+}
