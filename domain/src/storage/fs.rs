@@ -3,10 +3,9 @@
 //! requests, and recomputed from the file after a restart or on another replica.
 
 use std::collections::HashMap;
-use std::io::Read;
 use std::io::{self, SeekFrom};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::SystemTime;
 
 use async_trait::async_trait;
@@ -17,7 +16,7 @@ use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 use super::{BlobStore, ByteStream, Hasher, StorageError, StorageResult};
 use crate::types::{Digest, DigestAlgorithm};
 
-const READ_CHUNK: usize = 2 * 1024 * 1024;
+const READ_CHUNK: usize = 1024 * 1024;
 
 pub struct FsBlobStore {
     root: PathBuf,
@@ -73,48 +72,6 @@ async fn hash_file(path: &Path, algorithm: DigestAlgorithm) -> io::Result<Digest
         hasher.update(&buf[..n]);
     }
     Ok(hasher.finish())
-}
-
-/// Streams `len` bytes from the file's current position in `READ_CHUNK` pieces, reading the
-/// next piece on the blocking pool while the previous one is being sent. Each piece is read
-/// straight into the buffer that becomes the `Bytes` handed to the socket (one copy, no
-/// intermediate buffer), and at most two pieces are in memory per stream.
-fn read_ahead(file: std::fs::File, len: u64) -> ByteStream {
-    fn read_piece(
-        file: Arc<std::fs::File>,
-        len: u64,
-    ) -> tokio::task::JoinHandle<io::Result<Bytes>> {
-        tokio::task::spawn_blocking(move || {
-            let mut buf = Vec::with_capacity(len as usize);
-            (&*file).take(len).read_to_end(&mut buf)?;
-            if (buf.len() as u64) < len {
-                return Err(io::Error::new(
-                    io::ErrorKind::UnexpectedEof,
-                    "blob file is shorter than its recorded size",
-                ));
-            }
-            Ok(Bytes::from(buf))
-        })
-    }
-    let file = Arc::new(file);
-    let first = (len > 0).then(|| read_piece(file.clone(), len.min(READ_CHUNK as u64)));
-    let remaining = len - len.min(READ_CHUNK as u64);
-    let stream = futures::stream::unfold(
-        (file, remaining, first),
-        |(file, remaining, pending)| async move {
-            let piece = match pending?.await {
-                Ok(result) => result,
-                Err(e) => Err(io::Error::other(e)),
-            };
-            if piece.is_err() {
-                return Some((piece, (file, 0, None)));
-            }
-            let next_len = remaining.min(READ_CHUNK as u64);
-            let next = (next_len > 0).then(|| read_piece(file.clone(), next_len));
-            Some((piece, (file, remaining - next_len, next)))
-        },
-    );
-    Box::pin(stream)
 }
 
 #[async_trait]
@@ -280,7 +237,8 @@ impl BlobStore for FsBlobStore {
             Some(_) => return Err(StorageError::RangeNotSatisfiable { size }),
         };
         file.seek(SeekFrom::Start(start)).await?;
-        Ok(read_ahead(file.into_std().await, len))
+        let stream = tokio_util::io::ReaderStream::with_capacity(file.take(len), READ_CHUNK);
+        Ok(Box::pin(stream))
     }
 
     async fn put(&self, digest: &Digest, bytes: Bytes) -> StorageResult<()> {
