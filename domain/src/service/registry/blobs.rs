@@ -247,6 +247,11 @@ impl Registry {
             self.settings.global_storage_limit,
         )
         .await?;
+        // Swept by garbage collection since the check above: not mountable after all.
+        if self.store.stat(digest).await?.is_none() {
+            txn.rollback().await?;
+            return Ok(None);
+        }
         txn.commit().await?;
         Ok(Some(size))
     }
@@ -344,16 +349,17 @@ impl Registry {
                 })?;
             self.store.append(id, start.unwrap_or(size), body).await?;
         }
+        // Verification, fsync and the move into place run outside the write gate, so that
+        // concurrent uploads do not queue behind each other's fsync.
+        let committed = self.store.commit(id, digest).await;
         let _write = self.write_gate().await;
         // Verified or refused, the session is over.
         upload::Entity::delete_by_id(id.to_string())
             .exec(&self.db)
             .await?;
-        // The bytes move into place while garbage collection is held off, and become visible
-        // with the link, so a sweep can never remove a blob that an upload just completed.
+        let size = committed?;
         let txn = self.db.begin().await?;
         super::gc::hold_off(&txn).await?;
-        let size = self.store.commit(id, digest).await?;
         link_blob(
             &txn,
             row.repository_id,
@@ -362,6 +368,16 @@ impl Registry {
             self.settings.global_storage_limit,
         )
         .await?;
+        // A garbage collection that swept this same content between our move into place and
+        // the link above took the file with it; garbage collection is held off now, so what
+        // is seen here stays true until the link is committed.
+        if self.store.stat(digest).await?.is_none() {
+            txn.rollback().await?;
+            return Err(RegistryError::new(
+                OciCode::BlobUploadInvalid,
+                "the blob was removed by garbage collection while this upload completed; upload it again",
+            ));
+        }
         txn.commit().await?;
         Ok(size)
     }

@@ -11,6 +11,9 @@
 //!   (manifest `PUT`, upload completion, mount): on SQLite through the registry's write gate,
 //!   on PostgreSQL through an advisory lock those writes take shared (`hold_off`). Inside the
 //!   batch, liveness is checked again, so a blob re-referenced since the mark phase survives.
+//!   An upload of the same content that moved its file into place just before a sweep removed
+//!   it notices at link time (the file is checked while the sweep is held off) and asks the
+//!   client to upload again; a mount falls back to an upload session.
 
 use std::collections::BTreeSet;
 
