@@ -9,7 +9,7 @@ use sea_orm::{
 };
 
 use super::audit::{self, Outcome, Record};
-use super::{authorize, Actor, DomainError, DomainResult, Services};
+use super::{Actor, DomainError, DomainResult, Services};
 use crate::entities::{immutable_rule, project};
 use crate::policy::authz::{Action, Resource};
 use crate::policy::immutability::ImmutableRule;
@@ -105,20 +105,8 @@ impl Services {
         name: &str,
         action: Action,
     ) -> DomainResult<project::Model> {
-        let p = project::Entity::find()
-            .filter(project::Column::Name.eq(name))
-            .one(&self.db)
-            .await?
-            .ok_or_else(|| DomainError::NotFound(format!("project `{name}` not found")))?;
-        authorize(
-            &self.db,
-            &actor.principal,
-            Some(&p),
-            Resource::ImmutableTag,
-            action,
-        )
-        .await?;
-        Ok(p)
+        self.project_for(actor, name, Resource::ImmutableTag, action)
+            .await
     }
 
     /// The project's rules, then the configuration file's (which apply to every project).

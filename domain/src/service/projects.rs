@@ -369,16 +369,24 @@ impl Services {
 pub use crate::types::dto::QuotaView;
 
 impl Services {
-    pub async fn project_quota(&self, actor: &Actor, name_or_id: &str) -> DomainResult<QuotaView> {
+    /// The project named (or numbered) `name_or_id`, once the policy allows `actor` to perform
+    /// `action` on `resource` in it.
+    pub(crate) async fn project_for(
+        &self,
+        actor: &Actor,
+        name_or_id: &str,
+        resource: Resource,
+        action: Action,
+    ) -> DomainResult<project::Model> {
         let p = find_project(&self.db, name_or_id).await?;
-        authorize(
-            &self.db,
-            &actor.principal,
-            Some(&p),
-            Resource::Quota,
-            Action::Read,
-        )
-        .await?;
+        authorize(&self.db, &actor.principal, Some(&p), resource, action).await?;
+        Ok(p)
+    }
+
+    pub async fn project_quota(&self, actor: &Actor, name_or_id: &str) -> DomainResult<QuotaView> {
+        let p = self
+            .project_for(actor, name_or_id, Resource::Quota, Action::Read)
+            .await?;
         let used = super::registry::quota::project_usage(&self.db, p.id)
             .await
             .map_err(|e| DomainError::Database(sea_orm::DbErr::Custom(e.message)))?;

@@ -15,7 +15,7 @@ use sea_orm::{
 };
 
 use super::audit::{self, Outcome, Record};
-use super::{authorize, rfc3339, Actor, DomainError, DomainResult, Services};
+use super::{rfc3339, Actor, DomainError, DomainResult, Services};
 use crate::entities::{
     artifact, artifact_ref, project, repository, retention_execution, retention_policy, tag,
 };
@@ -72,20 +72,8 @@ impl Services {
         name: &str,
         action: Action,
     ) -> DomainResult<project::Model> {
-        let p = project::Entity::find()
-            .filter(project::Column::Name.eq(name))
-            .one(&self.db)
-            .await?
-            .ok_or_else(|| DomainError::NotFound(format!("project `{name}` not found")))?;
-        authorize(
-            &self.db,
-            &actor.principal,
-            Some(&p),
-            Resource::TagRetention,
-            action,
-        )
-        .await?;
-        Ok(p)
+        self.project_for(actor, name, Resource::TagRetention, action)
+            .await
     }
 
     async fn policy_of(&self, p: &project::Model) -> DomainResult<RetentionPolicyView> {
