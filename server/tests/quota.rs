@@ -11,6 +11,7 @@ use berth_server::config::ByteLimit;
 use common::{TestApp, ADMIN_PASSWORD};
 use domain::service::projects::NewProject;
 use domain::service::registry::quota;
+use sea_orm::EntityTrait;
 use sha2::{Digest as _, Sha256};
 
 const ADMIN: Option<(&str, &str)> = Some(("admin", ADMIN_PASSWORD));
@@ -101,6 +102,35 @@ async fn pushing_past_the_limit_is_denied_with_the_numbers() {
     assert_eq!(
         quota::project_usage(&app.state.db, id).await.unwrap(),
         10_000
+    );
+    // Crossing 85 % (8,000 → 10,000 of 10,000) raised one warning, in the audit log.
+    let warnings: Vec<domain::entities::audit_log::Model> =
+        domain::entities::audit_log::Entity::find()
+            .all(&app.state.db)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|a| a.operation == "warning" && a.resource_type == "quota")
+            .collect();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert_eq!(warnings[0].project_id, Some(id));
+    assert!(
+        warnings[0].detail.contains("(100%)"),
+        "{}",
+        warnings[0].detail
+    );
+    let summary = app
+        .send(
+            Method::GET,
+            "/api/v2.0/projects/q/summary",
+            ADMIN,
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(
+        summary.json()["quota"],
+        serde_json::json!({"hard": {"storage": 10_000}, "used": {"storage": 10_000}})
     );
 }
 

@@ -130,7 +130,11 @@ pub async fn check(
     let size = i64::try_from(size).unwrap_or(i64::MAX);
     if limit >= 0 {
         let used = project_usage(conn, project_id).await?;
-        if used.saturating_add(size) > limit {
+        let after = used.saturating_add(size);
+        if after <= limit && crosses_warning_level(used, after, limit) {
+            warn(conn, project_id, &project_name, after, limit).await?;
+        }
+        if after > limit {
             return Err(RegistryError::new(
                 OciCode::Denied,
                 format!(
@@ -161,8 +165,61 @@ pub async fn check(
     Ok(())
 }
 
+/// Usage at or above this share of the limit raises a warning, once, when it is crossed.
+pub const WARNING_PERCENT: i64 = 85;
+
+fn crosses_warning_level(before: i64, after: i64, limit: i64) -> bool {
+    let level =
+        |bytes: i64| i128::from(bytes) * 100 >= i128::from(limit) * i128::from(WARNING_PERCENT);
+    limit > 0 && !level(before) && level(after)
+}
+
+/// The 85 % event: a warning in the log and an audit row (operation `warning`, resource type
+/// `quota`), written in the transaction of the push that crosses the level.
+async fn warn(
+    conn: &impl ConnectionTrait,
+    project_id: i64,
+    project: &str,
+    used: i64,
+    limit: i64,
+) -> RegistryResult<()> {
+    let detail = format!(
+        "project `{project}` uses {} of its {} storage quota ({}%)",
+        human_bytes(used),
+        human_bytes(limit),
+        i128::from(used) * 100 / i128::from(limit)
+    );
+    tracing::warn!(project, used, limit, "{detail}");
+    crate::service::audit::record_with_detail(
+        conn,
+        "system",
+        "berth",
+        "",
+        crate::service::audit::Record {
+            operation: "warning",
+            resource_type: "quota",
+            resource: project,
+            project_id: Some(project_id),
+            outcome: crate::service::audit::Outcome::Success,
+        },
+        &detail,
+    )
+    .await
+    .map_err(|e| RegistryError::new(OciCode::Internal, e.to_string()))
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_warning_level_is_crossed_once() {
+        use super::crosses_warning_level as crosses;
+        assert!(crosses(8_000, 9_000, 10_000));
+        assert!(crosses(0, 8_500, 10_000));
+        assert!(!crosses(8_500, 9_000, 10_000), "already above");
+        assert!(!crosses(1_000, 8_499, 10_000), "still below");
+        assert!(!crosses(0, 5, 0), "a zero limit refuses everything instead");
+    }
+
     #[test]
     fn human_bytes_reads_well() {
         assert_eq!(super::human_bytes(512), "512 bytes");
