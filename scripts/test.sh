@@ -18,11 +18,8 @@ log "cargo clippy (server side, then the wasm bundle)"
 cargo clippy --all-targets -- -D warnings
 cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
 
-# The server-rendering tests (server/tests/console.rs) run one at a time on one runtime: with
-# several in flight on test threads, Leptos' rendering occasionally stalls (see that file).
 rust_tests() {
-  cargo test --workspace --exclude frontend -- --skip on_one_runtime::
-  cargo test -p server --test console -- --test-threads=1
+  cargo test --workspace --exclude frontend
 }
 
 log "Rust tests on SQLite"

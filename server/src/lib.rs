@@ -11,6 +11,7 @@ pub mod observability;
 pub mod oidc;
 pub mod policies;
 pub mod registry;
+pub mod render;
 pub mod serve;
 pub mod state;
 
@@ -46,6 +47,10 @@ pub fn router(state: AppState) -> Router {
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(
             app::shell,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            render::RenderPool::shared(),
+            render::confine,
         ));
     let hsts = state.config.https.as_ref().map(|h| h.hsts_max_age);
     let token = Router::new().route(

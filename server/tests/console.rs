@@ -6,7 +6,15 @@ use axum::body::Body;
 use axum::http::{Method, StatusCode};
 use common::{backend_under_test, TestApp};
 
+/// The tests of this file run one at a time. Building several applications while others render
+/// (what parallel tests do, and a server never does: it builds its one application before it
+/// serves) left about one render in a few thousand waiting forever inside Leptos; one
+/// application under many concurrent renders (`concurrent_renders_all_finish`) does not.
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn home_page_is_server_rendered_with_hydration_scripts() {
+    let _one_at_a_time = SERIAL.lock().await;
     let app = TestApp::new().await;
     let res = app.get("/").await;
     assert_eq!(res.status, StatusCode::OK);
@@ -33,7 +41,9 @@ async fn home_page_is_server_rendered_with_hydration_scripts() {
     assert!(res.body.contains("/pkg/berth.css"));
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_navigation_entry_renders() {
+    let _one_at_a_time = SERIAL.lock().await;
     let app = TestApp::new().await;
     for (path, heading) in [
         ("/projects", "Projects"),
@@ -48,14 +58,18 @@ async fn every_navigation_entry_renders() {
     }
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_page_is_a_404_with_the_console_not_found_page() {
+    let _one_at_a_time = SERIAL.lock().await;
     let app = TestApp::new().await;
     let res = app.get("/no/such/page").await;
     assert_eq!(res.status, StatusCode::NOT_FOUND);
     assert!(res.body.contains("Page not found"));
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn settings_page_renders_instance_facts_from_a_server_function() {
+    let _one_at_a_time = SERIAL.lock().await;
     let app = TestApp::new().await;
     let res = app.get("/settings").await;
     assert_eq!(res.status, StatusCode::OK);
@@ -63,7 +77,9 @@ async fn settings_page_renders_instance_facts_from_a_server_function() {
     assert!(res.body.contains(backend_under_test()), "{}", res.body);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn database_backend_matches_the_test_environment() {
+    let _one_at_a_time = SERIAL.lock().await;
     let app = TestApp::new().await;
     eprintln!(
         "Rust integration tests are running on {}",
@@ -72,7 +88,9 @@ async fn database_backend_matches_the_test_environment() {
     assert_eq!(app.state.instance.database_backend, backend_under_test());
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn healthz_and_readyz() {
+    let _one_at_a_time = SERIAL.lock().await;
     let app = TestApp::new().await;
     let res = app.get("/healthz").await;
     assert_eq!(res.status, StatusCode::OK);
@@ -85,7 +103,9 @@ async fn healthz_and_readyz() {
     assert_eq!(json["checks"]["database"]["ok"], true);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn readyz_fails_when_the_data_dir_is_not_writable() {
+    let _one_at_a_time = SERIAL.lock().await;
     let app = TestApp::new().await;
     let mut state = app.state.clone();
     let mut config = (*state.config).clone();
@@ -128,7 +148,9 @@ fn counter(metrics: &str, route: &str, status: &str) -> u64 {
         .sum()
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_count_requests_by_route_and_status() {
+    let _one_at_a_time = SERIAL.lock().await;
     let app = TestApp::new().await;
     let before = counter(&app.get("/metrics").await.body, "/healthz", "200");
     for _ in 0..3 {
@@ -150,7 +172,9 @@ async fn metrics_count_requests_by_route_and_status() {
         .contains("berth_db_pool_connections{state=\"open\"}"));
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_response_carries_a_request_id() {
+    let _one_at_a_time = SERIAL.lock().await;
     let app = TestApp::new().await;
     let res = app.get("/healthz").await;
     let id = res.headers["x-request-id"].to_str().unwrap();
@@ -166,13 +190,17 @@ async fn every_response_carries_a_request_id() {
     assert_eq!(response.headers()["x-request-id"], "client-chosen-42");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn plain_http_responses_have_no_hsts() {
+    let _one_at_a_time = SERIAL.lock().await;
     let app = TestApp::new().await;
     let res = app.request(Method::GET, "/healthz", Body::empty()).await;
     assert!(!res.headers.contains_key("strict-transport-security"));
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn first_start_creates_admin_once_with_a_hashed_password() {
+    let _one_at_a_time = SERIAL.lock().await;
     use domain::service::bootstrap::{ensure_admin, AdminBootstrap};
     let app = TestApp::new().await;
     let first = ensure_admin(&app.state.db, None).await.unwrap();
@@ -198,68 +226,94 @@ async fn first_start_creates_admin_once_with_a_hashed_password() {
     assert!(domain::password::verify(&password, hash));
 }
 
-/// Many pages rendered at once on one runtime, as a busy server does.
+/// Many pages rendered at once, as a busy server does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_renders_all_finish() {
+    let _one_at_a_time = SERIAL.lock().await;
     let app = std::sync::Arc::new(TestApp::new().await);
     for _ in 0..10 {
         let mut tasks = Vec::new();
         for path in ["/projects", "/admin", "/audit", "/settings", "/login"] {
             for _ in 0..4 {
                 let app = app.clone();
-                tasks.push(tokio::spawn(async move { app.get(path).await.status }));
+                tasks.push(tokio::spawn(async move {
+                    let res =
+                        tokio::time::timeout(std::time::Duration::from_secs(20), app.get(path))
+                            .await;
+                    (
+                        path,
+                        res.map(|r| r.status)
+                            .unwrap_or_else(|_| panic!("rendering {path} stalled")),
+                    )
+                }));
             }
         }
         for t in tasks {
-            let status = tokio::time::timeout(std::time::Duration::from_secs(30), t)
+            let (path, status) = tokio::time::timeout(std::time::Duration::from_secs(30), t)
                 .await
                 .expect("a page render stalled")
                 .unwrap();
-            assert_eq!(status, StatusCode::OK);
+            assert_eq!(status, StatusCode::OK, "{path}");
         }
     }
 }
 
-// One Tokio runtime for the whole file, as in the server, and `scripts/test.sh` runs this file
-// with `--test-threads=1`. With a runtime per test (what `#[tokio::test]` makes) and tests in
-// parallel, Leptos' server rendering stalled in about one run in ten of this file; renders
-// driven by `block_on` on several test threads at once stalled too. One runtime with hundreds
-// of concurrent renders as spawned tasks, the way the server runs them
-// (`concurrent_renders_all_finish`, 200 renders), has not stalled in 38 runs.
-fn one_runtime() -> &'static tokio::runtime::Runtime {
-    static RUNTIME: std::sync::LazyLock<tokio::runtime::Runtime> = std::sync::LazyLock::new(|| {
-        tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .expect("a runtime")
-    });
-    &RUNTIME
-}
-
-macro_rules! on_one_runtime {
-    ($($name:ident),* $(,)?) => {
-        mod on_one_runtime {
-            $(
-                #[test]
-                fn $name() {
-                    super::one_runtime().block_on(super::$name());
-                }
-            )*
+/// Signed-in pages over real data render to the end: nested loading boundaries over shared
+/// resources once left the project page's stream open forever (its first chunk sent, the rest
+/// never), and the same shape on a multi-threaded runtime deadlocked the whole server.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_with_data_render_completely() {
+    let _one_at_a_time = SERIAL.lock().await;
+    let app = TestApp::new().await;
+    let admin = app.admin().await;
+    for name in ["full", "empty"] {
+        app.state
+            .services
+            .create_project(
+                &admin,
+                domain::service::projects::NewProject {
+                    name: name.into(),
+                    public: false,
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+    }
+    let (_, digest) = app.push_image("full/app", "1", "console").await;
+    let cookie = app.console_login("admin", common::ADMIN_PASSWORD).await;
+    let expectations: [(&str, &[&str]); 7] = [
+        ("/projects", &["href=\"/projects/full\"", "2 total"]),
+        (
+            "/projects/full",
+            &[
+                "data-repository=\"full/app\"",
+                "data-testid=\"quota\"",
+                "data-testid=\"push-hint\"",
+            ],
+        ),
+        (
+            "/projects/empty",
+            &["No repositories yet", "data-testid=\"quota\""],
+        ),
+        (
+            "/projects/full/repositories/app",
+            &[&format!("data-artifact=\"{digest}\""), "Delete repository"],
+        ),
+        ("/admin", &["data-user=\"admin\""]),
+        ("/audit", &["data-operation="]),
+        ("/profile", &["admin"]),
+    ];
+    for (path, wanted) in expectations {
+        let res = tokio::time::timeout(
+            std::time::Duration::from_secs(20),
+            app.send(Method::GET, path, None, None, &[("cookie", &cookie)]),
+        )
+        .await
+        .unwrap_or_else(|_| panic!("{path} did not finish rendering"));
+        assert_eq!(res.status, StatusCode::OK, "{path}");
+        for w in wanted {
+            assert!(res.body.contains(w), "{path} lacks {w}");
         }
-    };
+    }
 }
-
-on_one_runtime!(
-    home_page_is_server_rendered_with_hydration_scripts,
-    every_navigation_entry_renders,
-    settings_page_renders_instance_facts_from_a_server_function,
-    database_backend_matches_the_test_environment,
-    healthz_and_readyz,
-    readyz_fails_when_the_data_dir_is_not_writable,
-    metrics_count_requests_by_route_and_status,
-    every_response_carries_a_request_id,
-    plain_http_responses_have_no_hsts,
-    first_start_creates_admin_once_with_a_hashed_password,
-    concurrent_renders_all_finish,
-    unknown_page_is_a_404_with_the_console_not_found_page,
-);

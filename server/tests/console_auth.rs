@@ -6,59 +6,12 @@ mod common;
 use std::sync::{Arc, Mutex};
 
 use axum::http::{Method, StatusCode};
-use common::{password_of, TestApp, TestResponse, ADMIN_PASSWORD};
+use common::{form, password_of, TestApp, ADMIN_PASSWORD};
 use serde_json::json;
-
-fn form(pairs: &[(&str, &str)]) -> String {
-    pairs
-        .iter()
-        .map(|(k, v)| format!("{k}={}", urlencoding::encode(v)))
-        .collect::<Vec<_>>()
-        .join("&")
-}
-
-async fn post_form(
-    app: &TestApp,
-    path: &str,
-    body: String,
-    headers: &[(&str, &str)],
-) -> TestResponse {
-    use tower::ServiceExt;
-    let mut builder = axum::http::Request::builder()
-        .method(Method::POST)
-        .uri(path)
-        .header("content-type", "application/x-www-form-urlencoded")
-        .header("host", "berth.test");
-    for (k, v) in headers {
-        builder = builder.header(*k, *v);
-    }
-    let response = app
-        .router
-        .clone()
-        .oneshot(builder.body(axum::body::Body::from(body)).unwrap())
-        .await
-        .unwrap();
-    let status = response.status();
-    let headers = response.headers().clone();
-    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
-        .await
-        .unwrap();
-    TestResponse {
-        status,
-        headers,
-        body: String::from_utf8_lossy(&bytes).into_owned(),
-    }
-}
 
 /// Signs in through the console's login server function; returns the session cookie.
 async fn login(app: &TestApp, user: &str, password: &str) -> String {
-    let res = post_form(
-        app,
-        "/console/fn/login",
-        form(&[("username", user), ("password", password)]),
-        &[("origin", "http://berth.test")],
-    )
-    .await;
+    let res = app.console_login_response(user, password).await;
     assert_eq!(res.status, StatusCode::OK, "login failed: {}", res.body);
     let cookie = res.headers["set-cookie"].to_str().unwrap().to_string();
     assert!(cookie.starts_with("berth_session="), "{cookie}");
@@ -88,13 +41,13 @@ async fn console_login_sets_a_session_that_the_api_accepts_and_logout_ends_it() 
     assert_eq!(res.status, StatusCode::OK, "{}", res.body);
     assert_eq!(res.json()["username"], "admin");
 
-    let res = post_form(
-        &app,
-        "/console/fn/logout",
-        String::new(),
-        &[("origin", "http://berth.test"), ("cookie", &cookie)],
-    )
-    .await;
+    let res = app
+        .post_form(
+            "/console/fn/logout",
+            String::new(),
+            &[("origin", "http://berth.test"), ("cookie", &cookie)],
+        )
+        .await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.body);
     let res = app
         .send(
@@ -133,13 +86,13 @@ async fn console_login_sets_a_session_that_the_api_accepts_and_logout_ends_it() 
 async fn wrong_console_password_is_a_clear_error() {
     let app = TestApp::new().await;
     app.admin().await;
-    let res = post_form(
-        &app,
-        "/console/fn/login",
-        form(&[("username", "admin"), ("password", "nope")]),
-        &[("origin", "http://berth.test")],
-    )
-    .await;
+    let res = app
+        .post_form(
+            "/console/fn/login",
+            form(&[("username", "admin"), ("password", "nope")]),
+            &[("origin", "http://berth.test")],
+        )
+        .await;
     assert!(res.status.is_server_error() || res.status.is_client_error());
     assert!(
         res.body.contains("invalid username or password"),
@@ -156,13 +109,13 @@ async fn cross_site_posts_are_refused() {
     let cookie = login(&app, "admin", ADMIN_PASSWORD).await;
 
     // A form on another site posting to the console with the victim's cookie.
-    let res = post_form(
-        &app,
-        "/console/fn/create_project",
-        form(&[("name", "evil"), ("public", "true")]),
-        &[("origin", "https://evil.example"), ("cookie", &cookie)],
-    )
-    .await;
+    let res = app
+        .post_form(
+            "/console/fn/create_project",
+            form(&[("name", "evil"), ("public", "true")]),
+            &[("origin", "https://evil.example"), ("cookie", &cookie)],
+        )
+        .await;
     assert_eq!(res.status, StatusCode::FORBIDDEN, "{}", res.body);
     assert!(res.body.contains("cross-site request refused"));
     // The same against the REST API, and with no Origin at all.
@@ -187,13 +140,13 @@ async fn cross_site_posts_are_refused() {
         .await;
     assert_eq!(res.status, StatusCode::FORBIDDEN);
     // Login CSRF: signing a victim into an attacker's account.
-    let res = post_form(
-        &app,
-        "/console/fn/login",
-        form(&[("username", "admin"), ("password", ADMIN_PASSWORD)]),
-        &[("origin", "https://evil.example")],
-    )
-    .await;
+    let res = app
+        .post_form(
+            "/console/fn/login",
+            form(&[("username", "admin"), ("password", ADMIN_PASSWORD)]),
+            &[("origin", "https://evil.example")],
+        )
+        .await;
     assert_eq!(res.status, StatusCode::FORBIDDEN);
 
     let admin = app.admin().await;
@@ -207,13 +160,13 @@ async fn cross_site_posts_are_refused() {
         .is_empty());
 
     // The same request from the console's own origin goes through.
-    let res = post_form(
-        &app,
-        "/console/fn/create_project",
-        form(&[("name", "mine"), ("public", "false")]),
-        &[("origin", "http://berth.test"), ("cookie", &cookie)],
-    )
-    .await;
+    let res = app
+        .post_form(
+            "/console/fn/create_project",
+            form(&[("name", "mine"), ("public", "false")]),
+            &[("origin", "http://berth.test"), ("cookie", &cookie)],
+        )
+        .await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.body);
     // API clients with Basic credentials and no cookie are not subject to the check.
     let res = app

@@ -11,14 +11,11 @@ use domain::service::projects::NewProject;
 use domain::service::registry::gc::GcOptions;
 use domain::types::Digest;
 use serde_json::json;
-use sha2::{Digest as _, Sha256};
 
 const ADMIN: Option<(&str, &str)> = Some(("admin", ADMIN_PASSWORD));
 const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 
-fn sha(bytes: &[u8]) -> String {
-    format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
-}
+use common::sha;
 
 async fn app() -> TestApp {
     let app = TestApp::new().await;

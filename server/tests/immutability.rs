@@ -10,14 +10,11 @@ use axum::http::{Method, StatusCode};
 use common::{LiveServer, TestApp, ADMIN_PASSWORD};
 use domain::service::projects::NewProject;
 use serde_json::{json, Value};
-use sha2::{Digest as _, Sha256};
 
 const ADMIN: Option<(&str, &str)> = Some(("admin", ADMIN_PASSWORD));
 const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 
-fn sha(bytes: &[u8]) -> String {
-    format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
-}
+use common::sha;
 
 async fn app_with(customise: impl FnOnce(&mut berth_server::config::Config)) -> TestApp {
     let app = TestApp::with_config(customise).await;

@@ -12,13 +12,10 @@ use common::{TestApp, ADMIN_PASSWORD};
 use domain::service::projects::NewProject;
 use domain::service::registry::quota;
 use sea_orm::EntityTrait;
-use sha2::{Digest as _, Sha256};
 
 const ADMIN: Option<(&str, &str)> = Some(("admin", ADMIN_PASSWORD));
 
-fn sha(bytes: &[u8]) -> String {
-    format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
-}
+use common::sha;
 
 /// `len` bytes, distinct for each `seed`.
 fn blob(seed: u64, len: usize) -> Vec<u8> {

@@ -7,11 +7,8 @@ use axum::http::{Method, StatusCode};
 use common::{TestApp, ADMIN_PASSWORD};
 use domain::service::projects::NewProject;
 use serde_json::json;
-use sha2::{Digest as _, Sha256};
 
-fn sha(bytes: &[u8]) -> String {
-    format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
-}
+use common::sha;
 
 fn count_files(dir: &std::path::Path) -> usize {
     let mut n = 0;

@@ -7,16 +7,13 @@ use axum::http::{Method, StatusCode};
 use common::{TestApp, TestResponse, ADMIN_PASSWORD};
 use domain::service::projects::NewProject;
 use serde_json::{json, Value};
-use sha2::{Digest as _, Sha256};
 
 const ADMIN: Option<(&str, &str)> = Some(("admin", ADMIN_PASSWORD));
 const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
 const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
 
-fn sha(bytes: &[u8]) -> String {
-    format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
-}
+use common::sha;
 
 async fn app() -> TestApp {
     let app = TestApp::new().await;
@@ -48,49 +45,12 @@ async fn req(
     app.send_bytes(method, path, ADMIN, body, headers).await
 }
 
-/// Monolithic upload; returns the digest.
 async fn push_blob(app: &TestApp, repo: &str, content: &[u8]) -> String {
-    let d = sha(content);
-    let res = req(
-        app,
-        Method::POST,
-        &format!("/v2/{repo}/blobs/uploads/?digest={d}"),
-        content.to_vec(),
-        &[],
-    )
-    .await;
-    assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
-    d
+    app.push_blob(repo, content).await
 }
 
-/// An image manifest over a config and layers already pushed; returns (bytes, digest).
 async fn push_image(app: &TestApp, repo: &str, tag: &str, seed: &str) -> (Vec<u8>, String) {
-    let config = format!(r#"{{"architecture":"amd64","os":"linux","seed":"{seed}"}}"#);
-    let layer = format!("layer of {seed}");
-    let cd = push_blob(app, repo, config.as_bytes()).await;
-    let ld = push_blob(app, repo, layer.as_bytes()).await;
-    let manifest = serde_json::to_vec(&json!({
-        "schemaVersion": 2, "mediaType": OCI_MANIFEST,
-        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": cd, "size": config.len()},
-        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": ld, "size": layer.len()}],
-    }))
-    .unwrap();
-    let res = req(
-        app,
-        Method::PUT,
-        &format!("/v2/{repo}/manifests/{tag}"),
-        manifest.clone(),
-        &[("content-type", OCI_MANIFEST)],
-    )
-    .await;
-    assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
-    let d = sha(&manifest);
-    assert_eq!(res.headers["docker-content-digest"], d.as_str());
-    assert_eq!(
-        res.headers["location"],
-        format!("/v2/{repo}/manifests/{d}").as_str()
-    );
-    (manifest, d)
+    app.push_image(repo, tag, seed).await
 }
 
 fn error_code(res: &TestResponse) -> String {

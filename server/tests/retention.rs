@@ -11,14 +11,11 @@ use domain::entities::artifact;
 use domain::service::projects::NewProject;
 use sea_orm::{ActiveModelTrait, EntityTrait, IntoActiveModel, Set};
 use serde_json::{json, Value};
-use sha2::{Digest as _, Sha256};
 
 const ADMIN: Option<(&str, &str)> = Some(("admin", ADMIN_PASSWORD));
 const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 
-fn sha(bytes: &[u8]) -> String {
-    format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
-}
+use common::sha;
 
 async fn push_blob(app: &TestApp, repo: &str, content: &[u8]) -> String {
     let d = sha(content);

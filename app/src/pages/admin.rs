@@ -84,84 +84,81 @@ fn UsersAdmin() -> impl IntoView {
             users.refetch();
         }
     });
-    let total = Signal::derive(move || {
-        users
-            .get()
-            .and_then(|r| r.ok())
-            .map(|p| p.total)
-            .unwrap_or(0)
-    });
     view! {
-        <div class="mb-4 flex items-center justify-between gap-4">
-            <input type="search" placeholder="Search users" aria-label="Search users" class=format!("max-w-xs {INPUT}")
-                on:input=move |ev| { query.set(event_target_value(&ev)); page.set(1); } />
+            <div class="mb-4 flex items-center justify-between gap-4">
+                <input type="search" placeholder="Search users" aria-label="Search users" class=format!("max-w-xs {INPUT}")
+                    on:input=move |ev| { query.set(event_target_value(&ev)); page.set(1); } />
+                <Transition fallback=|| ()>
+                    {move || match info.get().and_then(|r| r.ok()).and_then(|i| i.oidc_name) {
+                        // Under single sign-on people are onboarded by the provider, as in Harbor.
+                        Some(name) => view! {
+                            <p class="text-sm text-slate-500">{format!("Users are onboarded through {name}.")}</p>
+                        }.into_any(),
+                        None => view! {
+                            <button class=BUTTON_PRIMARY on:click=move |_| dialog.set(true)>"New user"</button>
+                        }.into_any(),
+                    }}
+                </Transition>
+            </div>
             <Transition fallback=|| ()>
-                {move || match info.get().and_then(|r| r.ok()).and_then(|i| i.oidc_name) {
-                    // Under single sign-on people are onboarded by the provider, as in Harbor.
-                    Some(name) => view! {
-                        <p class="text-sm text-slate-500">{format!("Users are onboarded through {name}.")}</p>
-                    }.into_any(),
-                    None => view! {
-                        <button class=BUTTON_PRIMARY on:click=move |_| dialog.set(true)>"New user"</button>
-                    }.into_any(),
-                }}
+                {move || users.get().map(|r| {
+                    let total = r.as_ref().map(|p| p.total).unwrap_or(0);
+                    let rows = match r {
+                        Err(e) => view! { <tr><td class=TD colspan="5">{server_message(&e)}</td></tr> }.into_any(),
+                        Ok(p) => p.items.into_iter().map(|u| {
+                            let (id, is_admin, disabled) = (u.id, u.is_admin, u.disabled);
+                            let is_me = me.get().is_some_and(|m| m.username == u.username);
+                            view! {
+                                <tr data-user=u.username.clone()>
+                                    <td class=format!("{TD} font-medium")>{u.username.clone()}</td>
+                                    <td class=TD>{u.email.clone().unwrap_or_default()}</td>
+                                    <td class=TD>{if is_admin { view! { <Badge text="System admin" tone="blue" /> } } else { view! { <Badge text="User" /> } }}</td>
+                                    <td class=TD>{if disabled { view! { <Badge text="Disabled" tone="red" /> } } else { view! { <Badge text="Active" tone="green" /> } }}</td>
+                                    <td class=format!("{TD} space-x-2 text-right")>
+                                        <Show when=move || !is_me>
+                                            <button class=BUTTON_SECONDARY on:click=move |_| { set_admin.dispatch((id, !is_admin)); }>
+                                                {if is_admin { "Revoke admin" } else { "Make admin" }}
+                                            </button>
+                                            <button class=BUTTON_SECONDARY on:click=move |_| { set_disabled.dispatch((id, !disabled)); }>
+                                                {if disabled { "Enable" } else { "Disable" }}
+                                            </button>
+                                        </Show>
+                                    </td>
+                                </tr>
+                            }
+                        }).collect_view().into_any(),
+    };
+                    view! {
+                        <div class="overflow-hidden rounded-lg border border-slate-200 bg-white">
+                            <table class=TABLE>
+                                <thead class="bg-slate-50"><tr>
+                                    <th class=TH>"Username"</th><th class=TH>"Email"</th><th class=TH>"Role"</th>
+                                    <th class=TH>"Status"</th><th class=TH></th>
+                                </tr></thead>
+                                <tbody class="divide-y divide-slate-100">{rows}</tbody>
+                            </table>
+                            <Pager page total page_size=20 />
+                        </div>
+                    }
+                })}
             </Transition>
-        </div>
-        <div class="overflow-hidden rounded-lg border border-slate-200 bg-white">
-            <table class=TABLE>
-                <thead class="bg-slate-50"><tr>
-                    <th class=TH>"Username"</th><th class=TH>"Email"</th><th class=TH>"Role"</th>
-                    <th class=TH>"Status"</th><th class=TH></th>
-                </tr></thead>
-                <tbody class="divide-y divide-slate-100">
-                    <Transition fallback=|| ()>
-                        {move || users.get().map(|r| match r {
-                            Err(e) => view! { <tr><td class=TD colspan="5">{server_message(&e)}</td></tr> }.into_any(),
-                            Ok(p) => p.items.into_iter().map(|u| {
-                                let (id, is_admin, disabled) = (u.id, u.is_admin, u.disabled);
-                                let is_me = me.get().is_some_and(|m| m.username == u.username);
-                                view! {
-                                    <tr data-user=u.username.clone()>
-                                        <td class=format!("{TD} font-medium")>{u.username.clone()}</td>
-                                        <td class=TD>{u.email.clone().unwrap_or_default()}</td>
-                                        <td class=TD>{if is_admin { view! { <Badge text="System admin" tone="blue" /> } } else { view! { <Badge text="User" /> } }}</td>
-                                        <td class=TD>{if disabled { view! { <Badge text="Disabled" tone="red" /> } } else { view! { <Badge text="Active" tone="green" /> } }}</td>
-                                        <td class=format!("{TD} space-x-2 text-right")>
-                                            <Show when=move || !is_me>
-                                                <button class=BUTTON_SECONDARY on:click=move |_| { set_admin.dispatch((id, !is_admin)); }>
-                                                    {if is_admin { "Revoke admin" } else { "Make admin" }}
-                                                </button>
-                                                <button class=BUTTON_SECONDARY on:click=move |_| { set_disabled.dispatch((id, !disabled)); }>
-                                                    {if disabled { "Enable" } else { "Disable" }}
-                                                </button>
-                                            </Show>
-                                        </td>
-                                    </tr>
-                                }
-                            }).collect_view().into_any(),
-                        })}
-                    </Transition>
-                </tbody>
-            </table>
-            <Pager page total page_size=20 />
-        </div>
-        <Modal title="New user" open=dialog>
-            <form class="space-y-4" on:submit=move |ev| { ev.prevent_default(); create.dispatch(()); }>
-                <label class="block text-sm font-medium text-slate-700">"Username"
-                    <input name="new-username" required class=format!("mt-1 {INPUT}") bind:value=username /></label>
-                <label class="block text-sm font-medium text-slate-700">"Email"
-                    <input name="new-email" type="email" class=format!("mt-1 {INPUT}") bind:value=email /></label>
-                <label class="block text-sm font-medium text-slate-700">"Password (8 characters or more)"
-                    <input name="new-password" type="password" required class=format!("mt-1 {INPUT}") bind:value=password /></label>
-                <label class="flex items-center gap-2 text-sm text-slate-700">
-                    <input type="checkbox" bind:checked=admin />"System administrator"</label>
-                <div class="flex justify-end gap-2 pt-2">
-                    <button type="button" class=BUTTON_SECONDARY on:click=move |_| dialog.set(false)>"Cancel"</button>
-                    <button type="submit" class=BUTTON_PRIMARY>"Create user"</button>
-                </div>
-            </form>
-        </Modal>
-    }
+            <Modal title="New user" open=dialog>
+                <form class="space-y-4" on:submit=move |ev| { ev.prevent_default(); create.dispatch(()); }>
+                    <label class="block text-sm font-medium text-slate-700">"Username"
+                        <input name="new-username" required class=format!("mt-1 {INPUT}") bind:value=username /></label>
+                    <label class="block text-sm font-medium text-slate-700">"Email"
+                        <input name="new-email" type="email" class=format!("mt-1 {INPUT}") bind:value=email /></label>
+                    <label class="block text-sm font-medium text-slate-700">"Password (8 characters or more)"
+                        <input name="new-password" type="password" required class=format!("mt-1 {INPUT}") bind:value=password /></label>
+                    <label class="flex items-center gap-2 text-sm text-slate-700">
+                        <input type="checkbox" bind:checked=admin />"System administrator"</label>
+                    <div class="flex justify-end gap-2 pt-2">
+                        <button type="button" class=BUTTON_SECONDARY on:click=move |_| dialog.set(false)>"Cancel"</button>
+                        <button type="submit" class=BUTTON_PRIMARY>"Create user"</button>
+                    </div>
+                </form>
+            </Modal>
+        }
 }
 
 /// The identity provider settings (secret masked) and "Test OIDC server".

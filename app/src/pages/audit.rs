@@ -27,13 +27,6 @@ pub fn AuditPage() -> impl IntoView {
         project: some(project.get()),
     };
     let entries = Resource::new(move || (filter(), page.get()), |(f, p)| list_audit(f, p));
-    let total = Signal::derive(move || {
-        entries
-            .get()
-            .and_then(|r| r.ok())
-            .map(|p| p.total)
-            .unwrap_or(0)
-    });
     let field = |label: &'static str, signal: RwSignal<String>| {
         view! {
             <label class="text-xs font-medium text-slate-600">{label}
@@ -75,7 +68,7 @@ pub fn AuditPage() -> impl IntoView {
                                 }).collect_view()}
                             </tbody>
                         </table>
-                        <Pager page total page_size=25 />
+                        <Pager page total=p.total page_size=25 />
                     </div>
                 }.into_any(),
             })}

@@ -41,13 +41,6 @@ pub fn ProjectsPage() -> impl IntoView {
             }
         }
     });
-    let total = Signal::derive(move || {
-        projects
-            .get()
-            .and_then(|r| r.ok())
-            .map(|p| p.total)
-            .unwrap_or(0)
-    });
 
     view! {
         <PageHeader title="Projects" subtitle="Projects group repositories and decide who may push and pull them." />
@@ -91,7 +84,7 @@ pub fn ProjectsPage() -> impl IntoView {
                                 }).collect_view()}
                             </tbody>
                         </table>
-                        <Pager page total page_size=PAGE_SIZE />
+                        <Pager page total=p.total page_size=PAGE_SIZE />
                     </div>
                 }.into_any(),
             })}

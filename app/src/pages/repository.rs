@@ -47,55 +47,52 @@ pub fn RepositoriesTab(project: ProjectView) -> impl IntoView {
         move || (name.clone(), query.get(), page.get()),
         |(p, q, n)| list_repositories(p, q, n),
     );
-    let total = Signal::derive(move || {
-        repos
-            .get()
-            .and_then(|r| r.ok())
-            .map(|p| p.total)
-            .unwrap_or(0)
-    });
     let project_name = project.name.clone();
     view! {
-        <div class="mb-4">
-            <input type="search" placeholder="Search repositories" aria-label="Search repositories" class=format!("max-w-xs {INPUT}")
-                on:input=move |ev| { query.set(event_target_value(&ev)); page.set(1); } />
-        </div>
-        <div class="overflow-hidden rounded-lg border border-slate-200 bg-white">
-            <table class=TABLE>
-                <thead class="bg-slate-50"><tr>
-                    <th class=TH>"Repository"</th><th class=TH>"Artifacts"</th><th class=TH>"Pulls"</th><th class=TH>"Last modified"</th>
-                </tr></thead>
-                <tbody class="divide-y divide-slate-100">
-                    <Transition fallback=|| ()>
-                        {move || repos.get().map(|r| match r {
-                            Err(e) => view! { <tr><td class=TD colspan="4">{server_message(&e)}</td></tr> }.into_any(),
-                            Ok(p) if p.items.is_empty() => view! {
-                                <tr><td class=format!("{TD} text-slate-500") colspan="4">"No repositories yet: push an image to create one."</td></tr>
-                            }.into_any(),
-                            Ok(p) => {
-                                let project_name = project_name.clone();
-                                p.items.into_iter().map(move |repo| {
-                                    let short = repo.name.strip_prefix(&format!("{project_name}/")).unwrap_or(&repo.name).to_string();
-                                    let (full, label) = (repo.name.clone(), repo.name.clone());
-                                    view! {
-                                        <tr data-repository=full>
-                                            <td class=TD>
-                                                <A href=format!("/projects/{project_name}/repositories/{short}") attr:class="font-medium text-sky-700 hover:underline">{label}</A>
-                                            </td>
-                                            <td class=TD>{repo.artifact_count}</td>
-                                            <td class=TD>{repo.pull_count}</td>
-                                            <td class=TD>{repo.updated_at.replace('T', " ").trim_end_matches('Z').to_string()}</td>
-                                        </tr>
-                                    }
-                                }).collect_view().into_any()
-                            }
-                        })}
-                    </Transition>
-                </tbody>
-            </table>
-            <Pager page total page_size=15 />
-        </div>
-    }
+            <div class="mb-4">
+                <input type="search" placeholder="Search repositories" aria-label="Search repositories" class=format!("max-w-xs {INPUT}")
+                    on:input=move |ev| { query.set(event_target_value(&ev)); page.set(1); } />
+            </div>
+            <Transition fallback=|| ()>
+                {move || repos.get().map(|r| {
+                    let total = r.as_ref().map(|p| p.total).unwrap_or(0);
+                    let rows = match r {
+                        Err(e) => view! { <tr><td class=TD colspan="4">{server_message(&e)}</td></tr> }.into_any(),
+                        Ok(p) if p.items.is_empty() => view! {
+                            <tr><td class=format!("{TD} text-slate-500") colspan="4">"No repositories yet: push an image to create one."</td></tr>
+                        }.into_any(),
+                        Ok(p) => {
+                            let project_name = project_name.clone();
+                            p.items.into_iter().map(move |repo| {
+                                let short = repo.name.strip_prefix(&format!("{project_name}/")).unwrap_or(&repo.name).to_string();
+                                let (full, label) = (repo.name.clone(), repo.name.clone());
+                                view! {
+                                    <tr data-repository=full>
+                                        <td class=TD>
+                                            <A href=format!("/projects/{project_name}/repositories/{short}") attr:class="font-medium text-sky-700 hover:underline">{label}</A>
+                                        </td>
+                                        <td class=TD>{repo.artifact_count}</td>
+                                        <td class=TD>{repo.pull_count}</td>
+                                        <td class=TD>{repo.updated_at.replace('T', " ").trim_end_matches('Z').to_string()}</td>
+                                    </tr>
+                                }
+                            }).collect_view().into_any()
+                        }
+    };
+                    view! {
+                        <div class="overflow-hidden rounded-lg border border-slate-200 bg-white">
+                            <table class=TABLE>
+                                <thead class="bg-slate-50"><tr>
+                                    <th class=TH>"Repository"</th><th class=TH>"Artifacts"</th><th class=TH>"Pulls"</th><th class=TH>"Last modified"</th>
+                                </tr></thead>
+                                <tbody class="divide-y divide-slate-100">{rows}</tbody>
+                            </table>
+                            <Pager page total page_size=15 />
+                        </div>
+                    }
+                })}
+            </Transition>
+        }
 }
 
 #[component]
@@ -111,13 +108,6 @@ pub fn RepositoryPage() -> impl IntoView {
         move || (project_name(), repo(), page.get()),
         |(p, r, n)| list_artifacts(p, r, n),
     );
-    let total = Signal::derive(move || {
-        artifacts
-            .get()
-            .and_then(|r| r.ok())
-            .map(|p| p.total)
-            .unwrap_or(0)
-    });
     let selected: RwSignal<Option<String>> = RwSignal::new(None);
     let confirm: RwSignal<Option<(String, String)>> = RwSignal::new(None);
     let confirm_open = RwSignal::new(false);
@@ -163,101 +153,105 @@ pub fn RepositoryPage() -> impl IntoView {
     };
 
     view! {
-        <Title text=move || format!("{}/{}", project_name(), repo()) />
-        <div class="mb-6 flex items-end justify-between border-b border-slate-200 pb-4">
-            <div>
-                <A href=move || format!("/projects/{}", project_name()) attr:class="text-sm text-sky-700 hover:underline">{project_name}</A>
-                <h1 class="text-2xl font-semibold tracking-tight text-slate-900">{move || format!("{}/{}", project_name(), repo())}</h1>
+            <Title text=move || format!("{}/{}", project_name(), repo()) />
+            <div class="mb-6 flex items-end justify-between border-b border-slate-200 pb-4">
+                <div>
+                    <A href=move || format!("/projects/{}", project_name()) attr:class="text-sm text-sky-700 hover:underline">{project_name}</A>
+                    <h1 class="text-2xl font-semibold tracking-tight text-slate-900">{move || format!("{}/{}", project_name(), repo())}</h1>
+                </div>
+                <Transition fallback=|| ()>
+                    <Show when=can_delete>
+                        <button class=BUTTON_DANGER on:click=move |_| ask("repository".into(), repo())>"Delete repository"</button>
+                    </Show>
+                </Transition>
             </div>
             <Transition fallback=|| ()>
-                <Show when=can_delete>
-                    <button class=BUTTON_DANGER on:click=move |_| ask("repository".into(), repo())>"Delete repository"</button>
-                </Show>
-            </Transition>
-        </div>
-        <div class="overflow-hidden rounded-lg border border-slate-200 bg-white">
-            <table class=TABLE>
-                <thead class="bg-slate-50"><tr>
-                    <th class=TH>"Digest"</th><th class=TH>"Tags"</th><th class=TH>"Type"</th><th class=TH>"Size"</th>
-                    <th class=TH>"Pushed"</th><th class=TH>"Last pull"</th><th class=TH>"Pulls"</th><th class=TH></th>
-                </tr></thead>
-                <tbody class="divide-y divide-slate-100">
-                    <Transition fallback=|| ()>
-                        {move || artifacts.get().map(|r| match r {
-                            Err(e) => view! { <tr><td class=TD colspan="8">{server_message(&e)}</td></tr> }.into_any(),
-                            Ok(p) => p.items.into_iter().map(|a| {
-                                let digest = a.digest.clone();
-                                let d2 = a.digest.clone();
-                                let d3 = a.digest.clone();
-                                let kind = if !a.platforms.is_empty() {
-                                    format!("index · {}", a.platforms.join(", "))
-                                } else {
-                                    a.artifact_type.clone().unwrap_or_else(|| if a.media_type.contains("docker") { "image (docker)".into() } else { "image".into() })
-                                };
-                                view! {
-                                    <tr data-artifact=a.digest.clone()>
-                                        <td class=format!("{TD} font-mono text-xs")>
-                                            <button class="text-sky-700 hover:underline" on:click=move |_| selected.set(Some(digest.clone()))>{short_digest(&a.digest)}</button>
-                                            <button class="ml-2 text-xs text-slate-400 hover:text-slate-700" title="Copy digest" aria-label="Copy digest"
-                                                on:click=move |_| { let _ = window().navigator().clipboard().write_text(&d2); toasts.success("Digest copied"); }>"copy"</button>
-                                        </td>
-                                        <td class=TD>
-                                            <div class="flex flex-wrap gap-1">
-                                                {a.tags.iter().map(|t| {
-                                                    let tag = t.name.clone();
-                                                    let d = a.digest.clone();
-                                                    view! {
-                                                        <span class="inline-flex items-center gap-1 rounded bg-slate-100 px-1.5 py-0.5 font-mono text-xs">
-                                                            {t.name.clone()}
-                                                            <Show when=can_delete>
-                                                                {let (tag, d) = (tag.clone(), d.clone()); view! {
-                                                                    <button class="text-slate-400 hover:text-red-600" aria-label=format!("Delete tag {tag}")
-                                                                        on:click=move |_| ask(format!("tag:{tag}"), d.clone())>"×"</button>
-                                                                }}
-                                                            </Show>
-                                                        </span>
-                                                    }
-                                                }).collect_view()}
-                                                {(!a.referrers.is_empty()).then(|| view! { <Badge text=format!("{} referrer(s)", a.referrers.len()) tone="blue" /> })}
-                                            </div>
-                                        </td>
-                                        <td class=format!("{TD} text-xs")>{kind}</td>
-                                        <td class=TD>{human_size(a.size)}</td>
-                                        <td class=format!("{TD} text-xs")>{a.push_time.replace('T', " ").trim_end_matches('Z').to_string()}</td>
-                                        <td class=format!("{TD} text-xs")>{a.pull_time.clone().map(|t| t.replace('T', " ").trim_end_matches('Z').to_string()).unwrap_or_else(|| "never".into())}</td>
-                                        <td class=TD>{a.pull_count}</td>
-                                        <td class=format!("{TD} text-right")>
-                                            <Show when=can_delete>
-                                                {let d = d3.clone(); view! { <button class=BUTTON_DANGER on:click=move |_| ask("artifact".into(), d.clone())>"Delete"</button> }}
-                                            </Show>
-                                        </td>
-                                    </tr>
-                                }
-                            }).collect_view().into_any(),
-                        })}
-                    </Transition>
-                </tbody>
-            </table>
-            <Pager page total page_size=15 />
-        </div>
-        {move || selected.get().map(|digest| view! { <ArtifactPanel project=project_name() repo=repo() digest /> })}
-        <Modal title="Confirm deletion" open=confirm_open>
-            <p class="text-sm text-slate-600">
-                {move || confirm.get().map(|(what, reference)| match what.as_str() {
-                    "repository" => format!("Delete repository {} with all its artifacts?", reference),
-                    "artifact" => format!("Delete artifact {} and all its tags?", short_digest(&reference)),
-                    tag => format!("Delete tag {}?", tag.trim_start_matches("tag:")),
+                {move || artifacts.get().map(|r| {
+                    let total = r.as_ref().map(|p| p.total).unwrap_or(0);
+                    let rows = match r {
+                        Err(e) => view! { <tr><td class=TD colspan="8">{server_message(&e)}</td></tr> }.into_any(),
+                        Ok(p) => p.items.into_iter().map(|a| {
+                            let digest = a.digest.clone();
+                            let d2 = a.digest.clone();
+                            let d3 = a.digest.clone();
+                            let kind = if !a.platforms.is_empty() {
+                                format!("index · {}", a.platforms.join(", "))
+                            } else {
+                                a.artifact_type.clone().unwrap_or_else(|| if a.media_type.contains("docker") { "image (docker)".into() } else { "image".into() })
+                            };
+                            view! {
+                                <tr data-artifact=a.digest.clone()>
+                                    <td class=format!("{TD} font-mono text-xs")>
+                                        <button class="text-sky-700 hover:underline" on:click=move |_| selected.set(Some(digest.clone()))>{short_digest(&a.digest)}</button>
+                                        <button class="ml-2 text-xs text-slate-400 hover:text-slate-700" title="Copy digest" aria-label="Copy digest"
+                                            on:click=move |_| { let _ = window().navigator().clipboard().write_text(&d2); toasts.success("Digest copied"); }>"copy"</button>
+                                    </td>
+                                    <td class=TD>
+                                        <div class="flex flex-wrap gap-1">
+                                            {a.tags.iter().map(|t| {
+                                                let tag = t.name.clone();
+                                                let d = a.digest.clone();
+                                                view! {
+                                                    <span class="inline-flex items-center gap-1 rounded bg-slate-100 px-1.5 py-0.5 font-mono text-xs">
+                                                        {t.name.clone()}
+                                                        <Show when=can_delete>
+                                                            {let (tag, d) = (tag.clone(), d.clone()); view! {
+                                                                <button class="text-slate-400 hover:text-red-600" aria-label=format!("Delete tag {tag}")
+                                                                    on:click=move |_| ask(format!("tag:{tag}"), d.clone())>"×"</button>
+                                                            }}
+                                                        </Show>
+                                                    </span>
+                                                }
+                                            }).collect_view()}
+                                            {(!a.referrers.is_empty()).then(|| view! { <Badge text=format!("{} referrer(s)", a.referrers.len()) tone="blue" /> })}
+                                        </div>
+                                    </td>
+                                    <td class=format!("{TD} text-xs")>{kind}</td>
+                                    <td class=TD>{human_size(a.size)}</td>
+                                    <td class=format!("{TD} text-xs")>{a.push_time.replace('T', " ").trim_end_matches('Z').to_string()}</td>
+                                    <td class=format!("{TD} text-xs")>{a.pull_time.clone().map(|t| t.replace('T', " ").trim_end_matches('Z').to_string()).unwrap_or_else(|| "never".into())}</td>
+                                    <td class=TD>{a.pull_count}</td>
+                                    <td class=format!("{TD} text-right")>
+                                        <Show when=can_delete>
+                                            {let d = d3.clone(); view! { <button class=BUTTON_DANGER on:click=move |_| ask("artifact".into(), d.clone())>"Delete"</button> }}
+                                        </Show>
+                                    </td>
+                                </tr>
+                            }
+                        }).collect_view().into_any(),
+    };
+                    view! {
+                        <div class="overflow-hidden rounded-lg border border-slate-200 bg-white">
+                            <table class=TABLE>
+                                <thead class="bg-slate-50"><tr>
+                                    <th class=TH>"Digest"</th><th class=TH>"Tags"</th><th class=TH>"Type"</th><th class=TH>"Size"</th>
+                                    <th class=TH>"Pushed"</th><th class=TH>"Last pull"</th><th class=TH>"Pulls"</th><th class=TH></th>
+                                </tr></thead>
+                                <tbody class="divide-y divide-slate-100">{rows}</tbody>
+                            </table>
+                            <Pager page total page_size=15 />
+                        </div>
+                    }
                 })}
-            </p>
-            <div class="mt-6 flex justify-end gap-2">
-                <button class=BUTTON_SECONDARY on:click=move |_| confirm_open.set(false)>"Cancel"</button>
-                <button class=BUTTON_DANGER on:click=move |_| {
-                    if let Some(c) = confirm.get_untracked() { remove.dispatch(c); }
-                    confirm_open.set(false);
-                }>"Delete"</button>
-            </div>
-        </Modal>
-    }
+            </Transition>
+            {move || selected.get().map(|digest| view! { <ArtifactPanel project=project_name() repo=repo() digest /> })}
+            <Modal title="Confirm deletion" open=confirm_open>
+                <p class="text-sm text-slate-600">
+                    {move || confirm.get().map(|(what, reference)| match what.as_str() {
+                        "repository" => format!("Delete repository {} with all its artifacts?", reference),
+                        "artifact" => format!("Delete artifact {} and all its tags?", short_digest(&reference)),
+                        tag => format!("Delete tag {}?", tag.trim_start_matches("tag:")),
+                    })}
+                </p>
+                <div class="mt-6 flex justify-end gap-2">
+                    <button class=BUTTON_SECONDARY on:click=move |_| confirm_open.set(false)>"Cancel"</button>
+                    <button class=BUTTON_DANGER on:click=move |_| {
+                        if let Some(c) = confirm.get_untracked() { remove.dispatch(c); }
+                        confirm_open.set(false);
+                    }>"Delete"</button>
+                </div>
+            </Modal>
+        }
 }
 
 #[component]

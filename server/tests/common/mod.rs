@@ -186,6 +186,117 @@ impl TestApp {
             .unwrap()
             .id
     }
+    /// A form post (server functions take form encoding), as a browser on `berth.test` sends it.
+    pub async fn post_form(
+        &self,
+        path: &str,
+        body: String,
+        headers: &[(&str, &str)],
+    ) -> TestResponse {
+        let mut builder = Request::builder()
+            .method(Method::POST)
+            .uri(path)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("host", "berth.test");
+        for (k, v) in headers {
+            builder = builder.header(*k, *v);
+        }
+        let response = self
+            .router
+            .clone()
+            .oneshot(builder.body(Body::from(body)).unwrap())
+            .await
+            .unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        TestResponse {
+            status,
+            headers,
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+        }
+    }
+
+    /// Signs in through the console's login server function; returns the response, whose
+    /// `set-cookie` carries the session.
+    pub async fn console_login_response(&self, user: &str, password: &str) -> TestResponse {
+        self.post_form(
+            "/console/fn/login",
+            form(&[("username", user), ("password", password)]),
+            &[("origin", "http://berth.test")],
+        )
+        .await
+    }
+
+    /// Signs in through the console; returns the `name=value` session cookie.
+    pub async fn console_login(&self, user: &str, password: &str) -> String {
+        let res = self.console_login_response(user, password).await;
+        assert_eq!(res.status, StatusCode::OK, "login failed: {}", res.body);
+        let cookie = res.headers["set-cookie"].to_str().unwrap();
+        cookie.split(';').next().unwrap().to_string()
+    }
+
+    /// Monolithic blob upload as the admin; returns the digest.
+    pub async fn push_blob(&self, repo: &str, content: &[u8]) -> String {
+        let d = sha(content);
+        let res = self
+            .send_bytes(
+                Method::POST,
+                &format!("/v2/{repo}/blobs/uploads/?digest={d}"),
+                Some(("admin", ADMIN_PASSWORD)),
+                content.to_vec(),
+                &[],
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
+        d
+    }
+
+    /// An OCI image (a config and one layer derived from `seed`) pushed as the admin under
+    /// `tag`; returns the manifest's bytes and digest.
+    pub async fn push_image(&self, repo: &str, tag: &str, seed: &str) -> (Vec<u8>, String) {
+        let config = format!(r#"{{"architecture":"amd64","os":"linux","seed":"{seed}"}}"#);
+        let layer = format!("layer of {seed}");
+        let cd = self.push_blob(repo, config.as_bytes()).await;
+        let ld = self.push_blob(repo, layer.as_bytes()).await;
+        let manifest = serde_json::to_vec(&serde_json::json!({
+            "schemaVersion": 2, "mediaType": OCI_MANIFEST,
+            "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": cd, "size": config.len()},
+            "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": ld, "size": layer.len()}],
+        }))
+        .unwrap();
+        let res = self
+            .send_bytes(
+                Method::PUT,
+                &format!("/v2/{repo}/manifests/{tag}"),
+                Some(("admin", ADMIN_PASSWORD)),
+                manifest.clone(),
+                &[("content-type", OCI_MANIFEST)],
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
+        let d = sha(&manifest);
+        (manifest, d)
+    }
+}
+
+pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+
+/// `sha256:<hex>` of some bytes.
+pub fn sha(bytes: &[u8]) -> String {
+    use sha2::{Digest as _, Sha256};
+    format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
+}
+
+/// Form encoding of some pairs.
+pub fn form(pairs: &[(&str, &str)]) -> String {
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{k}={}", urlencoding::encode(v)))
+        .collect::<Vec<_>>()
+        .join("&")
 }
 
 pub const ADMIN_PASSWORD: &str = "Admin-Passw0rd-for-tests";
