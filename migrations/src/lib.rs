@@ -8,6 +8,7 @@ mod m20261127_000003_registry;
 mod m20261127_000004_oidc;
 mod m20261127_000005_immutable_rules;
 mod m20261127_000006_retention;
+mod m20261127_000007_jobs;
 
 pub struct Migrator;
 
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000004_oidc::Migration),
             Box::new(m20261127_000005_immutable_rules::Migration),
             Box::new(m20261127_000006_retention::Migration),
+            Box::new(m20261127_000007_jobs::Migration),
         ]
     }
 }

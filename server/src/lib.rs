@@ -7,6 +7,7 @@ pub mod api;
 pub mod auth;
 pub mod config;
 pub mod health;
+pub mod jobs;
 pub mod observability;
 pub mod oidc;
 pub mod policies;

@@ -104,6 +104,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
     let state = AppState::new(config.clone(), db, state::default_site_root())?;
     berth_server::policies::apply(&state).await?;
     spawn_session_cleanup(state.db.clone());
+    berth_server::jobs::spawn(state.clone());
     spawn_upload_expiry(state.registry.clone(), config.registry.upload_expiry.0);
     tracing::info!(
         external_url = %state.instance.external_url,

@@ -70,6 +70,7 @@ impl AppState {
                     .unwrap_or(chrono::Duration::days(90)),
                 local_user_creation: config.auth_mode != crate::config::AuthMode::OidcAuth,
                 default_retention: crate::policies::retention_rules(&config),
+                default_retention_schedule: config.retention_schedule.clone(),
             },
         );
         let lifetime = std::time::Duration::from_secs(u64::from(config.token_expiration) * 60);

@@ -243,6 +243,20 @@ fn malformed_configs_exit_with_status_2_naming_the_key() {
         stderr.contains("`oidc.endpoint`") && stderr.contains(":2:"),
         "{stderr}"
     );
+
+    // Schedules that are not cron.
+    let (code, stderr) = check_config("hostname: x\ngc:\n  schedule: nightly\n");
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("`gc.schedule`") && stderr.contains("five fields"),
+        "{stderr}"
+    );
+    let (code, stderr) = check_config("retention_schedule: \"0 25 * * *\"\n");
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("`retention_schedule`") && stderr.contains("hour"),
+        "{stderr}"
+    );
 }
 
 #[test]

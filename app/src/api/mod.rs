@@ -514,10 +514,11 @@ fn parse_rules(json: &str) -> Result<Vec<domain::policy::retention::Rule>, Serve
 pub async fn save_retention_policy(
     project: String,
     rules_json: String,
+    #[server(default)] schedule: String,
 ) -> Result<domain::types::dto::RetentionPolicyView, ServerFnError> {
     let actor = ctx::actor().await?;
     ctx::services()?
-        .set_retention_policy(&actor, &project, parse_rules(&rules_json)?)
+        .set_retention_policy(&actor, &project, parse_rules(&rules_json)?, Some(schedule))
         .await
         .map_err(fail)
 }

@@ -122,10 +122,12 @@ pub fn RetentionTab(project: String, can_edit: bool) -> impl IntoView {
     let policy = Resource::new(move || name.get_value(), get_retention_policy);
     let rules = RwSignal::new(Vec::<Rule>::new());
     let source = RwSignal::new(String::new());
+    let schedule = RwSignal::new(String::new());
     Effect::new(move |_| {
         if let Some(Ok(p)) = policy.get() {
             rules.set(p.rules);
             source.set(p.source);
+            schedule.set(p.schedule.unwrap_or_default());
         }
     });
     let preview = Resource::new(
@@ -140,9 +142,10 @@ pub fn RetentionTab(project: String, can_edit: bool) -> impl IntoView {
     let executions = Resource::new(move || name.get_value(), list_retention_executions);
     let save = Action::new(move |_: &()| async move {
         let json = serde_json::to_string(&rules.get_untracked()).unwrap_or_default();
-        match save_retention_policy(name.get_value(), json).await {
+        match save_retention_policy(name.get_value(), json, schedule.get_untracked()).await {
             Ok(p) => {
                 source.set(p.source);
+                schedule.set(p.schedule.unwrap_or_default());
                 toasts.success("Retention policy saved");
             }
             Err(e) => toasts.error(server_message(&e)),
@@ -229,6 +232,13 @@ pub fn RetentionTab(project: String, can_edit: bool) -> impl IntoView {
                             }
                         })}
                     </For>
+                </div>
+                <div class="mt-4 flex flex-wrap items-center gap-2 text-sm">
+                    <label class="text-slate-500" for="retention-schedule">"Runs automatically at (cron, UTC)"</label>
+                    <input id="retention-schedule" class=format!("w-40 font-mono {FIELD}") placeholder="manual only"
+                        aria-label="Retention schedule" prop:value=move || schedule.get() disabled=!can_edit
+                        on:change=move |ev| schedule.set(event_target_value(&ev)) />
+                    <span class="text-xs text-slate-400">"e.g. 0 3 * * * for every day at 03:00"</span>
                 </div>
                 <Show when=move || can_edit>
                     <div class="mt-4 flex flex-wrap gap-2">

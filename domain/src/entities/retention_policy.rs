@@ -9,6 +9,8 @@ pub struct Model {
     pub project_id: i64,
     /// `Vec<policy::retention::Rule>` as JSON.
     pub rules: String,
+    /// Cron schedule (five fields, UTC) of automatic runs; none = manual only.
+    pub schedule: Option<String>,
     pub updated_at: ChronoDateTimeUtc,
 }
 

@@ -2,6 +2,7 @@
 //! exactly what the server would refuse.
 
 pub mod authz;
+pub mod cron;
 pub mod immutability;
 pub mod retention;
 pub mod selector;

@@ -90,6 +90,19 @@ impl Actor {
             source_ip: source_ip.into(),
         }
     }
+
+    /// Berth itself, for scheduled jobs: a system administrator named `system` that no one can
+    /// sign in as (there is no user row with id 0).
+    pub fn system() -> Self {
+        Self::new(
+            Principal::User(UserPrincipal {
+                id: 0,
+                username: "system".into(),
+                is_admin: true,
+            }),
+            "scheduler",
+        )
+    }
 }
 
 /// Errors of the domain layer; each edge (registry, REST, console) maps them to its own format.
@@ -127,6 +140,8 @@ pub struct ServiceSettings {
     pub local_user_creation: bool,
     /// The configuration file's `retention` rules: the policy of projects without their own.
     pub default_retention: Vec<crate::policy::retention::Rule>,
+    /// When the configuration file's retention rules run by themselves (`retention_schedule`).
+    pub default_retention_schedule: Option<String>,
 }
 
 impl Default for ServiceSettings {
@@ -136,6 +151,7 @@ impl Default for ServiceSettings {
             cli_secret_lifetime: chrono::Duration::days(90),
             local_user_creation: true,
             default_retention: Vec::new(),
+            default_retention_schedule: None,
         }
     }
 }

@@ -86,14 +86,17 @@ impl Services {
                     DomainError::Invalid(format!("stored retention rules are unreadable: {e}"))
                 })?,
                 source: "project".into(),
+                schedule: row.schedule,
             },
             None if !self.settings.default_retention.is_empty() => RetentionPolicyView {
                 rules: self.settings.default_retention.clone(),
                 source: "config".into(),
+                schedule: self.settings.default_retention_schedule.clone(),
             },
             None => RetentionPolicyView {
                 rules: Vec::new(),
                 source: "none".into(),
+                schedule: None,
             },
         })
     }
@@ -114,8 +117,19 @@ impl Services {
         actor: &Actor,
         project: &str,
         rules: Vec<Rule>,
+        schedule: Option<String>,
     ) -> DomainResult<RetentionPolicyView> {
         validate(&rules)?;
+        let schedule = schedule.filter(|s| !s.trim().is_empty());
+        if let Some(s) = &schedule {
+            crate::policy::cron::Schedule::parse(s)
+                .map_err(|e| DomainError::Invalid(format!("schedule: {e}")))?;
+        }
+        if schedule.is_some() && rules.is_empty() {
+            return Err(DomainError::Invalid(
+                "a schedule needs at least one rule".into(),
+            ));
+        }
         let p = self
             .retention_project(actor, project, Action::Update)
             .await?;
@@ -127,6 +141,7 @@ impl Services {
             retention_policy::ActiveModel {
                 project_id: Set(p.id),
                 rules: Set(serde_json::to_string(&rules).expect("rules serialise")),
+                schedule: Set(schedule),
                 updated_at: Set(Utc::now()),
             }
             .insert(&txn)
@@ -375,5 +390,67 @@ impl Services {
             .await?
             .map(|m| execution_view(m, &p.name))
             .ok_or_else(|| DomainError::NotFound(format!("retention execution {id} not found")))
+    }
+}
+
+impl Services {
+    /// Every project whose retention policy runs on a schedule, with that schedule: projects
+    /// with their own scheduled policy, and, under `retention_schedule`, those following the
+    /// configuration file's rules.
+    pub async fn retention_schedules(&self) -> DomainResult<Vec<(String, String)>> {
+        let own: HashMap<i64, Option<String>> = retention_policy::Entity::find()
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(|p| (p.project_id, p.schedule))
+            .collect();
+        let default = self
+            .settings
+            .default_retention_schedule
+            .clone()
+            .filter(|_| !self.settings.default_retention.is_empty());
+        Ok(project::Entity::find()
+            .order_by_asc(project::Column::Id)
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .filter_map(|p| {
+                let schedule = match own.get(&p.id) {
+                    Some(own) => own.clone(),
+                    None => default.clone(),
+                }?;
+                Some((p.name, schedule))
+            })
+            .collect())
+    }
+
+    /// Claims one occurrence of a scheduled job for this replica; `false` when another replica
+    /// (or an earlier tick) already has it.
+    pub async fn claim_schedule(
+        &self,
+        job: &str,
+        fire_time: chrono::DateTime<Utc>,
+    ) -> DomainResult<bool> {
+        use sea_orm::{ConnectionTrait, DatabaseBackend, Statement};
+        let backend = self.db.get_database_backend();
+        let sql = match backend {
+            DatabaseBackend::Postgres => {
+                "INSERT INTO schedule_claims (job, fire_time, claimed_at) VALUES ($1, $2, $3) \
+                 ON CONFLICT DO NOTHING"
+            }
+            _ => {
+                "INSERT INTO schedule_claims (job, fire_time, claimed_at) VALUES (?, ?, ?) \
+                 ON CONFLICT DO NOTHING"
+            }
+        };
+        let res = self
+            .db
+            .execute(Statement::from_sql_and_values(
+                backend,
+                sql,
+                vec![job.into(), fire_time.into(), Utc::now().into()],
+            ))
+            .await?;
+        Ok(res.rows_affected() == 1)
     }
 }

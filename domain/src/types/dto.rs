@@ -205,6 +205,9 @@ pub struct QuotaView {
 pub struct RetentionPolicyView {
     pub rules: Vec<crate::policy::retention::Rule>,
     pub source: String,
+    /// Cron schedule (five fields, UTC) of automatic runs; `None` = manual runs only.
+    #[serde(default)]
+    pub schedule: Option<String>,
 }
 
 /// One retention run, real or dry, with every decision and why.

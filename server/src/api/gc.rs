@@ -1,18 +1,24 @@
-//! `POST /system/gc`: run garbage collection now (system administrators).
+//! Garbage collection (system administrators): `POST /system/gc` runs it now — waiting for the
+//! report, or with `"background": true` answering 202 at once — and `GET /system/gc[/{id}]`
+//! lists the recorded runs with their progress and outcome.
 
-use axum::extract::State;
-use axum::routing::post;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use domain::policy::authz::Action;
 use domain::service::audit::{self, Outcome, Record};
-use domain::service::registry::gc::{GcOptions, GcReport};
-use serde::Deserialize;
+use domain::service::registry::gc::{GcOptions, GcReport, GcRun};
+use serde::{Deserialize, Serialize};
 
 use super::{ApiActor, ApiError, ApiResult};
 use crate::AppState;
 
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/system/gc", post(run_gc))
+    Router::new()
+        .route("/system/gc", post(run_gc).get(list_runs))
+        .route("/system/gc/{id}", get(get_run))
 }
 
 #[derive(Deserialize)]
@@ -23,13 +29,85 @@ pub struct GcReq {
     pub delete_untagged: bool,
     /// Blobs younger than this many minutes are kept (default 120).
     pub window_minutes: Option<i64>,
+    /// Answer 202 with the run's id at once instead of waiting for the report.
+    #[serde(default)]
+    pub background: bool,
+}
+
+#[derive(Serialize)]
+pub struct GcResponse {
+    pub id: i64,
+    #[serde(flatten)]
+    pub report: GcReport,
+}
+
+fn internal(message: String) -> ApiError {
+    ApiError::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "INTERNAL_SERVER_ERROR",
+        message,
+    )
+}
+
+/// Records a run and starts it. Refused with 409 while another run is in progress.
+pub async fn start(
+    state: &AppState,
+    options: &GcOptions,
+    trigger: &str,
+    actor: &str,
+) -> Result<i64, ApiError> {
+    state
+        .registry
+        .begin_gc_run(options, trigger, actor)
+        .await
+        .map_err(|e| match e.code {
+            domain::service::registry::OciCode::Denied => {
+                ApiError::new(StatusCode::CONFLICT, "CONFLICT", e.message)
+            }
+            _ => internal(e.message),
+        })
+}
+
+/// Runs a recorded run to its end and audits it.
+pub async fn finish(
+    state: &AppState,
+    id: i64,
+    options: &GcOptions,
+    principal_kind: &str,
+    principal_name: &str,
+    source_ip: &str,
+) -> Result<GcReport, ApiError> {
+    let outcome = state.registry.execute_gc_run(id, options).await;
+    let (result, detail) = match &outcome {
+        Ok(report) => (
+            Outcome::Success,
+            serde_json::to_string(report).unwrap_or_default(),
+        ),
+        Err(e) => (Outcome::Failure, e.message.clone()),
+    };
+    audit::record_with_detail(
+        &state.db,
+        principal_kind,
+        principal_name,
+        source_ip,
+        Record {
+            operation: if options.dry_run { "dry_run" } else { "run" },
+            resource_type: "gc",
+            resource: &format!("run {id}"),
+            project_id: None,
+            outcome: result,
+        },
+        &detail,
+    )
+    .await?;
+    outcome.map_err(|e| internal(e.message))
 }
 
 async fn run_gc(
     State(s): State<AppState>,
     ApiActor(actor): ApiActor,
     Json(req): Json<GcReq>,
-) -> ApiResult<Json<GcReport>> {
+) -> ApiResult<Response> {
     s.services
         .require_configuration(&actor, Action::Update)
         .await?;
@@ -41,29 +119,53 @@ async fn run_gc(
         dry_run: req.dry_run,
         delete_untagged: req.delete_untagged,
         window: chrono::Duration::minutes(window),
+        run: None,
     };
-    let report = s.registry.collect_garbage(&options).await.map_err(|e| {
-        ApiError::new(
-            axum::http::StatusCode::INTERNAL_SERVER_ERROR,
-            "INTERNAL_SERVER_ERROR",
-            e.message,
-        )
-    })?;
-    let detail = serde_json::to_string(&report).unwrap_or_default();
-    audit::record_with_detail(
-        &s.db,
-        actor.principal.kind(),
-        actor.principal.name(),
-        &actor.source_ip,
-        Record {
-            operation: if req.dry_run { "dry_run" } else { "run" },
-            resource_type: "gc",
-            resource: "registry",
-            project_id: None,
-            outcome: Outcome::Success,
-        },
-        &detail,
-    )
-    .await?;
-    Ok(Json(report))
+    let id = start(&s, &options, "manual", actor.principal.name()).await?;
+    let (kind, name, ip) = (
+        actor.principal.kind().to_string(),
+        actor.principal.name().to_string(),
+        actor.source_ip.clone(),
+    );
+    if req.background {
+        tokio::spawn(async move {
+            if let Err(e) = finish(&s, id, &options, &kind, &name, &ip).await {
+                tracing::error!(run = id, error = %e.message(), "garbage collection failed");
+            }
+        });
+        return Ok((StatusCode::ACCEPTED, Json(serde_json::json!({ "id": id }))).into_response());
+    }
+    let report = finish(&s, id, &options, &kind, &name, &ip).await?;
+    Ok(Json(GcResponse { id, report }).into_response())
+}
+
+async fn list_runs(
+    State(s): State<AppState>,
+    ApiActor(actor): ApiActor,
+) -> ApiResult<Json<Vec<GcRun>>> {
+    s.services
+        .require_configuration(&actor, Action::Read)
+        .await?;
+    Ok(Json(
+        s.registry
+            .gc_runs(50)
+            .await
+            .map_err(|e| internal(e.message))?,
+    ))
+}
+
+async fn get_run(
+    State(s): State<AppState>,
+    ApiActor(actor): ApiActor,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<GcRun>> {
+    s.services
+        .require_configuration(&actor, Action::Read)
+        .await?;
+    s.registry
+        .gc_run(id)
+        .await
+        .map_err(|e| internal(e.message))?
+        .map(Json)
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "NOT_FOUND", "no such run"))
 }

@@ -2,7 +2,7 @@
 //! Berth. Handlers are adapters: actor → one service call → JSON or an error.
 
 mod audit;
-mod gc;
+pub mod gc;
 mod immutable;
 mod projects;
 mod repositories;
@@ -119,6 +119,10 @@ impl ApiError {
 
     pub fn bad_request(message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "BAD_REQUEST", message)
+    }
+
+    pub fn message(&self) -> &str {
+        &self.message
     }
 }
 

@@ -33,6 +33,9 @@ pub fn routes() -> Router<AppState> {
 #[derive(Deserialize)]
 pub struct PolicyReq {
     pub rules: Vec<Rule>,
+    /// Cron schedule (five fields, UTC); absent or empty = manual runs only.
+    #[serde(default)]
+    pub schedule: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -59,7 +62,7 @@ async fn put_policy(
 ) -> ApiResult<Json<RetentionPolicyView>> {
     Ok(Json(
         s.services
-            .set_retention_policy(&actor, &project, req.rules)
+            .set_retention_policy(&actor, &project, req.rules, req.schedule)
             .await?,
     ))
 }

@@ -29,9 +29,11 @@ const SECTIONS: &[&str] = &[
     "trivy",
     "clair",
     "retention",
+    "retention_schedule",
     "immutable_tag_rules",
     "storage_quota",
     "registry",
+    "gc",
     "log",
 ];
 
@@ -346,6 +348,16 @@ fn validate(config: &Config) -> Result<(), (String, String)> {
                 ))
             }
             _ => {}
+        }
+    }
+    if let Some(s) = &config.retention_schedule {
+        if let Err(e) = domain::policy::cron::Schedule::parse(s) {
+            return Err(("retention_schedule".into(), e));
+        }
+    }
+    if let Some(s) = &config.gc.schedule {
+        if let Err(e) = domain::policy::cron::Schedule::parse(s) {
+            return Err(("gc.schedule".into(), e));
         }
     }
     for (i, rule) in config.immutable_tag_rules.iter().enumerate() {

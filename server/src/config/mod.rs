@@ -32,9 +32,13 @@ pub struct Config {
     pub trivy: Option<TrivyConfig>,
     pub clair: Option<ClairConfig>,
     pub retention: Vec<RetentionRule>,
+    /// When the `retention` rules run by themselves (cron, five fields, UTC), in every project
+    /// that follows them.
+    pub retention_schedule: Option<String>,
     pub immutable_tag_rules: Vec<ImmutableTagRule>,
     pub storage_quota: StorageQuota,
     pub registry: RegistryConfig,
+    pub gc: GcConfig,
     pub log: LogConfig,
 }
 
@@ -55,9 +59,11 @@ impl Default for Config {
             trivy: None,
             clair: None,
             retention: Vec::new(),
+            retention_schedule: None,
             immutable_tag_rules: Vec::new(),
             storage_quota: StorageQuota::default(),
             registry: RegistryConfig::default(),
+            gc: GcConfig::default(),
             log: LogConfig::default(),
         }
     }
@@ -326,6 +332,28 @@ impl Default for StorageQuota {
         Self {
             per_project: ByteLimit::Unlimited,
             global: ByteLimit::Unlimited,
+        }
+    }
+}
+
+/// Scheduled garbage collection.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct GcConfig {
+    /// Cron schedule (five fields, UTC); none = manual runs only.
+    pub schedule: Option<String>,
+    /// Scheduled runs also delete untagged artifacts.
+    pub delete_untagged: bool,
+    /// Blobs, links and untagged artifacts younger than this are never collected.
+    pub window: HumanDuration,
+}
+
+impl Default for GcConfig {
+    fn default() -> Self {
+        Self {
+            schedule: None,
+            delete_untagged: false,
+            window: HumanDuration(std::time::Duration::from_secs(2 * 3600)),
         }
     }
 }

@@ -57,6 +57,8 @@ pub struct GcOptions {
     pub delete_untagged: bool,
     /// Blobs, links and untagged artifacts younger than this are kept.
     pub window: Duration,
+    /// The recorded run (`gc_runs.id`) whose progress this run reports.
+    pub run: Option<i64>,
 }
 
 impl Default for GcOptions {
@@ -65,6 +67,7 @@ impl Default for GcOptions {
             dry_run: false,
             delete_untagged: false,
             window: Duration::hours(2),
+            run: None,
         }
     }
 }
@@ -106,6 +109,7 @@ impl Registry {
             ..Default::default()
         };
         if options.delete_untagged {
+            self.gc_progress(options.run, "untagged", 0, 0).await;
             report.untagged_artifacts_deleted =
                 self.delete_untagged(cutoff, options.dry_run).await?;
         }
@@ -126,10 +130,14 @@ impl Registry {
             .into_iter()
             .filter_map(|r| Some((r.try_get_by_index(0).ok()?, r.try_get_by_index(1).ok()?)))
             .collect();
+        self.gc_progress(options.run, "links", 0, dead_links.len())
+            .await;
         if options.dry_run {
             report.links_removed = dead_links.len() as u64;
         } else {
-            for batch in dead_links.chunks(BATCH) {
+            for (i, batch) in dead_links.chunks(BATCH).enumerate() {
+                self.gc_progress(options.run, "links", i * BATCH, dead_links.len())
+                    .await;
                 let _write = self.write_gate().await;
                 let txn = self.db.begin().await?;
                 exclusive(&txn).await?;
@@ -198,11 +206,15 @@ impl Registry {
             .into_iter()
             .filter_map(|r| Some((r.try_get_by_index(0).ok()?, r.try_get_by_index(1).ok()?)))
             .collect();
+        self.gc_progress(options.run, "blobs", 0, orphans.len())
+            .await;
         if options.dry_run {
             report.blobs_deleted = orphans.len() as u64;
             report.bytes_freed = orphans.iter().map(|(_, s)| (*s).max(0) as u64).sum();
         } else {
-            for batch in orphans.chunks(BATCH) {
+            for (i, batch) in orphans.chunks(BATCH).enumerate() {
+                self.gc_progress(options.run, "blobs", i * BATCH, orphans.len())
+                    .await;
                 let _write = self.write_gate().await;
                 let txn = self.db.begin().await?;
                 exclusive(&txn).await?;
@@ -287,5 +299,211 @@ impl Registry {
             .await?;
         txn.commit().await?;
         Ok(res.rows_affected())
+    }
+}
+
+/// One recorded garbage collection run.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct GcRun {
+    pub id: i64,
+    /// `manual` or `schedule`.
+    pub trigger: String,
+    pub actor: String,
+    pub dry_run: bool,
+    pub delete_untagged: bool,
+    /// `running`, `success` or `error`.
+    pub status: String,
+    /// While running: `untagged`, `links` or `blobs`; then `done`.
+    pub phase: String,
+    pub done: i64,
+    pub total: i64,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+    /// The report when finished, the error message when failed.
+    pub report: Option<GcReport>,
+    pub error: Option<String>,
+}
+
+/// A run still marked `running` after this long is taken to have died with its process.
+const STALE_RUN: i64 = 6 * 3600;
+
+impl Registry {
+    async fn gc_progress(&self, run: Option<i64>, phase: &str, done: usize, total: usize) {
+        let Some(id) = run else { return };
+        let backend = self.db.get_database_backend();
+        let p = |n| ph(backend, n);
+        let res = self
+            .db
+            .execute(Statement::from_sql_and_values(
+                backend,
+                format!(
+                    "UPDATE gc_runs SET phase = {}, done = {}, total = {} WHERE id = {}",
+                    p(1),
+                    p(2),
+                    p(3),
+                    p(4)
+                ),
+                vec![
+                    phase.into(),
+                    (done.min(total) as i64).into(),
+                    (total as i64).into(),
+                    id.into(),
+                ],
+            ))
+            .await;
+        if let Err(e) = res {
+            tracing::warn!(error = %e, "cannot record garbage collection progress");
+        }
+    }
+
+    /// Records a new run as `running`. Refused (`DENIED`) while another run is in progress.
+    pub async fn begin_gc_run(
+        &self,
+        options: &GcOptions,
+        trigger: &str,
+        actor: &str,
+    ) -> RegistryResult<i64> {
+        use super::OciCode;
+        let backend = self.db.get_database_backend();
+        let p = |n| ph(backend, n);
+        let _write = self.write_gate().await;
+        let txn = self.db.begin().await?;
+        exclusive(&txn).await?;
+        let stale = Utc::now() - Duration::seconds(STALE_RUN);
+        let running = txn
+            .query_one(Statement::from_sql_and_values(
+                backend,
+                format!(
+                    "SELECT id FROM gc_runs WHERE status = 'running' AND started_at > {}",
+                    p(1)
+                ),
+                vec![stale.into()],
+            ))
+            .await?;
+        if let Some(row) = running {
+            let id: i64 = row.try_get_by_index(0).unwrap_or_default();
+            return Err(super::RegistryError::new(
+                OciCode::Denied,
+                format!("garbage collection run {id} is still in progress"),
+            ));
+        }
+        let row = txn
+            .query_one(Statement::from_sql_and_values(
+                backend,
+                format!(
+                    "INSERT INTO gc_runs (\"trigger\", actor, dry_run, delete_untagged, status, phase, \
+                     done, total, started_at, result) VALUES ({}, {}, {}, {}, 'running', 'queued', \
+                     0, 0, {}, '') RETURNING id",
+                    p(1),
+                    p(2),
+                    p(3),
+                    p(4),
+                    p(5)
+                ),
+                vec![
+                    trigger.into(),
+                    actor.into(),
+                    options.dry_run.into(),
+                    options.delete_untagged.into(),
+                    Utc::now().into(),
+                ],
+            ))
+            .await?
+            .ok_or_else(|| sea_orm::DbErr::Custom("no id returned".into()))?;
+        let id: i64 = row.try_get_by_index(0)?;
+        txn.commit().await?;
+        Ok(id)
+    }
+
+    /// Runs a recorded run to its end and stores the outcome.
+    pub async fn execute_gc_run(&self, id: i64, options: &GcOptions) -> RegistryResult<GcReport> {
+        let options = GcOptions {
+            run: Some(id),
+            ..options.clone()
+        };
+        let outcome = self.collect_garbage(&options).await;
+        let (status, result) = match &outcome {
+            Ok(report) => ("success", serde_json::to_string(report).unwrap_or_default()),
+            Err(e) => ("error", e.message.clone()),
+        };
+        let backend = self.db.get_database_backend();
+        let p = |n| ph(backend, n);
+        self.db
+            .execute(Statement::from_sql_and_values(
+                backend,
+                format!(
+                    "UPDATE gc_runs SET status = {}, phase = 'done', finished_at = {}, result = {} \
+                     WHERE id = {}",
+                    p(1),
+                    p(2),
+                    p(3),
+                    p(4)
+                ),
+                vec![status.into(), Utc::now().into(), result.into(), id.into()],
+            ))
+            .await?;
+        outcome
+    }
+
+    /// The most recent runs, newest first.
+    pub async fn gc_runs(&self, limit: u64) -> RegistryResult<Vec<GcRun>> {
+        self.query_gc_runs("1 = 1", vec![], limit).await
+    }
+
+    pub async fn gc_run(&self, id: i64) -> RegistryResult<Option<GcRun>> {
+        let backend = self.db.get_database_backend();
+        Ok(self
+            .query_gc_runs(&format!("id = {}", ph(backend, 1)), vec![id.into()], 1)
+            .await?
+            .into_iter()
+            .next())
+    }
+
+    async fn query_gc_runs(
+        &self,
+        condition: &str,
+        values: Vec<sea_orm::Value>,
+        limit: u64,
+    ) -> RegistryResult<Vec<GcRun>> {
+        let backend = self.db.get_database_backend();
+        let rows = self
+            .db
+            .query_all(Statement::from_sql_and_values(
+                backend,
+                format!(
+                    "SELECT id, \"trigger\", actor, dry_run, delete_untagged, status, phase, done, \
+                     total, started_at, finished_at, result FROM gc_runs WHERE {condition} \
+                     ORDER BY id DESC LIMIT {limit}"
+                ),
+                values,
+            ))
+            .await?;
+        rows.into_iter()
+            .map(|r| {
+                let status: String = r.try_get_by_index(5)?;
+                let result: String = r.try_get_by_index(11)?;
+                let (report, error) = match status.as_str() {
+                    "success" => (serde_json::from_str(&result).ok(), None),
+                    "error" => (None, Some(result)),
+                    _ => (None, None),
+                };
+                Ok(GcRun {
+                    id: r.try_get_by_index(0)?,
+                    trigger: r.try_get_by_index(1)?,
+                    actor: r.try_get_by_index(2)?,
+                    dry_run: r.try_get_by_index(3)?,
+                    delete_untagged: r.try_get_by_index(4)?,
+                    status,
+                    phase: r.try_get_by_index(6)?,
+                    done: r.try_get_by_index(7)?,
+                    total: r.try_get_by_index(8)?,
+                    started_at: r.try_get_by_index(9)?,
+                    finished_at: r.try_get_by_index(10)?,
+                    report,
+                    error,
+                })
+            })
+            .collect::<Result<Vec<_>, sea_orm::DbErr>>()
+            .map_err(Into::into)
     }
 }

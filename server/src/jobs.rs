@@ -1,0 +1,113 @@
+//! The scheduler: garbage collection (`gc.schedule`) and tag retention (each project's policy
+//! schedule, or `retention_schedule` for projects following the configuration file) at their
+//! cron times. Every replica ticks; a claim row per occurrence (`schedule_claims`) makes exactly
+//! one of them run it. An occurrence missed while no replica was up is run when one comes back
+//! within five minutes of it; older ones are skipped.
+
+use chrono::{DateTime, Duration, Utc};
+use domain::policy::cron::Schedule;
+use domain::service::registry::gc::GcOptions;
+use domain::service::Actor;
+
+use crate::AppState;
+
+/// How far back a tick looks for occurrences it has not run yet.
+const CATCH_UP: i64 = 5;
+
+pub fn spawn(state: AppState) {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(20));
+        loop {
+            every.tick().await;
+            let now = Utc::now();
+            for started in tick(&state, now - Duration::minutes(CATCH_UP), now).await {
+                tracing::info!(job = %started, "scheduled job started");
+            }
+        }
+    });
+}
+
+/// Starts the jobs due in `(after, until]` that no replica has claimed yet; returns their
+/// names. Runs go on in the background.
+pub async fn tick(state: &AppState, after: DateTime<Utc>, until: DateTime<Utc>) -> Vec<String> {
+    let mut started = Vec::new();
+    if let Some(text) = &state.config.gc.schedule {
+        match Schedule::parse(text) {
+            Ok(schedule) => {
+                for fire in schedule.fired_between(after, until) {
+                    if claim(state, "gc", fire).await {
+                        start_gc(state).await;
+                        started.push(format!("gc@{fire}"));
+                    }
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "gc.schedule is invalid"),
+        }
+    }
+    let schedules = match state.services.retention_schedules().await {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read retention schedules");
+            Vec::new()
+        }
+    };
+    for (project, text) in schedules {
+        let Ok(schedule) = Schedule::parse(&text) else {
+            tracing::warn!(project, schedule = text, "invalid retention schedule");
+            continue;
+        };
+        for fire in schedule.fired_between(after, until) {
+            let job = format!("retention:{project}");
+            if claim(state, &job, fire).await {
+                let state = state.clone();
+                let project = project.clone();
+                tokio::spawn(async move {
+                    let run = state
+                        .services
+                        .run_retention(&Actor::system(), &project, false, "schedule")
+                        .await;
+                    if let Err(e) = run {
+                        tracing::warn!(project, error = %e, "scheduled retention run failed");
+                    }
+                });
+                started.push(format!("{job}@{fire}"));
+            }
+        }
+    }
+    started
+}
+
+async fn claim(state: &AppState, job: &str, fire: DateTime<Utc>) -> bool {
+    match state.services.claim_schedule(job, fire).await {
+        Ok(claimed) => claimed,
+        Err(e) => {
+            tracing::warn!(job, error = %e, "cannot claim a scheduled job");
+            false
+        }
+    }
+}
+
+async fn start_gc(state: &AppState) {
+    let gc = &state.config.gc;
+    let options = GcOptions {
+        dry_run: false,
+        delete_untagged: gc.delete_untagged,
+        window: Duration::from_std(gc.window.0).unwrap_or(Duration::hours(2)),
+        run: None,
+    };
+    let id = match crate::api::gc::start(state, &options, "schedule", "system").await {
+        Ok(id) => id,
+        Err(e) => {
+            tracing::warn!(error = %e.message(), "scheduled garbage collection not started");
+            return;
+        }
+    };
+    let state = state.clone();
+    tokio::spawn(async move {
+        let done =
+            crate::api::gc::finish(&state, id, &options, "user", "system", "scheduler").await;
+        if let Err(e) = done {
+            tracing::warn!(run = id, error = %e.message(), "scheduled garbage collection failed");
+        }
+    });
+}
