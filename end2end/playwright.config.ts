@@ -13,7 +13,8 @@ export const adminPassword = 'E2e-Admin-Passw0rd';
 const dataDir = process.env.BERTH_E2E_DATA_DIR ?? fs.mkdtempSync(path.join(os.tmpdir(), 'berth-e2e-'));
 
 // A second Berth with single sign-on, configured with the seed's `oidc:` block as users paste
-// it (only the endpoint changed), against a real OpenID provider (`oidc-provider`).
+// it (only the endpoint changed), against a real OpenID provider (`oidc-provider`), and with
+// the seed's `retention`, `immutable_tag_rules` and `storage_quota` blocks as given.
 const oidcPort = Number(process.env.BERTH_E2E_OIDC_PORT ?? port + 1);
 const idpPort = Number(process.env.BERTH_E2E_IDP_PORT ?? port + 2);
 export const oidcBaseURL = `http://127.0.0.1:${oidcPort}`;
@@ -36,6 +37,20 @@ oidc:
   user_claim: email
   groups_claim: groups
   admin_group: harbor-admins
+retention:
+  - rule: tag
+    pattern: "v*"
+    retain: 10
+  - rule: days
+    pattern: "latest"
+    retain: 7
+  - rule: always
+    pattern: "release-*"
+immutable_tag_rules:
+  - pattern: "release-*"
+storage_quota:
+  per_project: 100GB
+  global: 10TB
 `,
 );
 

@@ -30,6 +30,8 @@ pub fn router(state: AppState) -> Router {
     let services = state.services.clone();
     let registry = state.registry.clone();
     let oidc_port = oidc::console_port(&state.oidc);
+    let config_policies = policies::config_view(&state.config);
+    let gc_starter = gc_starter(&state);
     let operational = Router::new()
         .route("/healthz", axum::routing::get(health::healthz))
         .route("/readyz", axum::routing::get(health::readyz))
@@ -43,6 +45,8 @@ pub fn router(state: AppState) -> Router {
                 provide_context(services.clone());
                 provide_context(registry.clone());
                 provide_context(oidc_port.clone());
+                provide_context(config_policies.clone());
+                provide_context(gc_starter.clone());
             },
             move || app::shell(leptos_options.clone()),
         )
@@ -75,6 +79,46 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(session_layer(&state));
     observability::apply(app, state.metrics.clone(), hsts)
+}
+
+/// How the console starts garbage collection: recorded, run in the background, audited.
+fn gc_starter(state: &AppState) -> app::api::ctx::GcStarter {
+    let state = state.clone();
+    // The runtime the router is built on (the server's), not the console's render threads: the
+    // run outlives the request.
+    let runtime = tokio::runtime::Handle::try_current().ok();
+    app::api::ctx::GcStarter(std::sync::Arc::new(
+        move |dry_run, delete_untagged, actor| {
+            let state = state.clone();
+            let runtime = runtime.clone();
+            Box::pin(async move {
+                let gc = &state.config.gc;
+                let options = domain::service::registry::gc::GcOptions {
+                    dry_run,
+                    delete_untagged,
+                    window: chrono::Duration::from_std(gc.window.0)
+                        .unwrap_or(chrono::Duration::hours(2)),
+                    run: None,
+                };
+                let id = api::gc::start(&state, &options, "manual", actor.principal.name())
+                    .await
+                    .map_err(|e| e.message().to_string())?;
+                let run = async move {
+                    let (kind, name) = (actor.principal.kind(), actor.principal.name());
+                    if let Err(e) =
+                        api::gc::finish(&state, id, &options, kind, name, &actor.source_ip).await
+                    {
+                        tracing::error!(run = id, error = %e.message(), "garbage collection failed");
+                    }
+                };
+                match &runtime {
+                    Some(handle) => drop(handle.spawn(run)),
+                    None => drop(tokio::spawn(run)),
+                }
+                Ok(id)
+            })
+        },
+    ))
 }
 
 /// Console sessions: database-backed, `HttpOnly`, `SameSite=Lax`, `Secure` over TLS, expiring

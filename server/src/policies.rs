@@ -59,3 +59,55 @@ pub fn retention_rules(config: &crate::config::Config) -> Vec<domain::policy::re
         })
         .collect()
 }
+
+/// The configuration file's policies as the console shows them ("from configuration").
+pub fn config_view(config: &crate::config::Config) -> domain::types::dto::ConfigPoliciesView {
+    use crate::config::{ByteLimit, RetentionRuleKind};
+    let limit = |l: ByteLimit| match l {
+        ByteLimit::Unlimited => "unlimited".to_string(),
+        ByteLimit::Bytes(b) => {
+            domain::service::registry::quota::human_bytes(i64::try_from(b).unwrap_or(i64::MAX))
+        }
+    };
+    let repos = |r: &Option<String>| {
+        r.as_deref()
+            .map(|r| format!(" in repositories {r}"))
+            .unwrap_or_default()
+    };
+    domain::types::dto::ConfigPoliciesView {
+        retention: config
+            .retention
+            .iter()
+            .map(|r| match r.rule {
+                RetentionRuleKind::Tag => format!(
+                    "keep the {} most recently pushed tags matching {}{}",
+                    r.retain.unwrap_or(0),
+                    r.pattern,
+                    repos(&r.repositories)
+                ),
+                RetentionRuleKind::Days => format!(
+                    "keep tags matching {} pushed in the last {} days{}",
+                    r.pattern,
+                    r.retain.unwrap_or(0),
+                    repos(&r.repositories)
+                ),
+                RetentionRuleKind::Always => format!(
+                    "always keep tags matching {}{}",
+                    r.pattern,
+                    repos(&r.repositories)
+                ),
+            })
+            .collect(),
+        retention_schedule: config.retention_schedule.clone(),
+        immutable: config
+            .immutable_tag_rules
+            .iter()
+            .map(|r| format!("tags matching {}{}", r.pattern, repos(&r.repositories)))
+            .collect(),
+        per_project_quota: limit(config.storage_quota.per_project),
+        global_quota: limit(config.storage_quota.global),
+        gc_schedule: config.gc.schedule.clone(),
+        gc_delete_untagged: config.gc.delete_untagged,
+        gc_window: format!("{} minutes", config.gc.window.0.as_secs() / 60),
+    }
+}

@@ -161,6 +161,56 @@ async fn a_blob_counts_once_per_project_and_in_each_project() {
         )
         .await;
     assert_eq!(mount.status, StatusCode::CREATED, "{}", mount.body);
+
+    // The administrators' overview and the project's breakdown say the same.
+    let extra = blob(8, 1_000);
+    assert_eq!(
+        push(&app, "a/two", &extra).await.status,
+        StatusCode::CREATED
+    );
+    let overview = app
+        .send(Method::GET, "/api/v2.0/system/quota", ADMIN, None, &[])
+        .await;
+    assert_eq!(overview.status, StatusCode::OK, "{}", overview.body);
+    let v = overview.json();
+    assert_eq!(v["global_used"], 9_000);
+    assert_eq!(v["global_limit"], -1);
+    assert_eq!(
+        v["projects"],
+        serde_json::json!([
+            {"name": "a", "limit": 5_000, "used": 5_000},
+            {"name": "b", "limit": -1, "used": 4_000},
+        ])
+    );
+    let admin = app.admin().await;
+    let q = app.state.services.project_quota(&admin, "a").await.unwrap();
+    let by_repo: Vec<(String, i64)> = q
+        .repositories
+        .into_iter()
+        .map(|r| (r.name, r.used))
+        .collect();
+    assert_eq!(
+        by_repo,
+        vec![
+            ("a/two".to_string(), 5_000),
+            ("a/four".to_string(), 4_000),
+            ("a/one".to_string(), 4_000),
+            ("a/three".to_string(), 4_000),
+        ]
+    );
+    // Not for other users.
+    app.user("dev").await;
+    let pw = common::password_of("dev");
+    let denied = app
+        .send(
+            Method::GET,
+            "/api/v2.0/system/quota",
+            Some(("dev", &pw)),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(denied.status, StatusCode::FORBIDDEN);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -60,3 +60,11 @@ pub struct OidcPort {
 pub fn oidc() -> Option<OidcPort> {
     use_context::<Option<OidcPort>>().flatten()
 }
+
+/// The future a [`GcStarter`] returns: the run's id, or why it could not start.
+pub type GcStart = std::pin::Pin<Box<dyn std::future::Future<Output = Result<i64, String>> + Send>>;
+
+/// Starts a garbage collection run in the background (the server records, runs and audits it):
+/// `(dry_run, delete_untagged, actor)`.
+#[derive(Clone)]
+pub struct GcStarter(pub std::sync::Arc<dyn Fn(bool, bool, Actor) -> GcStart + Send + Sync>);

@@ -569,3 +569,103 @@ pub async fn get_retention_execution(
         .await
         .map_err(fail)
 }
+
+#[server(prefix = "/console/fn", endpoint = "system_quota")]
+pub async fn system_quota() -> Result<domain::types::dto::SystemQuotaView, ServerFnError> {
+    let actor = ctx::actor().await?;
+    let global = ctx::registry()?.settings.global_storage_limit;
+    ctx::services()?
+        .system_quota(&actor, global)
+        .await
+        .map_err(fail)
+}
+
+/// Recorded garbage collection runs, newest first (system administrators).
+#[server(prefix = "/console/fn", endpoint = "list_gc_runs")]
+pub async fn list_gc_runs() -> Result<Vec<domain::types::dto::GcRun>, ServerFnError> {
+    use domain::policy::authz::Action;
+    let actor = ctx::actor().await?;
+    ctx::services()?
+        .require_configuration(&actor, Action::Read)
+        .await
+        .map_err(fail)?;
+    ctx::registry()?
+        .gc_runs(20)
+        .await
+        .map_err(|e| ServerFnError::new(e.message))
+}
+
+/// Starts garbage collection in the background; returns the run's id.
+#[server(prefix = "/console/fn", endpoint = "start_gc")]
+pub async fn start_gc(dry_run: bool, delete_untagged: bool) -> Result<i64, ServerFnError> {
+    use domain::policy::authz::Action;
+    let actor = ctx::actor().await?;
+    ctx::services()?
+        .require_configuration(&actor, Action::Update)
+        .await
+        .map_err(fail)?;
+    let start = use_context::<ctx::GcStarter>()
+        .ok_or_else(|| ServerFnError::new("server context is missing the GC starter"))?;
+    (start.0)(dry_run, delete_untagged, actor)
+        .await
+        .map_err(ServerFnError::new)
+}
+
+/// The policies the configuration file declares, for the console to show as such.
+#[server(prefix = "/console/fn", endpoint = "config_policies")]
+pub async fn config_policies() -> Result<domain::types::dto::ConfigPoliciesView, ServerFnError> {
+    let _ = ctx::actor().await?;
+    use_context::<domain::types::dto::ConfigPoliciesView>()
+        .ok_or_else(|| ServerFnError::new("server context is missing the configuration"))
+}
+
+#[server(prefix = "/console/fn", endpoint = "list_immutable_rules")]
+pub async fn list_immutable_rules(
+    project: String,
+) -> Result<Vec<domain::types::dto::ImmutableRuleView>, ServerFnError> {
+    let actor = ctx::actor().await?;
+    ctx::services()?
+        .list_immutable_rules(&actor, &project)
+        .await
+        .map_err(fail)
+}
+
+/// Adds a rule to the project: tags matching (or, with `tag_excludes`, not matching)
+/// `tag_pattern` in repositories matching `repo_pattern` can no longer move or be deleted.
+#[server(prefix = "/console/fn", endpoint = "add_immutable_rule")]
+pub async fn add_immutable_rule(
+    project: String,
+    repo_pattern: String,
+    tag_pattern: String,
+    #[server(default)] tag_excludes: bool,
+) -> Result<domain::types::dto::ImmutableRuleView, ServerFnError> {
+    use domain::policy::selector::Selector;
+    use domain::service::immutability::RuleInput;
+    let actor = ctx::actor().await?;
+    let tags = if tag_excludes {
+        Selector::excludes(tag_pattern)
+    } else {
+        Selector::matches(tag_pattern)
+    };
+    ctx::services()?
+        .create_immutable_rule(
+            &actor,
+            &project,
+            RuleInput {
+                repositories: Selector::matches(repo_pattern),
+                tags,
+                disabled: false,
+            },
+        )
+        .await
+        .map_err(fail)
+}
+
+#[server(prefix = "/console/fn", endpoint = "delete_immutable_rule")]
+pub async fn delete_immutable_rule(project: String, id: i64) -> Result<(), ServerFnError> {
+    let actor = ctx::actor().await?;
+    ctx::services()?
+        .delete_immutable_rule(&actor, &project, id)
+        .await
+        .map_err(fail)
+}

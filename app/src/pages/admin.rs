@@ -1,17 +1,18 @@
-//! System administration: local users (create, grant system admin, disable).
+//! System administration: local users (create, grant system admin, disable), single sign-on,
+//! storage across projects, garbage collection, and the policies the configuration declares.
 
 use leptos::prelude::*;
 
 use super::login::server_message;
 use crate::api::{
-    create_user, list_users, load_instance_info, oidc_ping, oidc_settings, set_user_admin,
-    set_user_disabled,
+    config_policies, create_user, list_gc_runs, list_users, load_instance_info, oidc_ping,
+    oidc_settings, set_user_admin, set_user_disabled, start_gc, system_quota,
 };
 use crate::components::page::{EmptyState, PageHeader};
 use crate::components::session::use_current_user;
 use crate::components::toast::use_toasts;
 use crate::components::widgets::{
-    Badge, Modal, Pager, BUTTON_PRIMARY, BUTTON_SECONDARY, INPUT, TABLE, TD, TH,
+    human_size, Badge, Modal, Pager, BUTTON_PRIMARY, BUTTON_SECONDARY, INPUT, TABLE, TD, TH,
 };
 
 #[component]
@@ -21,7 +22,7 @@ pub fn AdminPage() -> impl IntoView {
         <PageHeader title="Administration" subtitle="Users and registry-wide settings." />
         <Transition fallback=|| ()>
             {move || if user.is_admin() {
-                view! { <UsersAdmin /> <OidcAdmin /> }.into_any()
+                view! { <UsersAdmin /> <OidcAdmin /> <StorageAdmin /> <GcAdmin /> <ConfigPolicies /> }.into_any()
             } else {
                 view! {
                     <EmptyState title="Administrators only">
@@ -216,5 +217,208 @@ fn OidcAdmin() -> impl IntoView {
                 }
             })}
         </Suspense>
+    }
+}
+
+fn limit_text(limit: i64) -> String {
+    if limit < 0 {
+        "unlimited".into()
+    } else {
+        human_size(limit as u64)
+    }
+}
+
+fn percent(used: i64, limit: i64) -> Option<i64> {
+    (limit >= 0).then(|| {
+        if limit == 0 {
+            100
+        } else {
+            (used.saturating_mul(100) / limit).min(100)
+        }
+    })
+}
+
+/// Storage used by every project against its limit, and by the registry against the global one.
+#[component]
+fn StorageAdmin() -> impl IntoView {
+    let quota = Resource::new(|| (), |_| system_quota());
+    view! {
+        <section class="mt-8 rounded-lg border border-slate-200 bg-white" data-testid="system-quota">
+            <div class="border-b border-slate-100 px-6 py-4">
+                <h2 class="text-base font-semibold text-slate-900">"Storage"</h2>
+                <p class="text-sm text-slate-500">"A blob counts once in each project that holds it, however many of the project's repositories share it; the registry total counts it once per project, as the limits do."</p>
+            </div>
+            <Transition fallback=|| ()>
+                {move || quota.get().map(|r| match r {
+                    Err(e) => view! { <p class="px-6 py-4 text-sm text-red-600">{server_message(&e)}</p> }.into_any(),
+                    Ok(q) => {
+                        let total = match percent(q.global_used, q.global_limit) {
+                            Some(p) => format!("{} of {} ({p}%)", human_size(q.global_used.max(0) as u64), limit_text(q.global_limit)),
+                            None => format!("{} · no global limit", human_size(q.global_used.max(0) as u64)),
+                        };
+                        view! {
+                            <p class="px-6 py-3 text-sm text-slate-700" data-testid="global-usage">
+                                <span class="font-medium">"Registry: "</span>{total}
+                                <span class="ml-3 text-slate-500">{format!("new projects get {}", limit_text(q.default_project_limit))}</span>
+                            </p>
+                            <table class=TABLE>
+                                <thead class="bg-slate-50"><tr>
+                                    <th class=TH>"Project"</th><th class=TH>"Used"</th><th class=TH>"Limit"</th><th class=TH>"Share of limit"</th>
+                                </tr></thead>
+                                <tbody class="divide-y divide-slate-100">
+                                    {q.projects.into_iter().map(|p| {
+                                        let pct = percent(p.used, p.limit);
+                                        view! {
+                                            <tr data-project-usage=p.name.clone()>
+                                                <td class=TD>{p.name.clone()}</td>
+                                                <td class=TD>{human_size(p.used.max(0) as u64)}</td>
+                                                <td class=TD>{limit_text(p.limit)}</td>
+                                                <td class=TD>{pct.map(|p| format!("{p}%")).unwrap_or_else(|| "—".into())}</td>
+                                            </tr>
+                                        }
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                        }.into_any()
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+/// Garbage collection: run now or dry run, and the recorded runs with their progress.
+#[component]
+fn GcAdmin() -> impl IntoView {
+    let toasts = use_toasts();
+    let runs = Resource::new(|| (), |_| list_gc_runs());
+    let delete_untagged = RwSignal::new(false);
+    let start = Action::new(move |dry: &bool| {
+        let dry = *dry;
+        async move {
+            match start_gc(dry, delete_untagged.get_untracked()).await {
+                Ok(id) => toasts.success(format!("Garbage collection run {id} started")),
+                Err(e) => toasts.error(server_message(&e)),
+            }
+            runs.refetch();
+        }
+    });
+    // While a run is in progress, look again every second.
+    Effect::new(move |_| {
+        let running = runs
+            .get()
+            .and_then(|r| r.ok())
+            .is_some_and(|rs| rs.iter().any(|r| r.status == "running"));
+        if running {
+            set_timeout(move || runs.refetch(), std::time::Duration::from_secs(1));
+        }
+    });
+    view! {
+        <section class="mt-8 rounded-lg border border-slate-200 bg-white" data-testid="gc">
+            <div class="flex flex-wrap items-center justify-between gap-4 border-b border-slate-100 px-6 py-4">
+                <div>
+                    <h2 class="text-base font-semibold text-slate-900">"Garbage collection"</h2>
+                    <p class="text-sm text-slate-500">"Deletes blobs no manifest references any more, while the registry keeps serving. Blobs younger than the configured window are never touched."</p>
+                </div>
+                <div class="flex items-center gap-3">
+                    <label class="flex items-center gap-2 text-sm text-slate-700">
+                        <input type="checkbox" bind:checked=delete_untagged />"Also delete untagged artifacts"
+                    </label>
+                    <button type="button" class=BUTTON_SECONDARY data-testid="gc-dry-run"
+                        disabled=move || start.pending().get() on:click=move |_| { start.dispatch(true); }>"Dry run"</button>
+                    <button type="button" class=BUTTON_PRIMARY data-testid="gc-run"
+                        disabled=move || start.pending().get() on:click=move |_| { start.dispatch(false); }>"Run now"</button>
+                </div>
+            </div>
+            <Transition fallback=|| ()>
+                {move || runs.get().map(|r| match r {
+                    Err(e) => view! { <p class="px-6 py-4 text-sm text-red-600">{server_message(&e)}</p> }.into_any(),
+                    Ok(rs) if rs.is_empty() => view! { <p class="px-6 py-4 text-sm text-slate-500">"No runs yet."</p> }.into_any(),
+                    Ok(rs) => view! {
+                        <table class=TABLE>
+                            <thead class="bg-slate-50"><tr>
+                                <th class=TH>"Run"</th><th class=TH>"Started (UTC)"</th><th class=TH>"By"</th><th class=TH>"Kind"</th>
+                                <th class=TH>"Status"</th><th class=TH>"Result"</th>
+                            </tr></thead>
+                            <tbody class="divide-y divide-slate-100">
+                                {rs.into_iter().map(|run| {
+                                    let status = match run.status.as_str() {
+                                        "success" => view! { <Badge text="success" tone="green" /> }.into_any(),
+                                        "running" => view! { <Badge text=format!("{} {}/{}", run.phase, run.done, run.total) tone="blue" /> }.into_any(),
+                                        other => view! { <Badge text=other.to_string() tone="red" /> }.into_any(),
+                                    };
+                                    let result = match (&run.report, &run.error) {
+                                        (Some(r), _) => format!(
+                                            "{}{} blobs, {}{}{} in {} ms",
+                                            if r.dry_run { "would delete " } else { "deleted " },
+                                            r.blobs_deleted,
+                                            human_size(r.bytes_freed),
+                                            if r.untagged_artifacts_deleted > 0 { format!(", {} untagged artifacts", r.untagged_artifacts_deleted) } else { String::new() },
+                                            if r.blobs_rescued > 0 { format!(", {} re-referenced and kept", r.blobs_rescued) } else { String::new() },
+                                            r.elapsed_ms
+                                        ),
+                                        (None, Some(e)) => e.clone(),
+                                        (None, None) => "in progress".into(),
+                                    };
+                                    view! {
+                                        <tr data-gc-run=run.id.to_string() data-status=run.status.clone()>
+                                            <td class=TD>{run.id}</td>
+                                            <td class=format!("{TD} whitespace-nowrap font-mono text-xs")>{run.started_at.format("%Y-%m-%d %H:%M:%S").to_string()}</td>
+                                            <td class=TD>{format!("{} ({})", run.actor, run.trigger)}</td>
+                                            <td class=TD>{if run.dry_run { "dry run" } else { "run" }}{if run.delete_untagged { " + untagged" } else { "" }}</td>
+                                            <td class=TD>{status}</td>
+                                            <td class=format!("{TD} text-xs")>{result}</td>
+                                        </tr>
+                                    }
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                    }.into_any(),
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+/// The policies the configuration file declares. They apply as written; the console shows them
+/// and marks them, and only the file changes them.
+#[component]
+fn ConfigPolicies() -> impl IntoView {
+    let policies = Resource::new(|| (), |_| config_policies());
+    view! {
+        <section class="mt-8 rounded-lg border border-slate-200 bg-white" data-testid="config-policies">
+            <div class="border-b border-slate-100 px-6 py-4">
+                <h2 class="text-base font-semibold text-slate-900">"Policies from configuration"</h2>
+                <p class="text-sm text-slate-500">"Declared in the configuration file and applied at start (or with berth apply); change them there."</p>
+            </div>
+            <Transition fallback=|| ()>
+                {move || policies.get().and_then(|r| r.ok()).map(|c| {
+                    let list = |items: Vec<String>| if items.is_empty() {
+                        view! { <span class="text-slate-400">"none"</span> }.into_any()
+                    } else {
+                        view! { <ul class="space-y-1">{items.into_iter().map(|i| view! { <li>{i}</li> }).collect_view()}</ul> }.into_any()
+                    };
+                    let rows: Vec<(&'static str, AnyView)> = vec![
+                        ("Tag retention (projects without their own rules)", list(c.retention)),
+                        ("Retention schedule", view! { <span>{c.retention_schedule.unwrap_or_else(|| "manual runs only".into())}</span> }.into_any()),
+                        ("Immutable tags (every project)", list(c.immutable)),
+                        ("Storage quota per project", view! { <span>{c.per_project_quota}</span> }.into_any()),
+                        ("Storage quota, whole registry", view! { <span>{c.global_quota}</span> }.into_any()),
+                        ("Garbage collection schedule", view! { <span>{c.gc_schedule.map(|s| format!("{s} (UTC){}", if c.gc_delete_untagged { ", untagged artifacts too" } else { "" })).unwrap_or_else(|| "manual runs only".into())}</span> }.into_any()),
+                        ("Garbage collection window", view! { <span>{c.gc_window}</span> }.into_any()),
+                    ];
+                    view! {
+                        <dl class="divide-y divide-slate-100 text-sm">
+                            {rows.into_iter().map(|(k, v)| view! {
+                                <div class="grid grid-cols-3 gap-4 px-6 py-3">
+                                    <dt class="font-medium text-slate-500">{k}</dt>
+                                    <dd class="col-span-2 font-mono text-slate-900" data-config=k>{v}</dd>
+                                </div>
+                            }).collect_view()}
+                        </dl>
+                    }
+                })}
+            </Transition>
+        </section>
     }
 }

@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod audit;
+pub mod immutability;
 pub mod login;
 pub mod not_found;
 pub mod onboard;

@@ -39,6 +39,7 @@ enum Tab {
     Members,
     Robots,
     Retention,
+    Immutability,
 }
 
 #[component]
@@ -60,6 +61,8 @@ pub fn ProjectPage() -> impl IntoView {
                     let can_see_robots = may(is_admin, &p, Res::Robot, Act::List);
                     let can_see_retention = may(is_admin, &p, Res::TagRetention, Act::Read);
                     let can_edit_retention = may(is_admin, &p, Res::TagRetention, Act::Update);
+                    let can_see_immutable = may(is_admin, &p, Res::ImmutableTag, Act::List);
+                    let can_edit_immutable = may(is_admin, &p, Res::ImmutableTag, Act::Create);
                     let tab_class = move |t: Tab| if tab.get() == t {
                         "border-b-2 border-sky-600 px-1 pb-3 text-sm font-semibold text-sky-700"
                     } else {
@@ -69,6 +72,7 @@ pub fn ProjectPage() -> impl IntoView {
                     let p3 = p.clone();
                     let p4 = p.clone();
                     let p5 = p.name.clone();
+                    let p6 = p.name.clone();
                     view! {
                         <div class="mb-6 border-b border-slate-200 pb-4">
                             <div class="flex items-center gap-3">
@@ -90,6 +94,9 @@ pub fn ProjectPage() -> impl IntoView {
                             <Show when=move || can_see_retention>
                                 <button class=move || tab_class(Tab::Retention) on:click=move |_| tab.set(Tab::Retention)>"Tag retention"</button>
                             </Show>
+                            <Show when=move || can_see_immutable>
+                                <button class=move || tab_class(Tab::Immutability) on:click=move |_| tab.set(Tab::Immutability)>"Immutable tags"</button>
+                            </Show>
                         </nav>
                         {move || match tab.get() {
                             Tab::Repositories => view! { <super::repository::RepositoriesTab project=p4.clone() /> }.into_any(),
@@ -97,6 +104,9 @@ pub fn ProjectPage() -> impl IntoView {
                             Tab::Robots if can_see_robots => view! { <RobotsTab project=p3.clone() is_admin /> }.into_any(),
                             Tab::Retention if can_see_retention => view! {
                                 <super::retention::RetentionTab project=p5.clone() can_edit=can_edit_retention />
+                            }.into_any(),
+                            Tab::Immutability if can_see_immutable => view! {
+                                <super::immutability::ImmutabilityTab project=p6.clone() can_edit=can_edit_immutable />
                             }.into_any(),
                             _ => view! { <p class="text-sm text-slate-500">"Your role in this project does not include its members or robot accounts."</p> }.into_any(),
                         }}
@@ -431,6 +441,20 @@ fn QuotaBar(project: String) -> impl IntoView {
                             <div class="mt-1 h-1.5 overflow-hidden rounded bg-slate-200">
                                 <div class=bar style=format!("width: {percent}%") />
                             </div>
+                        })}
+                        {(!q.repositories.is_empty()).then(|| view! {
+                            <details class="mt-2 text-xs text-slate-600" data-testid="quota-breakdown">
+                                <summary class="cursor-pointer text-slate-500">"By repository"</summary>
+                                <p class="mt-1 text-slate-400">"A layer shared by several repositories is listed in each, and counted once in the project's total."</p>
+                                <table class="mt-1 w-full"><tbody>
+                                    {q.repositories.iter().map(|r| view! {
+                                        <tr data-repository-usage=r.name.clone()>
+                                            <td class="py-0.5 font-mono">{r.name.clone()}</td>
+                                            <td class="py-0.5 text-right">{crate::components::widgets::human_size(r.used.max(0) as u64)}</td>
+                                        </tr>
+                                    }).collect_view()}
+                                </tbody></table>
+                            </details>
                         })}
                     </div>
                 }

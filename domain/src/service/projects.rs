@@ -390,9 +390,52 @@ impl Services {
         let used = super::registry::quota::project_usage(&self.db, p.id)
             .await
             .map_err(|e| DomainError::Database(sea_orm::DbErr::Custom(e.message)))?;
+        let repositories = super::registry::quota::usage_by_repository(&self.db, p.id)
+            .await
+            .map_err(|e| DomainError::Database(sea_orm::DbErr::Custom(e.message)))?
+            .into_iter()
+            .map(|(name, used)| crate::types::dto::RepositoryUsage { name, used })
+            .collect();
         Ok(QuotaView {
             limit: p.storage_limit,
             used,
+            repositories,
+        })
+    }
+
+    /// Usage and limits of every project and of the whole registry (system administrators).
+    pub async fn system_quota(
+        &self,
+        actor: &Actor,
+        global_limit: i64,
+    ) -> DomainResult<crate::types::dto::SystemQuotaView> {
+        use crate::types::dto::{ProjectUsage, SystemQuotaView};
+        self.require_configuration(actor, Action::Read).await?;
+        let db_err = |e: super::registry::RegistryError| {
+            DomainError::Database(sea_orm::DbErr::Custom(e.message))
+        };
+        let usage = super::registry::quota::usage_by_project(&self.db)
+            .await
+            .map_err(db_err)?;
+        let global_used = super::registry::quota::global_usage(&self.db)
+            .await
+            .map_err(db_err)?;
+        let mut projects: Vec<ProjectUsage> = project::Entity::find()
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(|p| ProjectUsage {
+                used: usage.get(&p.id).copied().unwrap_or(0),
+                name: p.name,
+                limit: p.storage_limit,
+            })
+            .collect();
+        projects.sort_by(|a, b| b.used.cmp(&a.used).then_with(|| a.name.cmp(&b.name)));
+        Ok(SystemQuotaView {
+            global_limit,
+            global_used,
+            default_project_limit: self.settings.default_storage_limit,
+            projects,
         })
     }
 }

@@ -197,6 +197,34 @@ pub struct ImmutableRuleView {
 pub struct QuotaView {
     pub limit: i64,
     pub used: i64,
+    /// Each repository's bytes, largest first (shared blobs appear in each repository).
+    #[serde(default)]
+    pub repositories: Vec<RepositoryUsage>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RepositoryUsage {
+    pub name: String,
+    pub used: i64,
+}
+
+/// Storage across the registry, for system administrators.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SystemQuotaView {
+    /// -1 unlimited.
+    pub global_limit: i64,
+    pub global_used: i64,
+    /// The limit new projects get; -1 unlimited.
+    pub default_project_limit: i64,
+    /// Every project, largest usage first.
+    pub projects: Vec<ProjectUsage>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProjectUsage {
+    pub name: String,
+    pub limit: i64,
+    pub used: i64,
 }
 
 /// A project's retention policy. `source` is `project` (its own), `config` (the configuration
@@ -232,4 +260,56 @@ impl RetentionExecutionView {
             .filter(|d| d.verdict == verdict)
             .count()
     }
+}
+
+/// What the configuration file declares about policies, shown read-only in the console and
+/// marked "from configuration" there.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConfigPoliciesView {
+    /// One line per `retention` rule, as written (`tag v* retain 10`).
+    pub retention: Vec<String>,
+    pub retention_schedule: Option<String>,
+    /// One line per `immutable_tag_rules` entry.
+    pub immutable: Vec<String>,
+    /// `storage_quota.per_project` and `.global`, as written.
+    pub per_project_quota: String,
+    pub global_quota: String,
+    pub gc_schedule: Option<String>,
+    pub gc_delete_untagged: bool,
+    pub gc_window: String,
+}
+
+/// What a run did (or, dry, would do).
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct GcReport {
+    pub dry_run: bool,
+    pub untagged_artifacts_deleted: u64,
+    pub links_removed: u64,
+    pub blobs_deleted: u64,
+    pub bytes_freed: u64,
+    /// Blobs that were candidates in the mark phase but referenced again before the sweep.
+    pub blobs_rescued: u64,
+    pub elapsed_ms: u64,
+}
+
+/// One recorded garbage collection run.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct GcRun {
+    pub id: i64,
+    /// `manual` or `schedule`.
+    pub trigger: String,
+    pub actor: String,
+    pub dry_run: bool,
+    pub delete_untagged: bool,
+    /// `running`, `success` or `error`.
+    pub status: String,
+    /// While running: `untagged`, `links` or `blobs`; then `done`.
+    pub phase: String,
+    pub done: i64,
+    pub total: i64,
+    pub started_at: chrono::DateTime<chrono::Utc>,
+    pub finished_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// The report when finished, the error message when failed.
+    pub report: Option<GcReport>,
+    pub error: Option<String>,
 }

@@ -19,6 +19,19 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/system/gc", post(run_gc).get(list_runs))
         .route("/system/gc/{id}", get(get_run))
+        .route("/system/quota", get(system_quota))
+}
+
+/// Every project's usage and limit, and the registry's (system administrators).
+async fn system_quota(
+    State(s): State<AppState>,
+    ApiActor(actor): ApiActor,
+) -> ApiResult<Json<domain::types::dto::SystemQuotaView>> {
+    Ok(Json(
+        s.services
+            .system_quota(&actor, s.registry.settings.global_storage_limit)
+            .await?,
+    ))
 }
 
 #[derive(Deserialize)]

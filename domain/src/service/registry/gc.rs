@@ -21,6 +21,7 @@ use chrono::{DateTime, Duration, Utc};
 use sea_orm::{ConnectionTrait, DatabaseBackend, Statement, TransactionTrait};
 
 use super::{Registry, RegistryResult};
+pub use crate::types::dto::{GcReport, GcRun};
 use crate::types::Digest;
 
 /// Advisory lock key of the garbage collector (PostgreSQL).
@@ -70,19 +71,6 @@ impl Default for GcOptions {
             run: None,
         }
     }
-}
-
-/// What a run did (or, dry, would do).
-#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct GcReport {
-    pub dry_run: bool,
-    pub untagged_artifacts_deleted: u64,
-    pub links_removed: u64,
-    pub blobs_deleted: u64,
-    pub bytes_freed: u64,
-    /// Blobs that were candidates in the mark phase but referenced again before the sweep.
-    pub blobs_rescued: u64,
-    pub elapsed_ms: u64,
 }
 
 fn ph(backend: DatabaseBackend, n: usize) -> String {
@@ -300,28 +288,6 @@ impl Registry {
         txn.commit().await?;
         Ok(res.rows_affected())
     }
-}
-
-/// One recorded garbage collection run.
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct GcRun {
-    pub id: i64,
-    /// `manual` or `schedule`.
-    pub trigger: String,
-    pub actor: String,
-    pub dry_run: bool,
-    pub delete_untagged: bool,
-    /// `running`, `success` or `error`.
-    pub status: String,
-    /// While running: `untagged`, `links` or `blobs`; then `done`.
-    pub phase: String,
-    pub done: i64,
-    pub total: i64,
-    pub started_at: DateTime<Utc>,
-    pub finished_at: Option<DateTime<Utc>>,
-    /// The report when finished, the error message when failed.
-    pub report: Option<GcReport>,
-    pub error: Option<String>,
 }
 
 /// A run still marked `running` after this long is taken to have died with its process.

@@ -65,6 +65,62 @@ pub async fn project_usage(conn: &impl ConnectionTrait, project_id: i64) -> Regi
     .await
 }
 
+/// Every project's usage (projects holding nothing are absent), by project id.
+pub async fn usage_by_project(
+    conn: &impl ConnectionTrait,
+) -> RegistryResult<std::collections::HashMap<i64, i64>> {
+    let backend = conn.get_database_backend();
+    let rows = conn
+        .query_all(Statement::from_string(
+            backend,
+            "SELECT u.project_id, CAST(SUM(b.size) AS BIGINT) FROM \
+             (SELECT DISTINCT r.project_id, rb.digest FROM repository_blobs rb \
+              JOIN repositories r ON r.id = rb.repository_id) u \
+             JOIN blobs b ON b.digest = u.digest GROUP BY u.project_id",
+        ))
+        .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|r| {
+            Some((
+                r.try_get_by_index::<i64>(0).ok()?,
+                r.try_get_by_index::<Option<i64>>(1).ok()?.unwrap_or(0),
+            ))
+        })
+        .collect())
+}
+
+/// Each repository of a project with the bytes of the blobs it holds (a blob shared by two
+/// repositories appears in both; the project counts it once), largest first.
+pub async fn usage_by_repository(
+    conn: &impl ConnectionTrait,
+    project_id: i64,
+) -> RegistryResult<Vec<(String, i64)>> {
+    let backend = conn.get_database_backend();
+    let rows = conn
+        .query_all(Statement::from_sql_and_values(
+            backend,
+            format!(
+                "SELECT r.name, CAST(COALESCE(SUM(b.size), 0) AS BIGINT) AS used FROM repositories r \
+                 LEFT JOIN repository_blobs rb ON rb.repository_id = r.id \
+                 LEFT JOIN blobs b ON b.digest = rb.digest WHERE r.project_id = {} \
+                 GROUP BY r.name ORDER BY used DESC, r.name",
+                placeholder(backend, 1)
+            ),
+            vec![project_id.into()],
+        ))
+        .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|r| {
+            Some((
+                r.try_get_by_index::<String>(0).ok()?,
+                r.try_get_by_index::<Option<i64>>(1).ok()?.unwrap_or(0),
+            ))
+        })
+        .collect())
+}
+
 /// The bytes all projects use together.
 pub async fn global_usage(conn: &impl ConnectionTrait) -> RegistryResult<i64> {
     scalar(
