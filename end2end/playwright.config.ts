@@ -22,6 +22,25 @@ export const idpURL = `http://127.0.0.1:${idpPort}`;
 const oidcSecret = 'e2e-oidc-client-secret';
 const oidcDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-e2e-oidc-'));
 const oidcConfig = path.join(oidcDataDir, 'berth.yml');
+// A per-project policy file (configuration as code) declared in that configuration.
+export const policyFileProject = 'payments';
+const policyFile = path.join(oidcDataDir, 'payments.yml');
+fs.writeFileSync(
+  policyFile,
+  `projects:
+  - name: ${policyFileProject}
+    storage_limit: 50GB
+    immutable_tag_rules:
+      - pattern: "v*"
+        repositories: "api/**"
+    retention:
+      schedule: "0 3 * * *"
+      rules:
+        - rule: tag
+          pattern: "v*"
+          retain: 5
+`,
+);
 fs.writeFileSync(
   oidcConfig,
   `hostname: 127.0.0.1
@@ -51,6 +70,8 @@ immutable_tag_rules:
 storage_quota:
   per_project: 100GB
   global: 10TB
+policy_files:
+  - ${policyFile}
 `,
 );
 

@@ -3,7 +3,7 @@
 // every project; a garbage collection dry run appears in the run history; a project's
 // immutable tags tab marks the configuration's rule and adds and removes the project's own.
 import { expect, test, type Page } from '@playwright/test';
-import { adminPassword, oidcBaseURL } from '../playwright.config';
+import { adminPassword, oidcBaseURL, policyFileProject } from '../playwright.config';
 
 test.use({ baseURL: oidcBaseURL });
 
@@ -68,4 +68,18 @@ test('configuration policies, storage and garbage collection on the administrati
   await expect(own).toHaveCount(0);
   // The configuration's rule has no remove button.
   await expect(tab.locator('tr[data-immutable-rule="release-*"]').getByRole('button')).toHaveCount(0);
+});
+
+test('a project declared by a policy file shows its policies as coming from configuration', async ({ page }) => {
+  await signInLocally(page);
+  await page.goto(`/projects/${policyFileProject}`);
+  await hydrated(page);
+  await expect(page.getByTestId('quota')).toContainText('46.6 GiB');
+  await page.getByRole('button', { name: 'Immutable tags' }).click();
+  await expect(page.getByTestId('managed-note')).toContainText('payments.yml');
+  await expect(page.getByTestId('immutability').locator('tr[data-immutable-rule="v*"]')).toContainText('api/**');
+  await page.getByRole('button', { name: 'Tag retention' }).click();
+  await expect(page.getByTestId('managed-note')).toContainText('payments.yml');
+  await expect(page.getByLabel('Retention schedule')).toHaveValue('0 3 * * *');
+  await expect(page.getByLabel('Rule 1 tags')).toHaveValue('v*');
 });

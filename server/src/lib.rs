@@ -11,6 +11,7 @@ pub mod jobs;
 pub mod observability;
 pub mod oidc;
 pub mod policies;
+pub mod policy_files;
 pub mod registry;
 pub mod render;
 pub mod serve;

@@ -35,6 +35,14 @@ enum Command {
     Migrate,
     /// Validate the configuration and exit.
     CheckConfig,
+    /// Apply a per-project policy file (configuration as code) and print what changed.
+    Apply {
+        /// The policy file (YAML; see docs/configuration.md).
+        file: PathBuf,
+        /// Only print what would change.
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -65,6 +73,7 @@ fn main() -> ExitCode {
                 println!("configuration is valid");
                 Ok(())
             }
+            Command::Apply { file, dry_run } => apply(config, &file, dry_run).await,
         }
     });
     match result {
@@ -90,6 +99,21 @@ async fn migrate(config: &Config) -> anyhow::Result<sea_orm::DatabaseConnection>
     Ok(db)
 }
 
+async fn apply(config: Config, file: &std::path::Path, dry_run: bool) -> anyhow::Result<()> {
+    let policies = berth_server::policy_files::load(file)?;
+    let db = migrate(&config).await?;
+    bootstrap_admin(&db).await?;
+    let state = AppState::new(config, db, state::default_site_root())?;
+    let diff = berth_server::policy_files::apply(&state, &policies, dry_run).await?;
+    if diff.is_empty() {
+        println!("{}: no changes", file.display());
+    }
+    for change in diff {
+        println!("{}{change}", if dry_run { "[dry run] " } else { "" });
+    }
+    Ok(())
+}
+
 async fn run(config: Config) -> anyhow::Result<()> {
     let _ = rustls::crypto::ring::default_provider().install_default();
     for setting in config.inactive_settings() {
@@ -103,6 +127,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
     let listeners = serve::Listeners::bind(&config)?;
     let state = AppState::new(config.clone(), db, state::default_site_root())?;
     berth_server::policies::apply(&state).await?;
+    berth_server::policy_files::apply_configured(&state).await?;
     spawn_session_cleanup(state.db.clone());
     berth_server::jobs::spawn(state.clone());
     spawn_upload_expiry(state.registry.clone(), config.registry.upload_expiry.0);

@@ -37,10 +37,15 @@ pub async fn apply(state: &AppState) -> anyhow::Result<Vec<String>> {
 /// keeps the `retain` most recently pushed matching tags, `rule: days` those pushed in the last
 /// `retain` days, `rule: always` all matching tags.
 pub fn retention_rules(config: &crate::config::Config) -> Vec<domain::policy::retention::Rule> {
+    rules_of(&config.retention)
+}
+
+/// Configuration-shaped retention rules (`rule`, `pattern`, `retain`, `repositories`) as policy
+/// rules.
+pub fn rules_of(rules: &[crate::config::RetentionRule]) -> Vec<domain::policy::retention::Rule> {
     use crate::config::RetentionRuleKind;
     use domain::policy::retention::{Rule, Template};
-    config
-        .retention
+    rules
         .iter()
         .map(|r| Rule {
             repositories: r
@@ -109,5 +114,19 @@ pub fn config_view(config: &crate::config::Config) -> domain::types::dto::Config
         gc_schedule: config.gc.schedule.clone(),
         gc_delete_untagged: config.gc.delete_untagged,
         gc_window: format!("{} minutes", config.gc.window.0.as_secs() / 60),
+        managed_projects: config
+            .policy_files
+            .iter()
+            .filter_map(|path| {
+                let file = crate::policy_files::load(path).ok()?;
+                Some(
+                    file.projects
+                        .into_iter()
+                        .map(|p| (p.name, path.display().to_string()))
+                        .collect::<Vec<_>>(),
+                )
+            })
+            .flatten()
+            .collect(),
     }
 }

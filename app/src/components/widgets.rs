@@ -88,3 +88,20 @@ pub fn short_digest(digest: &str) -> String {
         None => digest.to_string(),
     }
 }
+
+/// "Managed by a policy file" on a project's policy tabs, when a configured file declares it.
+#[component]
+pub fn ManagedNote(project: String) -> impl IntoView {
+    let policies = Resource::new(|| (), |_| crate::api::config_policies());
+    view! {
+        <Transition fallback=|| ()>
+            {move || policies.get().and_then(|r| r.ok()).and_then(|c| {
+                c.managed_projects.into_iter().find(|(p, _)| *p == project).map(|(_, file)| view! {
+                    <p class="rounded-md border border-sky-200 bg-sky-50 px-4 py-2 text-sm text-sky-800" data-testid="managed-note">
+                        {format!("From configuration: the policy file {file} declares this project's policies; changes made here are replaced at the next start.")}
+                    </p>
+                })
+            })}
+        </Transition>
+    }
+}

@@ -53,6 +53,7 @@ pub fn ImmutabilityTab(project: String, can_edit: bool) -> impl IntoView {
     });
     view! {
         <div class="space-y-6" data-testid="immutability">
+            <crate::components::widgets::ManagedNote project=name.get_value() />
             <div class="rounded-lg border border-slate-200 bg-white">
                 <div class="border-b border-slate-100 px-5 py-4">
                     <h2 class="text-base font-semibold text-slate-900">"Immutable tags"</h2>

@@ -174,6 +174,7 @@ pub fn RetentionTab(project: String, can_edit: bool) -> impl IntoView {
     let indices = move || (0..rules.get().len()).collect::<Vec<_>>();
     view! {
         <div class="space-y-6" data-testid="retention">
+            <crate::components::widgets::ManagedNote project=name.get_value() />
             <div class="rounded-lg border border-slate-200 bg-white p-5">
                 <div class="flex items-center justify-between">
                     <div>

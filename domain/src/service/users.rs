@@ -405,3 +405,18 @@ impl Services {
         Ok(())
     }
 }
+
+impl Services {
+    /// The oldest enabled system administrator, as (id, username): whom configuration-as-code
+    /// acts for.
+    pub async fn first_admin(&self) -> DomainResult<Option<(i64, String)>> {
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+        Ok(crate::entities::user::Entity::find()
+            .filter(crate::entities::user::Column::IsAdmin.eq(true))
+            .filter(crate::entities::user::Column::Disabled.eq(false))
+            .order_by_asc(crate::entities::user::Column::Id)
+            .one(&self.db)
+            .await?
+            .map(|u| (u.id, u.username)))
+    }
+}

@@ -277,6 +277,9 @@ pub struct ConfigPoliciesView {
     pub gc_schedule: Option<String>,
     pub gc_delete_untagged: bool,
     pub gc_window: String,
+    /// Projects whose policies a configured policy file declares: (project, file).
+    #[serde(default)]
+    pub managed_projects: Vec<(String, String)>,
 }
 
 /// What a run did (or, dry, would do).

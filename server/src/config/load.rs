@@ -31,6 +31,7 @@ const SECTIONS: &[&str] = &[
     "retention",
     "retention_schedule",
     "immutable_tag_rules",
+    "policy_files",
     "storage_quota",
     "registry",
     "gc",

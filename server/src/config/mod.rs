@@ -36,6 +36,8 @@ pub struct Config {
     /// that follows them.
     pub retention_schedule: Option<String>,
     pub immutable_tag_rules: Vec<ImmutableTagRule>,
+    /// Per-project policy files applied at every start (see `berth apply`).
+    pub policy_files: Vec<PathBuf>,
     pub storage_quota: StorageQuota,
     pub registry: RegistryConfig,
     pub gc: GcConfig,
@@ -61,6 +63,7 @@ impl Default for Config {
             retention: Vec::new(),
             retention_schedule: None,
             immutable_tag_rules: Vec::new(),
+            policy_files: Vec::new(),
             storage_quota: StorageQuota::default(),
             registry: RegistryConfig::default(),
             gc: GcConfig::default(),
