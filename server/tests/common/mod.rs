@@ -61,6 +61,11 @@ impl TestApp {
             .uri(path)
             .body(body)
             .unwrap();
+        self.dispatch(request).await
+    }
+
+    /// Sends a request through the router and reads the whole response.
+    pub async fn dispatch(&self, request: Request<Body>) -> TestResponse {
         let response = self.router.clone().oneshot(request).await.unwrap();
         let status = response.status();
         let headers = response.headers().clone();
@@ -101,22 +106,7 @@ impl TestApp {
             }
             None => Body::empty(),
         };
-        let response = self
-            .router
-            .clone()
-            .oneshot(builder.body(body).unwrap())
-            .await
-            .unwrap();
-        let status = response.status();
-        let headers = response.headers().clone();
-        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
-            .await
-            .unwrap();
-        TestResponse {
-            status,
-            headers,
-            body: String::from_utf8_lossy(&bytes).into_owned(),
-        }
+        self.dispatch(builder.body(body).unwrap()).await
     }
 
     /// A request with raw bytes as the body.
@@ -135,22 +125,7 @@ impl TestApp {
         for (k, v) in headers {
             builder = builder.header(*k, *v);
         }
-        let response = self
-            .router
-            .clone()
-            .oneshot(builder.body(Body::from(body)).unwrap())
-            .await
-            .unwrap();
-        let status = response.status();
-        let headers = response.headers().clone();
-        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
-            .await
-            .unwrap();
-        TestResponse {
-            status,
-            headers,
-            body: String::from_utf8_lossy(&bytes).into_owned(),
-        }
+        self.dispatch(builder.body(Body::from(body)).unwrap()).await
     }
 
     /// The system administrator as a domain actor, for setting up fixtures through services.
@@ -201,22 +176,7 @@ impl TestApp {
         for (k, v) in headers {
             builder = builder.header(*k, *v);
         }
-        let response = self
-            .router
-            .clone()
-            .oneshot(builder.body(Body::from(body)).unwrap())
-            .await
-            .unwrap();
-        let status = response.status();
-        let headers = response.headers().clone();
-        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
-            .await
-            .unwrap();
-        TestResponse {
-            status,
-            headers,
-            body: String::from_utf8_lossy(&bytes).into_owned(),
-        }
+        self.dispatch(builder.body(Body::from(body)).unwrap()).await
     }
 
     /// Signs in through the console's login server function; returns the response, whose
