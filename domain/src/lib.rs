@@ -2,6 +2,7 @@
 //! the database entities and connection handling that every service builds on.
 
 pub mod policy;
+pub mod scan;
 pub mod types;
 
 #[cfg(feature = "server")]
