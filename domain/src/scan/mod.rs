@@ -2,6 +2,8 @@
 //! their ranges, and the package databases found in images. No I/O: the server feeds these
 //! with the files it streams out of layers and the records it imports.
 
+#[cfg(feature = "server")]
+pub mod layers;
 pub mod osv;
 pub mod packages;
 pub mod version;
