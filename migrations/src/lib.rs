@@ -9,6 +9,7 @@ mod m20261127_000004_oidc;
 mod m20261127_000005_immutable_rules;
 mod m20261127_000006_retention;
 mod m20261127_000007_jobs;
+mod m20261127_000008_vulndb;
 
 pub struct Migrator;
 
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000005_immutable_rules::Migration),
             Box::new(m20261127_000006_retention::Migration),
             Box::new(m20261127_000007_jobs::Migration),
+            Box::new(m20261127_000008_vulndb::Migration),
         ]
     }
 }

@@ -35,6 +35,11 @@ enum Command {
     Migrate,
     /// Validate the configuration and exit.
     CheckConfig,
+    /// The vulnerability database.
+    Vulndb {
+        #[command(subcommand)]
+        command: VulndbCommand,
+    },
     /// Apply a per-project policy file (configuration as code) and print what changed.
     Apply {
         /// The policy file (YAML; see docs/configuration.md).
@@ -42,6 +47,15 @@ enum Command {
         /// Only print what would change.
         #[arg(long)]
         dry_run: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum VulndbCommand {
+    /// Import OSV records: one `.json` record, a directory of them, or an OSV `all.zip`.
+    Import {
+        /// File, directory or zip.
+        path: PathBuf,
     },
 }
 
@@ -74,6 +88,9 @@ fn main() -> ExitCode {
                 Ok(())
             }
             Command::Apply { file, dry_run } => apply(config, &file, dry_run).await,
+            Command::Vulndb {
+                command: VulndbCommand::Import { path },
+            } => vulndb_import(&config, &path).await,
         }
     });
     match result {
@@ -110,6 +127,27 @@ async fn apply(config: Config, file: &std::path::Path, dry_run: bool) -> anyhow:
     }
     for change in diff {
         println!("{}{change}", if dry_run { "[dry run] " } else { "" });
+    }
+    Ok(())
+}
+
+async fn vulndb_import(config: &Config, path: &std::path::Path) -> anyhow::Result<()> {
+    let db = migrate(config).await?;
+    let vulndb = domain::service::vulndb::VulnDb::new(db);
+    let report = vulndb
+        .import_path(path)
+        .await
+        .map_err(|e| anyhow::anyhow!(e))?;
+    println!(
+        "{}: {} imported, {} updated, {} unchanged, {} failed",
+        path.display(),
+        report.imported,
+        report.updated,
+        report.unchanged,
+        report.failed.len()
+    );
+    for (source, why) in &report.failed {
+        println!("  skipped {source}: {why}");
     }
     Ok(())
 }

@@ -15,6 +15,7 @@ pub mod retention;
 pub mod robots;
 pub mod tokens;
 pub mod users;
+pub mod vulndb;
 
 use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter};
 
