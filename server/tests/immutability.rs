@@ -35,21 +35,6 @@ async fn app_with(customise: impl FnOnce(&mut berth_server::config::Config)) -> 
     app
 }
 
-async fn push_blob(app: &TestApp, repo: &str, content: &[u8]) -> String {
-    let d = sha(content);
-    let r = app
-        .send_bytes(
-            Method::POST,
-            &format!("/v2/{repo}/blobs/uploads/?digest={d}"),
-            ADMIN,
-            content.to_vec(),
-            &[],
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
-    d
-}
-
 /// Pushes an image to `repo:tag`; returns the manifest, its digest and the response.
 async fn push(
     app: &TestApp,
@@ -59,8 +44,8 @@ async fn push(
 ) -> (Vec<u8>, String, common::TestResponse) {
     let config = format!(r#"{{"architecture":"amd64","os":"linux","seed":"{seed}"}}"#);
     let layer = format!("layer of {seed}");
-    let cd = push_blob(app, repo, config.as_bytes()).await;
-    let ld = push_blob(app, repo, layer.as_bytes()).await;
+    let cd = app.push_blob(repo, config.as_bytes()).await;
+    let ld = app.push_blob(repo, layer.as_bytes()).await;
     let manifest = serde_json::to_vec(&json!({
         "schemaVersion": 2, "mediaType": OCI_MANIFEST,
         "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": cd, "size": config.len()},

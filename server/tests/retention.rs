@@ -17,26 +17,11 @@ const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 
 use common::sha;
 
-async fn push_blob(app: &TestApp, repo: &str, content: &[u8]) -> String {
-    let d = sha(content);
-    let r = app
-        .send_bytes(
-            Method::POST,
-            &format!("/v2/{repo}/blobs/uploads/?digest={d}"),
-            ADMIN,
-            content.to_vec(),
-            &[],
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
-    d
-}
-
 /// Pushes a distinct image as `repo:tag` and dates it `days_ago`.
 async fn push_dated(app: &TestApp, repo: &str, tag: &str, days_ago: i64) {
     let config = format!(r#"{{"architecture":"amd64","os":"linux","tag":"{tag}"}}"#);
-    let cd = push_blob(app, repo, config.as_bytes()).await;
-    let ld = push_blob(app, repo, b"shared layer").await;
+    let cd = app.push_blob(repo, config.as_bytes()).await;
+    let ld = app.push_blob(repo, b"shared layer").await;
     let manifest = serde_json::to_vec(&json!({
         "schemaVersion": 2, "mediaType": OCI_MANIFEST,
         "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": cd, "size": config.len()},
