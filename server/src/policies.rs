@@ -67,13 +67,7 @@ pub fn rules_of(rules: &[crate::config::RetentionRule]) -> Vec<domain::policy::r
 
 /// The configuration file's policies as the console shows them ("from configuration").
 pub fn config_view(config: &crate::config::Config) -> domain::types::dto::ConfigPoliciesView {
-    use crate::config::{ByteLimit, RetentionRuleKind};
-    let limit = |l: ByteLimit| match l {
-        ByteLimit::Unlimited => "unlimited".to_string(),
-        ByteLimit::Bytes(b) => {
-            domain::service::registry::quota::human_bytes(i64::try_from(b).unwrap_or(i64::MAX))
-        }
-    };
+    use crate::config::RetentionRuleKind;
     let repos = |r: &Option<String>| {
         r.as_deref()
             .map(|r| format!(" in repositories {r}"))
@@ -109,8 +103,8 @@ pub fn config_view(config: &crate::config::Config) -> domain::types::dto::Config
             .iter()
             .map(|r| format!("tags matching {}{}", r.pattern, repos(&r.repositories)))
             .collect(),
-        per_project_quota: limit(config.storage_quota.per_project),
-        global_quota: limit(config.storage_quota.global),
+        per_project_quota: human_limit(config.storage_quota.per_project.as_i64()),
+        global_quota: human_limit(config.storage_quota.global.as_i64()),
         gc_schedule: config.gc.schedule.clone(),
         gc_delete_untagged: config.gc.delete_untagged,
         gc_window: format!("{} minutes", config.gc.window.0.as_secs() / 60),
@@ -128,5 +122,14 @@ pub fn config_view(config: &crate::config::Config) -> domain::types::dto::Config
             })
             .flatten()
             .collect(),
+    }
+}
+
+/// A storage limit in bytes (-1 unlimited) as people read it.
+pub fn human_limit(limit: i64) -> String {
+    if limit < 0 {
+        "unlimited".into()
+    } else {
+        domain::service::registry::quota::human_bytes(limit)
     }
 }

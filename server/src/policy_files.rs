@@ -86,21 +86,6 @@ async fn actor(state: &AppState) -> anyhow::Result<Actor> {
     ))
 }
 
-fn limit_bytes(l: ByteLimit) -> i64 {
-    match l {
-        ByteLimit::Unlimited => -1,
-        ByteLimit::Bytes(b) => i64::try_from(b).unwrap_or(i64::MAX),
-    }
-}
-
-fn human(limit: i64) -> String {
-    if limit < 0 {
-        "unlimited".into()
-    } else {
-        domain::service::registry::quota::human_bytes(limit)
-    }
-}
-
 fn rule_key(repositories: &Selector, tags: &Selector) -> String {
     format!(
         "repositories {} {:?}, tags {} {:?}",
@@ -133,7 +118,7 @@ pub async fn apply(
                         NewProject {
                             name: name.into(),
                             public: p.public.unwrap_or(false),
-                            storage_limit: p.storage_limit.map(limit_bytes),
+                            storage_limit: p.storage_limit.map(ByteLimit::as_i64),
                             ..Default::default()
                         },
                     )
@@ -169,13 +154,13 @@ pub async fn apply(
         }
         if let Some(limit) = p
             .storage_limit
-            .map(limit_bytes)
+            .map(ByteLimit::as_i64)
             .filter(|l| *l != view.storage_limit)
         {
             diff.push(format!(
                 "project {name}: storage limit {} → {}",
-                human(view.storage_limit),
-                human(limit)
+                crate::policies::human_limit(view.storage_limit),
+                crate::policies::human_limit(limit)
             ));
             update.storage_limit = Some(limit);
         }

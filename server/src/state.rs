@@ -9,7 +9,7 @@ use leptos::config::LeptosOptions;
 use sea_orm::DatabaseConnection;
 
 use crate::auth::token::TokenKeys;
-use crate::config::{ByteLimit, Config};
+use crate::config::Config;
 use crate::observability::Metrics;
 use domain::service::registry::{Registry, RegistrySettings};
 use domain::service::{ServiceSettings, Services};
@@ -55,10 +55,7 @@ impl AppState {
                 .map(|o| o.name.clone()),
         };
         let metrics = Arc::new(Metrics::new(db.clone()));
-        let default_storage_limit = match config.storage_quota.per_project {
-            ByteLimit::Unlimited => -1,
-            ByteLimit::Bytes(b) => i64::try_from(b).unwrap_or(i64::MAX),
-        };
+        let default_storage_limit = config.storage_quota.per_project.as_i64();
         let services = Services::new(
             db.clone(),
             ServiceSettings {
@@ -85,10 +82,7 @@ impl AppState {
             db.clone(),
             Arc::new(store),
             RegistrySettings {
-                global_storage_limit: match config.storage_quota.global {
-                    ByteLimit::Unlimited => -1,
-                    ByteLimit::Bytes(b) => i64::try_from(b).unwrap_or(i64::MAX),
-                },
+                global_storage_limit: config.storage_quota.global.as_i64(),
                 ..RegistrySettings::default()
             },
         );

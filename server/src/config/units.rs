@@ -47,6 +47,14 @@ impl ByteLimit {
         }
         Ok(Self::Bytes(bytes.round() as u64))
     }
+
+    /// Bytes as the database stores limits: -1 for unlimited.
+    pub fn as_i64(self) -> i64 {
+        match self {
+            Self::Unlimited => -1,
+            Self::Bytes(b) => i64::try_from(b).unwrap_or(i64::MAX),
+        }
+    }
 }
 
 impl<'de> Deserialize<'de> for ByteLimit {
