@@ -6,7 +6,6 @@
 
 use chrono::{DateTime, Duration, Utc};
 use domain::policy::cron::Schedule;
-use domain::service::registry::gc::GcOptions;
 use domain::service::Actor;
 
 use crate::AppState;
@@ -88,26 +87,11 @@ async fn claim(state: &AppState, job: &str, fire: DateTime<Utc>) -> bool {
 }
 
 async fn start_gc(state: &AppState) {
-    let gc = &state.config.gc;
-    let options = GcOptions {
-        dry_run: false,
-        delete_untagged: gc.delete_untagged,
-        window: Duration::from_std(gc.window.0).unwrap_or(Duration::hours(2)),
-        run: None,
-    };
-    let id = match crate::api::gc::start(state, &options, "schedule", "system").await {
-        Ok(id) => id,
-        Err(e) => {
-            tracing::warn!(error = %e.message(), "scheduled garbage collection not started");
-            return;
-        }
-    };
-    let state = state.clone();
-    tokio::spawn(async move {
-        let done =
-            crate::api::gc::finish(&state, id, &options, "user", "system", "scheduler").await;
-        if let Err(e) = done {
-            tracing::warn!(run = id, error = %e.message(), "scheduled garbage collection failed");
-        }
-    });
+    let options = crate::api::gc::configured_options(state, false, state.config.gc.delete_untagged);
+    let started =
+        crate::api::gc::start_in_background(state, options, "schedule", &Actor::system(), None)
+            .await;
+    if let Err(e) = started {
+        tracing::warn!(error = %e.message(), "scheduled garbage collection not started");
+    }
 }

@@ -93,30 +93,10 @@ fn gc_starter(state: &AppState) -> app::api::ctx::GcStarter {
             let state = state.clone();
             let runtime = runtime.clone();
             Box::pin(async move {
-                let gc = &state.config.gc;
-                let options = domain::service::registry::gc::GcOptions {
-                    dry_run,
-                    delete_untagged,
-                    window: chrono::Duration::from_std(gc.window.0)
-                        .unwrap_or(chrono::Duration::hours(2)),
-                    run: None,
-                };
-                let id = api::gc::start(&state, &options, "manual", actor.principal.name())
+                let options = api::gc::configured_options(&state, dry_run, delete_untagged);
+                api::gc::start_in_background(&state, options, "manual", &actor, runtime.as_ref())
                     .await
-                    .map_err(|e| e.message().to_string())?;
-                let run = async move {
-                    let (kind, name) = (actor.principal.kind(), actor.principal.name());
-                    if let Err(e) =
-                        api::gc::finish(&state, id, &options, kind, name, &actor.source_ip).await
-                    {
-                        tracing::error!(run = id, error = %e.message(), "garbage collection failed");
-                    }
-                };
-                match &runtime {
-                    Some(handle) => drop(handle.spawn(run)),
-                    None => drop(tokio::spawn(run)),
-                }
-                Ok(id)
+                    .map_err(|e| e.message().to_string())
             })
         },
     ))

@@ -116,6 +116,41 @@ pub async fn finish(
     outcome.map_err(|e| internal(e.message))
 }
 
+/// Options for a run with the configured window (`gc.window`).
+pub fn configured_options(state: &AppState, dry_run: bool, delete_untagged: bool) -> GcOptions {
+    GcOptions {
+        dry_run,
+        delete_untagged,
+        window: chrono::Duration::from_std(state.config.gc.window.0)
+            .unwrap_or(chrono::Duration::hours(2)),
+        run: None,
+    }
+}
+
+/// Records a run and lets it go on in the background on `runtime` (the current one when
+/// `None`); returns its id at once.
+pub async fn start_in_background(
+    state: &AppState,
+    options: GcOptions,
+    trigger: &str,
+    actor: &domain::service::Actor,
+    runtime: Option<&tokio::runtime::Handle>,
+) -> Result<i64, ApiError> {
+    let id = start(state, &options, trigger, actor.principal.name()).await?;
+    let (state, actor) = (state.clone(), actor.clone());
+    let run = async move {
+        let (kind, name) = (actor.principal.kind(), actor.principal.name());
+        if let Err(e) = finish(&state, id, &options, kind, name, &actor.source_ip).await {
+            tracing::error!(run = id, error = %e.message(), "garbage collection failed");
+        }
+    };
+    match runtime {
+        Some(handle) => drop(handle.spawn(run)),
+        None => drop(tokio::spawn(run)),
+    }
+    Ok(id)
+}
+
 async fn run_gc(
     State(s): State<AppState>,
     ApiActor(actor): ApiActor,
@@ -134,21 +169,20 @@ async fn run_gc(
         window: chrono::Duration::minutes(window),
         run: None,
     };
-    let id = start(&s, &options, "manual", actor.principal.name()).await?;
-    let (kind, name, ip) = (
-        actor.principal.kind().to_string(),
-        actor.principal.name().to_string(),
-        actor.source_ip.clone(),
-    );
     if req.background {
-        tokio::spawn(async move {
-            if let Err(e) = finish(&s, id, &options, &kind, &name, &ip).await {
-                tracing::error!(run = id, error = %e.message(), "garbage collection failed");
-            }
-        });
+        let id = start_in_background(&s, options, "manual", &actor, None).await?;
         return Ok((StatusCode::ACCEPTED, Json(serde_json::json!({ "id": id }))).into_response());
     }
-    let report = finish(&s, id, &options, &kind, &name, &ip).await?;
+    let id = start(&s, &options, "manual", actor.principal.name()).await?;
+    let report = finish(
+        &s,
+        id,
+        &options,
+        actor.principal.kind(),
+        actor.principal.name(),
+        &actor.source_ip,
+    )
+    .await?;
     Ok(Json(GcResponse { id, report }).into_response())
 }
 
