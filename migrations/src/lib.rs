@@ -10,6 +10,7 @@ mod m20261127_000005_immutable_rules;
 mod m20261127_000006_retention;
 mod m20261127_000007_jobs;
 mod m20261127_000008_vulndb;
+mod m20261127_000009_scans;
 
 pub struct Migrator;
 
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000006_retention::Migration),
             Box::new(m20261127_000007_jobs::Migration),
             Box::new(m20261127_000008_vulndb::Migration),
+            Box::new(m20261127_000009_scans::Migration),
         ]
     }
 }

@@ -1,4 +1,5 @@
-//! The scheduler: garbage collection (`gc.schedule`) and tag retention (each project's policy
+//! The scheduler: garbage collection (`gc.schedule`), scanning every artifact (the scan-all
+//! schedule set through the API or console) and tag retention (each project's policy
 //! schedule, or `retention_schedule` for projects following the configuration file) at their
 //! cron times. Every replica ticks; a claim row per occurrence (`schedule_claims`) makes exactly
 //! one of them run it. An occurrence missed while no replica was up is run when one comes back
@@ -72,6 +73,24 @@ pub async fn tick(state: &AppState, after: DateTime<Utc>, until: DateTime<Utc>) 
                 started.push(format!("{job}@{fire}"));
             }
         }
+    }
+    match crate::scanning::scan_all_schedule(state).await {
+        Ok(Some(text)) => match Schedule::parse(&text) {
+            Ok(schedule) => {
+                for fire in schedule.fired_between(after, until) {
+                    if claim(state, "scan_all", fire).await {
+                        match crate::scanning::scan_all(state, "schedule").await {
+                            Ok(n) => tracing::info!(queued = n, "scheduled scan of all artifacts"),
+                            Err(e) => tracing::warn!(error = %e, "scheduled scan all failed"),
+                        }
+                        started.push(format!("scan_all@{fire}"));
+                    }
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "the scan-all schedule is invalid"),
+        },
+        Ok(None) => {}
+        Err(e) => tracing::warn!(error = %e, "cannot read the scan-all schedule"),
     }
     started
 }

@@ -14,6 +14,8 @@ pub mod policies;
 pub mod policy_files;
 pub mod registry;
 pub mod render;
+pub mod scanning;
+pub mod sealed;
 pub mod serve;
 pub mod state;
 
@@ -67,6 +69,7 @@ pub fn router(state: AppState) -> Router {
         .merge(token)
         .merge(registry::routes())
         .merge(oidc::routes())
+        .merge(scanning::adapter::routes())
         .nest(api::PREFIX, api::routes())
         .merge(console)
         .with_state(state.clone())

@@ -168,6 +168,8 @@ async fn run(config: Config) -> anyhow::Result<()> {
     berth_server::policy_files::apply_configured(&state).await?;
     spawn_session_cleanup(state.db.clone());
     berth_server::jobs::spawn(state.clone());
+    berth_server::scanning::spawn_workers(state.clone());
+    berth_server::scanning::spawn_updater(state.clone());
     spawn_upload_expiry(state.registry.clone(), config.registry.upload_expiry.0);
     tracing::info!(
         external_url = %state.instance.external_url,

@@ -30,6 +30,8 @@ pub struct Metrics {
     requests: IntCounterVec,
     latency: HistogramVec,
     pool: IntGaugeVec,
+    /// Scans finished by this replica (success or failure).
+    pub scans_finished: prometheus::IntCounter,
     db: DatabaseConnection,
 }
 
@@ -60,10 +62,16 @@ impl Metrics {
             &["state"],
         )
         .expect("valid metric");
+        let scans_finished = prometheus::IntCounter::new(
+            "scans_finished_total",
+            "Vulnerability scans finished by this replica.",
+        )
+        .expect("valid metric");
         for collector in [
             Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(latency.clone()),
             Box::new(pool.clone()),
+            Box::new(scans_finished.clone()),
         ] {
             registry
                 .register(collector)
@@ -74,6 +82,7 @@ impl Metrics {
             requests,
             latency,
             pool,
+            scans_finished,
             db,
         }
     }

@@ -6,7 +6,6 @@
 //! `GET /c/oidc/provider-logout` sends the browser to the provider's end-session endpoint.
 //! Every refusal is audited with its reason and shown on the sign-in page.
 
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -24,8 +23,6 @@ use openidconnect::{
     PkceCodeChallenge, PkceCodeVerifier, ProviderMetadataWithLogout, RedirectUrl, RefreshToken,
     RequestTokenError, Scope, TokenResponse,
 };
-use ring::aead::{Aad, LessSafeKey, Nonce as AeadNonce, UnboundKey, AES_256_GCM};
-use ring::rand::{SecureRandom, SystemRandom};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use tower_sessions::Session;
@@ -73,7 +70,7 @@ pub struct Oidc {
     external_url: String,
     http: Http,
     group_filter: Option<regex::Regex>,
-    seal: LessSafeKey,
+    seal: crate::sealed::Sealer,
 }
 
 /// A refused sign-in: who it was (as far as known) and why.
@@ -141,7 +138,7 @@ impl Oidc {
             .filter(|f| !f.is_empty())
             .map(regex::Regex::new)
             .transpose()?;
-        let seal = load_seal_key(&config.data_dir)?;
+        let seal = crate::sealed::Sealer::load_or_create(&config.data_dir, SEAL_KEY_FILE)?;
         Ok(Some(Arc::new(Self {
             config: oidc,
             issuer,
@@ -203,38 +200,11 @@ impl Oidc {
     }
 
     fn seal(&self, plain: &str) -> String {
-        let mut nonce = [0u8; 12];
-        SystemRandom::new()
-            .fill(&mut nonce)
-            .expect("the OS random generator works");
-        let mut data = plain.as_bytes().to_vec();
-        self.seal
-            .seal_in_place_append_tag(
-                AeadNonce::assume_unique_for_key(nonce),
-                Aad::empty(),
-                &mut data,
-            )
-            .expect("AES-GCM sealing of a short value succeeds");
-        let mut out = nonce.to_vec();
-        out.extend_from_slice(&data);
-        base64::engine::general_purpose::STANDARD.encode(out)
+        self.seal.seal(plain)
     }
 
     fn unseal(&self, sealed: &str) -> Option<String> {
-        let bytes = base64::engine::general_purpose::STANDARD
-            .decode(sealed)
-            .ok()?;
-        if bytes.len() < 12 {
-            return None;
-        }
-        let (nonce, data) = bytes.split_at(12);
-        let mut data = data.to_vec();
-        let nonce = AeadNonce::try_assume_unique_for_key(nonce).ok()?;
-        let plain = self
-            .seal
-            .open_in_place(nonce, Aad::empty(), &mut data)
-            .ok()?;
-        String::from_utf8(plain.to_vec()).ok()
+        self.seal.unseal(sealed)
     }
 
     /// The claims of a verified ID token (its payload) merged with the userinfo answer.
@@ -554,27 +524,6 @@ fn jwt_payload(jwt: &str) -> Option<Map<String, Value>> {
         .decode(payload.trim_end_matches('='))
         .ok()?;
     serde_json::from_slice(&bytes).ok()
-}
-
-fn load_seal_key(data_dir: &Path) -> anyhow::Result<LessSafeKey> {
-    let path = data_dir.join(SEAL_KEY_FILE);
-    let key = match std::fs::read(&path) {
-        Ok(bytes) if bytes.len() == 32 => bytes,
-        Ok(_) => anyhow::bail!("{} must hold 32 bytes", path.display()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let mut key = vec![0u8; 32];
-            SystemRandom::new()
-                .fill(&mut key)
-                .map_err(|_| anyhow::anyhow!("cannot generate a key"))?;
-            std::fs::create_dir_all(data_dir)?;
-            crate::auth::token::write_private(&path, &key)?;
-            key
-        }
-        Err(e) => anyhow::bail!("cannot read {}: {e}", path.display()),
-    };
-    let unbound = UnboundKey::new(&AES_256_GCM, &key)
-        .map_err(|_| anyhow::anyhow!("invalid key in {}", path.display()))?;
-    Ok(LessSafeKey::new(unbound))
 }
 
 /// Signs the user in: a fresh session id, then the user id.

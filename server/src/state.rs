@@ -27,6 +27,13 @@ pub struct AppState {
     pub registry: Registry,
     /// The OpenID provider under `auth_mode: oidc_auth`.
     pub oidc: Option<Arc<crate::oidc::Oidc>>,
+    pub scans: domain::service::scans::Scans,
+    /// Wakes an idle scan worker when a job is queued.
+    pub scan_wake: Arc<tokio::sync::Notify>,
+    /// Bounds the adapter's scans for other registries like the worker pool bounds ours.
+    pub adapter_permits: Arc<tokio::sync::Semaphore>,
+    /// Seals secrets kept in the database (scanner credentials).
+    pub secrets: Arc<crate::sealed::Sealer>,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -78,14 +85,27 @@ impl AppState {
                 config.blob_root().display()
             )
         })?;
+        let store: Arc<dyn domain::storage::BlobStore> = Arc::new(store);
         let registry = Registry::new(
             db.clone(),
-            Arc::new(store),
+            store.clone(),
             RegistrySettings {
                 global_storage_limit: config.storage_quota.global.as_i64(),
+                block_unscanned: config.scanning.block_unscanned,
                 ..RegistrySettings::default()
             },
         );
+        let scans = domain::service::scans::Scans::new(
+            db.clone(),
+            store,
+            config.trivy.as_ref().is_some_and(|t| t.ignore_unfixed),
+            registry.write_semaphore(),
+        );
+        let secrets = Arc::new(crate::sealed::Sealer::load_or_create(
+            &config.data_dir,
+            "keys/secrets.key",
+        )?);
+        let adapter_permits = Arc::new(tokio::sync::Semaphore::new(config.scanning.workers.max(1)));
         let oidc = crate::oidc::Oidc::from_config(&config)?;
         Ok(Self {
             config: Arc::new(config),
@@ -97,6 +117,10 @@ impl AppState {
             tokens,
             registry,
             oidc,
+            scans,
+            scan_wake: Arc::default(),
+            adapter_permits,
+            secrets,
         })
     }
 }

@@ -23,8 +23,16 @@ pub fn wanted(path: &str) -> bool {
         "etc/os-release" | "usr/lib/os-release" | "var/lib/dpkg/status" | "lib/apk/db/installed"
     ) || path.starts_with("var/lib/dpkg/status.d/")
         || name == "Cargo.lock"
+        || (name == "package-lock.json" && !path.contains("node_modules/"))
+        || requirements_file(name)
         || (name == "METADATA" && path.contains(".dist-info/"))
         || npm_manifest(path)
+}
+
+/// pip requirement files an application ships (`requirements.txt`, `requirements.prod.txt`):
+/// pinned versions of what it installs.
+fn requirements_file(name: &str) -> bool {
+    name.starts_with("requirements") && name.ends_with(".txt")
 }
 
 /// `…/node_modules/<name>/package.json` or `…/node_modules/@scope/<name>/package.json`.
@@ -168,6 +176,8 @@ impl ImageFiles {
                     out.extend(packages::apk_installed(&text, eco))
                 }
                 _ if name == "Cargo.lock" => out.extend(packages::cargo_lock(&text)),
+                _ if name == "package-lock.json" => out.extend(packages::npm_lock(&text)),
+                _ if requirements_file(name) => out.extend(packages::requirements(&text)),
                 _ if name == "METADATA" => out.extend(packages::python_metadata(&text)),
                 _ if name == "package.json" => out.extend(packages::npm_package_json(&text)),
                 _ => {}

@@ -50,6 +50,7 @@ impl Severity {
             "low" => Some(Self::Low),
             "negligible" | "unimportant" => Some(Self::Negligible),
             "none" => Some(Self::None),
+            "unknown" => Some(Self::Unknown),
             _ => None,
         }
     }

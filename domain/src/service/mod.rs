@@ -1,6 +1,7 @@
 //! Services: every operation of Berth. Each method takes the acting `Actor` first, checks the
 //! policy, does its work in one transaction and writes the audit record in that transaction.
 
+pub mod allowlists;
 pub mod audit;
 pub mod bootstrap;
 pub mod groups;
@@ -13,6 +14,7 @@ pub mod projects;
 pub mod registry;
 pub mod retention;
 pub mod robots;
+pub mod scans;
 pub mod tokens;
 pub mod users;
 pub mod vulndb;

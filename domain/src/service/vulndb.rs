@@ -248,6 +248,23 @@ impl VulnDb {
             .collect())
     }
 
+    /// When the newest record was imported.
+    pub async fn last_update(&self) -> Result<Option<chrono::DateTime<Utc>>, DbErr> {
+        use sea_orm::FromQueryResult;
+        #[derive(FromQueryResult)]
+        struct Last {
+            last: Option<chrono::DateTime<Utc>>,
+        }
+        let backend = self.db.get_database_backend();
+        Ok(Last::find_by_statement(Statement::from_string(
+            backend,
+            "SELECT MAX(imported_at) AS last FROM vuln_records",
+        ))
+        .one(&self.db)
+        .await?
+        .and_then(|l| l.last))
+    }
+
     /// Records per ecosystem.
     pub async fn counts(&self) -> Result<BTreeMap<String, i64>, DbErr> {
         let backend = self.db.get_database_backend();

@@ -8,6 +8,7 @@ mod projects;
 mod repositories;
 mod retention;
 mod robots;
+pub mod scans;
 mod users;
 
 use axum::extract::FromRequestParts;
@@ -39,6 +40,7 @@ pub fn routes() -> Router<AppState> {
         .merge(immutable::routes())
         .merge(retention::routes())
         .merge(gc::routes())
+        .merge(scans::routes())
         .fallback(|| async {
             ApiError::new(StatusCode::NOT_FOUND, "NOT_FOUND", "no such API endpoint")
         })
@@ -63,6 +65,12 @@ pub fn routes() -> Router<AppState> {
         repositories::list_artifacts, repositories::get_artifact, repositories::delete_artifact,
         repositories::list_tags, repositories::create_tag, repositories::delete_tag,
         immutable::list_rules, immutable::create_rule, immutable::update_rule, immutable::delete_rule,
+        scans::scan_artifact, scans::vulnerabilities, scans::get_scan_all, scans::set_scan_all,
+        scans::scan_metrics, scans::list_scanners, scans::create_scanner, scans::ping_scanner,
+        scans::get_scanner, scans::update_scanner, scans::set_default_scanner, scans::delete_scanner,
+        scans::scanner_metadata, scans::get_project_scanner, scans::set_project_scanner,
+        scans::get_system_allowlist, scans::set_system_allowlist, scans::vulndb_status,
+        scans::vulndb_import,
     ),
     components(schemas(ErrorBody, ErrorItem)),
     modifiers(&BasicAuth),

@@ -52,6 +52,9 @@ pub struct ProjectJson {
     pub metadata: BTreeMap<String, String>,
     /// Bytes; -1 unlimited.
     pub storage_limit: i64,
+    /// Filled on single-project reads.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cve_allowlist: Option<super::scans::AllowlistJson>,
 }
 
 fn project_json(p: ProjectView) -> ProjectJson {
@@ -64,6 +67,7 @@ fn project_json(p: ProjectView) -> ProjectJson {
         current_user_role_id: p.current_role.map_or(0, Role::harbor_id),
         metadata: p.metadata,
         storage_limit: p.storage_limit,
+        cve_allowlist: None,
     }
 }
 
@@ -87,6 +91,9 @@ pub struct ProjectUpdateReq {
     pub metadata: BTreeMap<String, String>,
     #[serde(default)]
     pub storage_limit: Option<i64>,
+    /// Replaces the project's CVE allowlist when present.
+    #[serde(default)]
+    pub cve_allowlist: Option<super::scans::AllowlistJson>,
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -161,9 +168,14 @@ pub async fn get_project(
     ApiActor(actor): ApiActor,
     Path(project): Path<String>,
 ) -> ApiResult<Json<ProjectJson>> {
-    Ok(Json(project_json(
-        s.services.get_project(&actor, &project).await?,
-    )))
+    let view = s.services.get_project(&actor, &project).await?;
+    let id = view.id;
+    let mut json = project_json(view);
+    json.cve_allowlist = Some(super::scans::allowlist_json(
+        id,
+        s.services.project_allowlist(&actor, &project).await?,
+    ));
+    Ok(Json(json))
 }
 
 #[utoipa::path(put, path = "/api/v2.0/projects/{project}", request_body = ProjectUpdateReq, tag = "project",
@@ -186,6 +198,11 @@ pub async fn update_project(
             },
         )
         .await?;
+    if let Some(list) = req.cve_allowlist {
+        s.services
+            .set_project_allowlist(&actor, &project, &super::scans::allowlist_of(list))
+            .await?;
+    }
     Ok(StatusCode::OK)
 }
 

@@ -83,6 +83,10 @@ pub struct ArtifactJson {
     pub platforms: Vec<String>,
     /// Digests of artifacts whose subject is this one.
     pub referrers: Vec<String>,
+    /// With `with_scan_overview=true`: the scan state keyed by the report's MIME type.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub scan_overview: Option<std::collections::BTreeMap<String, domain::scan::report::Overview>>,
 }
 
 fn artifact_json(a: ArtifactView) -> ArtifactJson {
@@ -106,6 +110,7 @@ fn artifact_json(a: ArtifactView) -> ArtifactJson {
             .collect(),
         platforms: a.platforms,
         referrers: a.referrers.into_iter().map(|r| r.digest).collect(),
+        scan_overview: None,
     }
 }
 
@@ -137,6 +142,16 @@ pub struct ArtifactQuery {
     #[serde(default)]
     pub with_tag: bool,
     pub q: Option<String>,
+    /// Add each artifact's `scan_overview`.
+    #[serde(default)]
+    pub with_scan_overview: bool,
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct ArtifactReadQuery {
+    /// Add the artifact's `scan_overview`.
+    #[serde(default)]
+    pub with_scan_overview: bool,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -222,22 +237,46 @@ pub async fn list_artifacts(
         "/api/v2.0/projects/{project}/repositories/{}/artifacts",
         urlencoding::encode(&repository)
     );
-    Ok(paged(&path, &list, page, artifact_json))
+    let overviews = if q.with_scan_overview {
+        let ids: Vec<i64> = page.items.iter().map(|a| a.id).collect();
+        super::scans::overviews(&s, &project, &ids).await?
+    } else {
+        Default::default()
+    };
+    Ok(paged(&path, &list, page, |a| {
+        let id = a.id;
+        let mut json = artifact_json(a);
+        if q.with_scan_overview {
+            json.scan_overview = Some(overviews.get(&id).cloned().unwrap_or_default());
+        }
+        json
+    }))
 }
 
 #[utoipa::path(get, path = "/api/v2.0/projects/{project}/repositories/{repository}/artifacts/{reference}", tag = "artifact",
-    params(("project" = String, Path), ("repository" = String, Path), ("reference" = String, Path, description = "Digest or tag")),
+    params(("project" = String, Path), ("repository" = String, Path), ("reference" = String, Path, description = "Digest or tag"), ArtifactReadQuery),
     responses((status = 200, body = ArtifactDetailJson)))]
 pub async fn get_artifact(
     State(s): State<AppState>,
     ApiActor(actor): ApiActor,
     Path((project, repository, reference)): Path<(String, String, String)>,
+    Query(q): Query<ArtifactReadQuery>,
 ) -> ApiResult<Json<ArtifactDetailJson>> {
-    Ok(Json(detail_json(
+    let mut json = detail_json(
         s.registry
             .get_artifact(&actor, &project, &repository, &reference)
             .await?,
-    )))
+    );
+    if q.with_scan_overview {
+        let id = json.artifact.id;
+        json.artifact.scan_overview = Some(
+            super::scans::overviews(&s, &project, &[id])
+                .await?
+                .remove(&id)
+                .unwrap_or_default(),
+        );
+    }
+    Ok(Json(json))
 }
 
 #[utoipa::path(delete, path = "/api/v2.0/projects/{project}/repositories/{repository}/artifacts/{reference}", tag = "artifact",

@@ -28,6 +28,7 @@ const SECTIONS: &[&str] = &[
     "oidc",
     "trivy",
     "clair",
+    "scanning",
     "retention",
     "retention_schedule",
     "immutable_tag_rules",

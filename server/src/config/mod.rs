@@ -31,6 +31,7 @@ pub struct Config {
     pub oidc: Option<OidcConfig>,
     pub trivy: Option<TrivyConfig>,
     pub clair: Option<ClairConfig>,
+    pub scanning: ScanningConfig,
     pub retention: Vec<RetentionRule>,
     /// When the `retention` rules run by themselves (cron, five fields, UTC), in every project
     /// that follows them.
@@ -60,6 +61,7 @@ impl Default for Config {
             oidc: None,
             trivy: None,
             clair: None,
+            scanning: ScanningConfig::default(),
             retention: Vec::new(),
             retention_schedule: None,
             immutable_tag_rules: Vec::new(),
@@ -105,8 +107,12 @@ impl Config {
     /// the server logs them at start so nobody believes they are enforced.
     pub fn inactive_settings(&self) -> Vec<&'static str> {
         let mut inactive = Vec::new();
-        if self.trivy.is_some() || self.clair.is_some() {
-            inactive.push("trivy / clair (vulnerability scanning)");
+        if self
+            .trivy
+            .as_ref()
+            .is_some_and(|t| t.github_token.is_some())
+        {
+            inactive.push("trivy.github_token (Berth's scanner reads OSV data, not GitHub)");
         }
         if self.storage.s3.is_some() {
             inactive.push("storage.s3 (object storage)");
@@ -286,6 +292,34 @@ pub struct TrivyConfig {
     pub offline_scan: bool,
     pub github_token: Option<Secret>,
     pub timeout: Option<HumanDuration>,
+}
+
+/// Berth's own scanning settings (the `trivy`/`clair` sections keep their Harbor meaning:
+/// `trivy.ignore_unfixed`, `clair.updaters_interval`).
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ScanningConfig {
+    /// Scans run at the same time by one replica; the rest wait in the queue.
+    pub workers: usize,
+    /// Refuse pulls of artifacts without a report in projects that prevent vulnerable images.
+    pub block_unscanned: bool,
+    /// Where the vulnerability database is (re-)imported from every `updaters_interval`: an OSV
+    /// directory, `.json` or `.zip` file, or an `http(s)://` URL of a `.zip` or `.json`.
+    pub vulndb_source: Option<String>,
+    /// Serve Harbor's pluggable-scanner API (`/api/v1/metadata`, `/api/v1/scan`) so other
+    /// registries can use Berth's scanner.
+    pub adapter: bool,
+}
+
+impl Default for ScanningConfig {
+    fn default() -> Self {
+        Self {
+            workers: 1,
+            block_unscanned: false,
+            vulndb_source: None,
+            adapter: true,
+        }
+    }
 }
 
 #[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]

@@ -304,6 +304,7 @@ async fn handle(
                     let pushed = registry
                         .put_manifest(caller, &name, &reference, content_type.as_deref(), bytes)
                         .await?;
+                    crate::scanning::on_push(state, name.as_str(), &pushed.digest.to_string());
                     let mut res = (
                         StatusCode::CREATED,
                         [

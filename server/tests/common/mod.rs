@@ -244,6 +244,72 @@ impl TestApp {
 
 pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 
+/// One entry of a test layer: a file with content, or a whiteout path such as
+/// `var/lib/dpkg/.wh.status` (given as a file with empty content, as OCI writes them).
+pub type LayerEntry<'a> = (&'a str, &'a [u8]);
+
+/// An uncompressed tar layer.
+pub fn tar_layer(entries: &[LayerEntry]) -> Vec<u8> {
+    let mut builder = tar::Builder::new(Vec::new());
+    for (path, data) in entries {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(data.len() as u64);
+        header.set_mode(0o644);
+        header.set_mtime(0);
+        header.set_entry_type(tar::EntryType::Regular);
+        builder.append_data(&mut header, path, *data).unwrap();
+    }
+    builder.into_inner().unwrap()
+}
+
+pub fn gzip(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    encoder.write_all(bytes).unwrap();
+    encoder.finish().unwrap()
+}
+
+impl TestApp {
+    /// A runnable OCI image (config with the layers' diff ids; each layer gzip-compressed)
+    /// pushed as the admin through the registry API; returns the manifest digest.
+    pub async fn push_layers(&self, repo: &str, tag: &str, layers: &[Vec<u8>]) -> String {
+        let diff_ids: Vec<String> = layers.iter().map(|l| sha(l)).collect();
+        let config = serde_json::to_vec(&serde_json::json!({
+            "architecture": "amd64", "os": "linux",
+            "config": {"Cmd": ["/bin/true"]},
+            "rootfs": {"type": "layers", "diff_ids": diff_ids},
+        }))
+        .unwrap();
+        let cd = self.push_blob(repo, &config).await;
+        let mut descriptors = Vec::new();
+        for layer in layers {
+            let compressed = gzip(layer);
+            let d = self.push_blob(repo, &compressed).await;
+            descriptors.push(serde_json::json!({
+                "mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
+                "digest": d, "size": compressed.len(),
+            }));
+        }
+        let manifest = serde_json::to_vec(&serde_json::json!({
+            "schemaVersion": 2, "mediaType": OCI_MANIFEST,
+            "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": cd, "size": config.len()},
+            "layers": descriptors,
+        }))
+        .unwrap();
+        let res = self
+            .send_bytes(
+                Method::PUT,
+                &format!("/v2/{repo}/manifests/{tag}"),
+                Some(("admin", ADMIN_PASSWORD)),
+                manifest.clone(),
+                &[("content-type", OCI_MANIFEST)],
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
+        sha(&manifest)
+    }
+}
+
 /// `sha256:<hex>` of some bytes.
 pub fn sha(bytes: &[u8]) -> String {
     use sha2::{Digest as _, Sha256};
@@ -338,7 +404,12 @@ pub struct LiveServer {
 
 impl LiveServer {
     pub fn start(state: &AppState) -> Self {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        Self::start_on(state, 0)
+    }
+
+    /// On a given port (0: any free one).
+    pub fn start_on(state: &AppState, port: u16) -> Self {
+        let listener = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
         listener.set_nonblocking(true).unwrap();
         let port = listener.local_addr().unwrap().port();
         let config = (*state.config).clone();

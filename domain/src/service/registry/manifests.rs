@@ -26,6 +26,15 @@ struct ManifestRow {
     media_type: String,
     manifest_size: i64,
     project_id: i64,
+    /// The project's metadata (JSON), for the vulnerability rule.
+    project_metadata: String,
+}
+
+/// Subjects of the short-lived tokens Berth hands to scanners start with this.
+pub const SCANNER_PREFIX: &str = "scanner@";
+
+fn urlencoding_path(repository: &str) -> String {
+    repository.replace('/', "%2F")
 }
 
 /// A manifest ready to serve.
@@ -208,6 +217,10 @@ impl Registry {
             .ok_or_else(unknown)?;
         let digest =
             Digest::parse(&found.digest).map_err(|e| RegistryError::new(OciCode::Internal, e))?;
+        if with_body && found.project_metadata.contains("prevent_vul") {
+            self.check_vulnerabilities(caller, repo, reference, &found)
+                .await?;
+        }
         let bytes = if with_body {
             let bytes = self
                 .manifest_bytes(&digest, found.manifest_size as usize)
@@ -251,13 +264,129 @@ impl Registry {
             Reference::Digest(d) => ("", format!("a.digest = {p2}"), d.to_string()),
         };
         let sql = format!(
-            "SELECT a.id, a.digest, a.media_type, a.manifest_size, r.project_id \
-             FROM artifacts a JOIN repositories r ON r.id = a.repository_id {join} \
+            "SELECT a.id, a.digest, a.media_type, a.manifest_size, r.project_id, \
+             p.metadata AS project_metadata \
+             FROM artifacts a JOIN repositories r ON r.id = a.repository_id \
+             JOIN projects p ON p.id = r.project_id {join} \
              WHERE r.name = {p1} AND {condition}"
         );
         let stmt =
             Statement::from_sql_and_values(backend, sql, [repo.to_string().into(), value.into()]);
         Ok(ManifestRow::find_by_statement(stmt).one(&self.db).await?)
+    }
+
+    /// A project that prevents vulnerable images refuses the pull (412) when the artifact's
+    /// latest report has findings at or above its severity that neither its CVE allowlist nor
+    /// (with `reuse_sys_cve_allowlist`) the system's covers; system administrators and the
+    /// scanners' own tokens are exempt. Refusals are audited.
+    async fn check_vulnerabilities(
+        &self,
+        caller: &RegistryCaller,
+        repo: &RepoName,
+        reference: &Reference,
+        found: &ManifestRow,
+    ) -> RegistryResult<()> {
+        use crate::service::scans;
+        let metadata: std::collections::BTreeMap<String, String> =
+            serde_json::from_str(&found.project_metadata).unwrap_or_default();
+        if metadata.get("prevent_vul").map(String::as_str) != Some("true") {
+            return Ok(());
+        }
+        if self.exempt_from_vulnerability_rule(caller).await? {
+            return Ok(());
+        }
+        let threshold = metadata
+            .get("severity")
+            .cloned()
+            .unwrap_or_else(|| "low".into());
+        let scans_db = scans::Scans::new(
+            self.db.clone(),
+            self.store.clone(),
+            false,
+            self.writes.clone(),
+        );
+        let report = scans_db
+            .latest_report_for_pull(found.id, &found.digest)
+            .await?;
+        let refusal = match report {
+            None if self.settings.block_unscanned => Some(format!(
+                "`{repo}:{reference}` has not been scanned yet and project `{}` prevents \
+                 vulnerable images from being pulled; scan it first \
+                 (POST /api/v2.0/projects/{}/repositories/{}/artifacts/{}/scan)",
+                repo.project(),
+                repo.project(),
+                urlencoding_path(repo.path()),
+                found.digest
+            )),
+            None => None,
+            Some(report) => {
+                let now = Utc::now().timestamp();
+                let mut allowed = scans::allowlist(&self.db, found.project_id)
+                    .await?
+                    .active_at(now);
+                if metadata.get("reuse_sys_cve_allowlist").map(String::as_str) == Some("true") {
+                    allowed.extend(scans::allowlist(&self.db, 0).await?.active_at(now));
+                }
+                let ids = scans::blocking(&report, &threshold, &allowed);
+                (!ids.is_empty()).then(|| {
+                    let shown: Vec<&str> = ids.iter().take(20).map(String::as_str).collect();
+                    format!(
+                        "`{repo}:{reference}` has {} vulnerabilit{} of severity `{threshold}` or \
+                         higher and project `{}` prevents vulnerable images from being pulled: \
+                         {}{}. To pull it anyway, a project administrator adds these ids to the \
+                         project's CVE allowlist (console: project → Vulnerability, or PUT \
+                         /api/v2.0/projects/{} with cve_allowlist.items)",
+                        ids.len(),
+                        if ids.len() == 1 { "y" } else { "ies" },
+                        repo.project(),
+                        shown.join(", "),
+                        if ids.len() > shown.len() { ", …" } else { "" },
+                        repo.project()
+                    )
+                })
+            }
+        };
+        let Some(message) = refusal else {
+            return Ok(());
+        };
+        let _write = self.write_gate().await;
+        audit::record_with_detail(
+            &self.db,
+            caller.actor.principal.kind(),
+            caller.actor.principal.name(),
+            &caller.actor.source_ip,
+            Record {
+                operation: "pull",
+                resource_type: "artifact",
+                resource: &format!("{repo}:{reference}@{}", found.digest),
+                project_id: Some(found.project_id),
+                outcome: Outcome::Failure,
+            },
+            "refused: vulnerable (prevent_vul)",
+        )
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "cannot audit a refused pull");
+            RegistryError::new(OciCode::Internal, "internal error")
+        })?;
+        Err(RegistryError::new(OciCode::Vulnerable, message))
+    }
+
+    /// System administrators (also through a token) and scanners pulling what they scan.
+    async fn exempt_from_vulnerability_rule(
+        &self,
+        caller: &RegistryCaller,
+    ) -> RegistryResult<bool> {
+        use crate::service::Principal;
+        Ok(match &caller.actor.principal {
+            Principal::User(u) if u.is_admin => true,
+            Principal::User(u) => crate::entities::user::Entity::find_by_id(u.id)
+                .one(&self.db)
+                .await?
+                .is_some_and(|row| row.is_admin),
+            Principal::Robot(r) => r.id == 0 && r.name.starts_with(SCANNER_PREFIX),
+            Principal::Anonymous => false,
+        })
     }
 
     /// Manifest bytes, from the in-memory cache when possible (content-addressed, so a cached

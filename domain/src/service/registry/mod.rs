@@ -25,7 +25,7 @@ use crate::types::RepoName;
 
 pub use blobs::{BlobRead, ByteRange, UploadState};
 pub use listing::{CatalogPage, TagsPage};
-pub use manifests::{ManifestRead, PushedManifest};
+pub use manifests::{ManifestRead, PushedManifest, SCANNER_PREFIX};
 pub use pulls::PullRecorder;
 
 /// OCI error codes (distribution-spec "error codes").
@@ -48,6 +48,8 @@ pub enum OciCode {
     TooLarge,
     /// A tag protected by an immutable tag rule (412, reported as `DENIED`).
     TagImmutable,
+    /// A pull refused by the project's vulnerability rule (412, reported as `DENIED`).
+    Vulnerable,
     Internal,
 }
 
@@ -65,7 +67,7 @@ impl OciCode {
             OciCode::NameUnknown => "NAME_UNKNOWN",
             OciCode::SizeInvalid | OciCode::TooLarge => "SIZE_INVALID",
             OciCode::Unauthorized => "UNAUTHORIZED",
-            OciCode::Denied | OciCode::TagImmutable => "DENIED",
+            OciCode::Denied | OciCode::TagImmutable | OciCode::Vulnerable => "DENIED",
             OciCode::Unsupported => "UNSUPPORTED",
             OciCode::Internal => "UNKNOWN",
         }
@@ -82,7 +84,7 @@ impl OciCode {
             OciCode::Denied => 403,
             OciCode::RangeNotSatisfiable => 416,
             OciCode::TooLarge => 413,
-            OciCode::TagImmutable => 412,
+            OciCode::TagImmutable | OciCode::Vulnerable => 412,
             OciCode::Unsupported => 415,
             OciCode::Internal => 500,
             _ => 400,
@@ -189,6 +191,8 @@ pub struct RegistrySettings {
     pub max_manifest_bytes: usize,
     /// Limit on the sum of every project's usage, in bytes; -1 unlimited.
     pub global_storage_limit: i64,
+    /// With `prevent_vul`, refuse pulls of artifacts that have no report yet.
+    pub block_unscanned: bool,
 }
 
 impl Default for RegistrySettings {
@@ -196,6 +200,7 @@ impl Default for RegistrySettings {
         Self {
             max_manifest_bytes: 4 << 20,
             global_storage_limit: -1,
+            block_unscanned: false,
         }
     }
 }
@@ -293,6 +298,12 @@ impl Registry {
         self.authorize(caller, repo, RepoAction::Pull)
             .await
             .map(|_| ())
+    }
+
+    /// The gate itself, for other writers that share the database with the registry (scans):
+    /// on SQLite a write outside it can make a push's transaction fail with `SQLITE_BUSY`.
+    pub fn write_semaphore(&self) -> Arc<tokio::sync::Semaphore> {
+        self.writes.clone()
     }
 
     /// Held while writing registry metadata.

@@ -52,6 +52,24 @@ impl Registry {
         Ok((p, r))
     }
 
+    /// The artifact a scan request or report read names, once `action` on the project's scans
+    /// is allowed.
+    pub async fn artifact_for_scan(
+        &self,
+        actor: &Actor,
+        project: &str,
+        repo: &str,
+        reference: &str,
+        action: Action,
+    ) -> DomainResult<(project::Model, repository::Model, artifact::Model)> {
+        let (p, r) = self
+            .repository_in(actor, project, repo, Action::Read)
+            .await?;
+        authorize(&self.db, &actor.principal, Some(&p), Resource::Scan, action).await?;
+        let a = self.artifact_in(&r, reference).await?;
+        Ok((p, r, a))
+    }
+
     async fn repository_view(&self, r: repository::Model) -> DomainResult<RepositoryView> {
         let artifacts = artifact::Entity::find()
             .filter(artifact::Column::RepositoryId.eq(r.id))

@@ -1,0 +1,690 @@
+//! Scanning end to end: images built from the real package databases of `../shared/vulndb`
+//! (read in place) pushed through the registry API into a project with `auto_scan`, scanned on
+//! push by the worker pool, and the reports compared with `EXPECTED.md`; whiteouts through a
+//! real push; the prevent-vulnerable rule (412, allowlists, expiry, audit); scanning through
+//! the pluggable-scanner API against Berth's own adapter.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use axum::http::{Method, StatusCode};
+use common::{tar_layer, TestApp, ADMIN_PASSWORD};
+use domain::service::projects::NewProject;
+use serde_json::{json, Value};
+
+const ADMIN: Option<(&str, &str)> = Some(("admin", ADMIN_PASSWORD));
+const DEBIAN_12: &[u8] =
+    b"PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nID=debian\nVERSION_ID=\"12\"\n";
+const ALPINE_318: &[u8] = b"NAME=\"Alpine Linux\"\nID=alpine\nVERSION_ID=3.18.4\n";
+
+fn vulndb() -> Option<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/vulndb");
+    if dir.join("EXPECTED.md").is_file() {
+        Some(dir)
+    } else {
+        eprintln!("SKIPPED: {} is absent", dir.display());
+        None
+    }
+}
+
+fn pkgdb(dir: &Path, name: &str) -> Vec<u8> {
+    std::fs::read(dir.join("pkgdb").join(name)).unwrap()
+}
+
+/// A Berth with the OSV records imported and its scan workers running.
+async fn scanning_app(
+    dir: &Path,
+    customise: impl FnOnce(&mut berth_server::config::Config),
+) -> TestApp {
+    let _ = tracing_subscriber::fmt().with_test_writer().try_init();
+    let app = TestApp::with_config(customise).await;
+    let report = app
+        .state
+        .scans
+        .vulndb
+        .import_path(&dir.join("osv"))
+        .await
+        .unwrap();
+    assert!(report.failed.is_empty(), "{:?}", report.failed);
+    berth_server::scanning::spawn_workers(app.state.clone());
+    app
+}
+
+async fn project(app: &TestApp, name: &str, metadata: &[(&str, &str)]) {
+    let admin = app.admin().await;
+    app.state
+        .services
+        .create_project(
+            &admin,
+            NewProject {
+                name: name.into(),
+                metadata: metadata
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+}
+
+async fn get_json(app: &TestApp, path: &str) -> Value {
+    let res = app.send(Method::GET, path, ADMIN, None, &[]).await;
+    assert_eq!(res.status, StatusCode::OK, "{path}: {}", res.body);
+    serde_json::from_str(&res.body).unwrap()
+}
+
+const MIME: &str = "application/vnd.security.vulnerability.report; version=1.1";
+
+/// Waits for the artifact's scan to finish; returns its overview.
+async fn scanned(app: &TestApp, project: &str, repo: &str, reference: &str) -> Value {
+    let path = format!(
+        "/api/v2.0/projects/{project}/repositories/{}/artifacts/{reference}?with_scan_overview=true",
+        repo.replace('/', "%2F")
+    );
+    for _ in 0..600 {
+        let artifact = get_json(app, &path).await;
+        let overview = &artifact["scan_overview"][MIME];
+        match overview["scan_status"].as_str() {
+            Some("Success") => return overview.clone(),
+            Some("Error") => panic!("scan of {repo}:{reference} failed: {overview}"),
+            _ => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
+    panic!("scan of {repo}:{reference} did not finish")
+}
+
+/// (id, package) of every finding in the artifact's report.
+async fn findings(
+    app: &TestApp,
+    project: &str,
+    repo: &str,
+    reference: &str,
+) -> BTreeSet<(String, String)> {
+    scanned(app, project, repo, reference).await;
+    let report = get_json(
+        app,
+        &format!(
+            "/api/v2.0/projects/{project}/repositories/{}/artifacts/{reference}/additions/vulnerabilities",
+            repo.replace('/', "%2F")
+        ),
+    )
+    .await;
+    report[MIME]["vulnerabilities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| {
+            (
+                v["id"].as_str().unwrap().to_string(),
+                v["package"].as_str().unwrap().to_ascii_lowercase(),
+            )
+        })
+        .collect()
+}
+
+fn ids(set: &BTreeSet<(String, String)>) -> BTreeSet<String> {
+    set.iter().map(|(id, _)| id.clone()).collect()
+}
+
+fn pairs(list: &[(&str, &str)]) -> BTreeSet<(String, String)> {
+    list.iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect()
+}
+
+/// The Debian 12 changelog records `EXPECTED.md` says match the older status file.
+fn debian_expected(dir: &Path) -> BTreeSet<String> {
+    let text = std::fs::read_to_string(dir.join("EXPECTED.md")).unwrap();
+    let section = text.split("Debian 12 records derived").nth(1).unwrap();
+    section
+        .lines()
+        .filter(|l| l.starts_with("| ") && !l.starts_with("| source") && !l.starts_with("|---"))
+        .filter_map(|l| {
+            let cells: Vec<&str> = l.split('|').map(str::trim).collect();
+            // | source | older | current | CVE | fixed | older matches | current matches |
+            (cells.len() >= 8 && cells[6] == "yes")
+                .then(|| format!("DEBCL-{}-{}", cells[1], cells[4]))
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn scan_on_push_reproduces_expected_md() {
+    let Some(dir) = vulndb() else { return };
+    let app = scanning_app(&dir, |_| {}).await;
+    project(&app, "scan", &[("auto_scan", "true")]).await;
+
+    // §1 and the Debian 12 changelog table: the older status matches exactly the rows marked
+    // "yes" (and never a Debian 9 DLA); the current status matches nothing.
+    app.push_layers(
+        "scan/debian",
+        "older",
+        &[tar_layer(&[
+            ("etc/os-release", DEBIAN_12),
+            (
+                "var/lib/dpkg/status",
+                &pkgdb(&dir, "debian12-dpkg-status-older"),
+            ),
+        ])],
+    )
+    .await;
+    app.push_layers(
+        "scan/debian",
+        "current",
+        &[tar_layer(&[
+            ("etc/os-release", DEBIAN_12),
+            ("var/lib/dpkg/status", &pkgdb(&dir, "debian12-dpkg-status")),
+        ])],
+    )
+    .await;
+    // §2 Alpine v3.18: musl and musl-utils from the origin `musl`.
+    app.push_layers(
+        "scan/alpine",
+        "3.18",
+        &[tar_layer(&[
+            ("etc/os-release", ALPINE_318),
+            ("lib/apk/db/installed", &pkgdb(&dir, "alpine-apk-installed")),
+        ])],
+    )
+    .await;
+    // §3–§6: language packages as applications ship them.
+    app.push_layers(
+        "scan/net2",
+        "v1",
+        &[tar_layer(&[(
+            "app/Cargo.lock",
+            &pkgdb(&dir, "cargo-net2.Cargo.lock"),
+        )])],
+    )
+    .await;
+    app.push_layers(
+        "scan/idna",
+        "v1",
+        &[tar_layer(&[(
+            "app/Cargo.lock",
+            &pkgdb(&dir, "cargo-idna-smallvec.Cargo.lock"),
+        )])],
+    )
+    .await;
+    app.push_layers(
+        "scan/npm",
+        "v1",
+        &[tar_layer(&[(
+            "srv/package-lock.json",
+            &pkgdb(&dir, "npm-ansi-html.package-lock.json"),
+        )])],
+    )
+    .await;
+    app.push_layers(
+        "scan/pypi",
+        "dev",
+        &[tar_layer(&[(
+            "srv/requirements.txt",
+            &pkgdb(&dir, "pypi-requirements.txt"),
+        )])],
+    )
+    .await;
+    app.push_layers(
+        "scan/pypi",
+        "prod",
+        &[tar_layer(&[(
+            "srv/requirements.prod.txt",
+            &pkgdb(&dir, "pypi-requirements.prod.txt"),
+        )])],
+    )
+    .await;
+
+    let older = findings(&app, "scan", "debian", "older").await;
+    let expected = debian_expected(&dir);
+    assert!(expected.len() >= 30, "{expected:?}");
+    assert_eq!(ids(&older), expected);
+    assert!(!older.iter().any(|(id, _)| id.starts_with("DLA-")));
+    assert!(
+        older.contains(&("DEBCL-openssl-CVE-2025-9230".into(), "libssl3".into())),
+        "binary packages are named"
+    );
+    assert_eq!(
+        findings(&app, "scan", "debian", "current").await,
+        BTreeSet::new()
+    );
+
+    assert_eq!(
+        findings(&app, "scan", "alpine", "3.18").await,
+        pairs(&[
+            ("ALPINE-CVE-2025-26519", "musl"),
+            ("ALPINE-CVE-2025-26519", "musl-utils")
+        ])
+    );
+    assert_eq!(
+        findings(&app, "scan", "net2", "v1").await,
+        pairs(&[("RUSTSEC-2020-0016", "net2"), ("RUSTSEC-2020-0078", "net2")])
+    );
+    assert_eq!(findings(&app, "scan", "idna", "v1").await, BTreeSet::new());
+    assert_eq!(
+        findings(&app, "scan", "npm", "v1").await,
+        pairs(&[("GHSA-whgm-jr23-g3j9", "ansi-html")])
+    );
+    assert_eq!(
+        findings(&app, "scan", "pypi", "dev").await,
+        pairs(&[
+            ("PYSEC-2021-98", "django"),
+            ("PYSEC-2023-62", "flask"),
+            ("PYSEC-2023-74", "requests")
+        ])
+    );
+    assert_eq!(
+        findings(&app, "scan", "pypi", "prod").await,
+        BTreeSet::new()
+    );
+
+    // The overview summarises the report: severities from the CVSS vectors.
+    let overview = scanned(&app, "scan", "alpine", "3.18").await;
+    assert_eq!(overview["severity"], "High", "{overview}");
+    assert_eq!(overview["summary"]["total"], 2);
+    assert_eq!(overview["summary"]["fixable"], 2);
+    let report = get_json(
+        &app,
+        "/api/v2.0/projects/scan/repositories/alpine/artifacts/3.18/additions/vulnerabilities",
+    )
+    .await;
+    let musl = &report[MIME]["vulnerabilities"][0];
+    assert_eq!(musl["fix_version"], "1.2.4-r3");
+    assert_eq!(musl["preferred_cvss"]["score_v3"], 7.0);
+    assert_eq!(report[MIME]["scanner"]["name"], "Berth");
+}
+
+#[tokio::test]
+async fn whiteouts_in_upper_layers_decide_what_is_reported() {
+    let Some(dir) = vulndb() else { return };
+    let app = scanning_app(&dir, |_| {}).await;
+    project(&app, "wh", &[("auto_scan", "true")]).await;
+    let older = pkgdb(&dir, "debian12-dpkg-status-older");
+    let current = pkgdb(&dir, "debian12-dpkg-status");
+    let base_older = tar_layer(&[
+        ("etc/os-release", DEBIAN_12),
+        ("var/lib/dpkg/status", &older),
+    ]);
+    let base_current = tar_layer(&[
+        ("etc/os-release", DEBIAN_12),
+        ("var/lib/dpkg/status", &current),
+    ]);
+
+    app.push_layers(
+        "wh/deleted",
+        "v1",
+        &[
+            base_older.clone(),
+            tar_layer(&[("var/lib/dpkg/.wh.status", b"")]),
+        ],
+    )
+    .await;
+    app.push_layers(
+        "wh/opaque",
+        "v1",
+        &[
+            base_older.clone(),
+            tar_layer(&[("var/lib/dpkg/.wh..wh..opq", b"")]),
+        ],
+    )
+    .await;
+    app.push_layers(
+        "wh/upgraded",
+        "v1",
+        &[
+            base_older.clone(),
+            tar_layer(&[("var/lib/dpkg/status", &current)]),
+        ],
+    )
+    .await;
+    app.push_layers(
+        "wh/downgraded",
+        "v1",
+        &[base_current, tar_layer(&[("var/lib/dpkg/status", &older)])],
+    )
+    .await;
+    app.push_layers(
+        "wh/untouched",
+        "v1",
+        &[base_older, tar_layer(&[("srv/readme.txt", b"hello")])],
+    )
+    .await;
+
+    let expected = debian_expected(&dir);
+    assert_eq!(findings(&app, "wh", "deleted", "v1").await, BTreeSet::new());
+    assert_eq!(findings(&app, "wh", "opaque", "v1").await, BTreeSet::new());
+    assert_eq!(
+        findings(&app, "wh", "upgraded", "v1").await,
+        BTreeSet::new()
+    );
+    assert_eq!(
+        ids(&findings(&app, "wh", "downgraded", "v1").await),
+        expected
+    );
+    assert_eq!(
+        ids(&findings(&app, "wh", "untouched", "v1").await),
+        expected
+    );
+}
+
+async fn pull_as(
+    app: &TestApp,
+    user: Option<(&str, &str)>,
+    reference: &str,
+) -> common::TestResponse {
+    app.send(
+        Method::GET,
+        &format!("/v2/guarded/app/manifests/{reference}"),
+        user,
+        None,
+        &[("accept", common::OCI_MANIFEST)],
+    )
+    .await
+}
+
+#[tokio::test]
+async fn vulnerable_pulls_are_refused_until_allowlisted() {
+    let Some(dir) = vulndb() else { return };
+    let app = scanning_app(&dir, |c| c.scanning.block_unscanned = true).await;
+    project(
+        &app,
+        "guarded",
+        &[
+            ("auto_scan", "true"),
+            ("prevent_vul", "true"),
+            ("severity", "high"),
+        ],
+    )
+    .await;
+    app.user("dev").await;
+    let admin = app.admin().await;
+    app.state
+        .services
+        .add_member(
+            &admin,
+            "guarded",
+            domain::service::members::MemberRef::User("dev".into()),
+            domain::types::Role::Developer,
+        )
+        .await
+        .unwrap();
+    let dev_password = common::password_of("dev");
+    let dev = Some(("dev", dev_password.as_str()));
+
+    // Unscanned, with `block_unscanned`: refused (auto scan is off for this first push).
+    app.send(
+        Method::PUT,
+        "/api/v2.0/projects/guarded",
+        ADMIN,
+        Some(json!({"metadata": {"auto_scan": "false"}})),
+        &[],
+    )
+    .await;
+    let alpine = tar_layer(&[
+        ("etc/os-release", ALPINE_318),
+        ("lib/apk/db/installed", &pkgdb(&dir, "alpine-apk-installed")),
+    ]);
+    app.push_layers("guarded/app", "v1", &[alpine]).await;
+    let res = pull_as(&app, dev, "v1").await;
+    assert_eq!(res.status, StatusCode::PRECONDITION_FAILED, "{}", res.body);
+    assert!(res.body.contains("not been scanned"), "{}", res.body);
+
+    let scan = app
+        .send(
+            Method::POST,
+            "/api/v2.0/projects/guarded/repositories/app/artifacts/v1/scan",
+            ADMIN,
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(scan.status, StatusCode::ACCEPTED, "{}", scan.body);
+    let overview = scanned(&app, "guarded", "app", "v1").await;
+    assert_eq!(overview["severity"], "High");
+
+    // High ≥ high: refused with the OCI error that names the finding and the way out.
+    let res = pull_as(&app, dev, "v1").await;
+    assert_eq!(res.status, StatusCode::PRECONDITION_FAILED, "{}", res.body);
+    let body: Value = serde_json::from_str(&res.body).unwrap();
+    assert_eq!(body["errors"][0]["code"], "DENIED");
+    let message = body["errors"][0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("ALPINE-CVE-2025-26519") && message.contains("allowlist"),
+        "{message}"
+    );
+    // HEAD is not a pull; administrators are exempt.
+    let head = app
+        .send(Method::HEAD, "/v2/guarded/app/manifests/v1", dev, None, &[])
+        .await;
+    assert_eq!(head.status, StatusCode::OK);
+    assert_eq!(pull_as(&app, ADMIN, "v1").await.status, StatusCode::OK);
+
+    // An expired allowlist does not help; a current one (by the CVE the id embeds) does.
+    let set = |items: Value, expires: i64| json!({"cve_allowlist": {"items": items, "expires_at": expires}});
+    let past = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+        - 60;
+    let res = app
+        .send(
+            Method::PUT,
+            "/api/v2.0/projects/guarded",
+            ADMIN,
+            Some(set(json!([{"cve_id": "CVE-2025-26519"}]), past)),
+            &[],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    assert_eq!(
+        pull_as(&app, dev, "v1").await.status,
+        StatusCode::PRECONDITION_FAILED
+    );
+    let res = app
+        .send(
+            Method::PUT,
+            "/api/v2.0/projects/guarded",
+            ADMIN,
+            Some(set(json!([{"cve_id": "CVE-2025-26519"}]), 0)),
+            &[],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    let project = get_json(&app, "/api/v2.0/projects/guarded").await;
+    assert_eq!(
+        project["cve_allowlist"]["items"][0]["cve_id"],
+        "CVE-2025-26519"
+    );
+    assert_eq!(pull_as(&app, dev, "v1").await.status, StatusCode::OK);
+
+    // The system allowlist counts only with reuse_sys_cve_allowlist.
+    app.send(
+        Method::PUT,
+        "/api/v2.0/projects/guarded",
+        ADMIN,
+        Some(set(json!([]), 0)),
+        &[],
+    )
+    .await;
+    assert_eq!(
+        pull_as(&app, dev, "v1").await.status,
+        StatusCode::PRECONDITION_FAILED
+    );
+    let res = app
+        .send(
+            Method::PUT,
+            "/api/v2.0/system/CVEAllowlist",
+            ADMIN,
+            Some(json!({"items": [{"cve_id": "ALPINE-CVE-2025-26519"}]})),
+            &[],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    assert_eq!(
+        pull_as(&app, dev, "v1").await.status,
+        StatusCode::PRECONDITION_FAILED
+    );
+    app.send(
+        Method::PUT,
+        "/api/v2.0/projects/guarded",
+        ADMIN,
+        Some(json!({"metadata": {"reuse_sys_cve_allowlist": "true"}})),
+        &[],
+    )
+    .await;
+    assert_eq!(pull_as(&app, dev, "v1").await.status, StatusCode::OK);
+
+    // A threshold above the finding lets it through.
+    app.send(
+        Method::PUT,
+        "/api/v2.0/projects/guarded",
+        ADMIN,
+        Some(json!({"metadata": {"reuse_sys_cve_allowlist": "false", "severity": "critical"}})),
+        &[],
+    )
+    .await;
+    assert_eq!(pull_as(&app, dev, "v1").await.status, StatusCode::OK);
+
+    // Both outcomes are in the audit log.
+    let logs = get_json(&app, "/api/v2.0/projects/guarded/logs?page_size=100").await;
+    let pulls: Vec<&Value> = logs
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|l| l["operation"] == "pull")
+        .collect();
+    assert!(
+        pulls
+            .iter()
+            .any(|l| l["result"] == "failure" && l["username"] == "dev"),
+        "{logs}"
+    );
+    assert!(
+        pulls
+            .iter()
+            .any(|l| l["result"] == "success" && l["username"] == "dev"),
+        "{logs}"
+    );
+    assert!(
+        logs.as_array()
+            .unwrap()
+            .iter()
+            .any(|l| l["operation"] == "scan"),
+        "{logs}"
+    );
+}
+
+#[tokio::test]
+async fn an_external_scanner_gives_the_same_report_as_the_built_in_one() {
+    let Some(dir) = vulndb() else { return };
+    // The registry's external URL must be where the live server listens, for the adapter to
+    // pull from it; so the port is chosen first.
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let app = scanning_app(&dir, |c| {
+        c.external_url = Some(format!("http://127.0.0.1:{port}"))
+    })
+    .await;
+    let _server = common::LiveServer::start_on(&app.state, port);
+    project(&app, "ext", &[]).await;
+    let layer = tar_layer(&[
+        ("etc/os-release", DEBIAN_12),
+        (
+            "var/lib/dpkg/status",
+            &pkgdb(&dir, "debian12-dpkg-status-older"),
+        ),
+    ]);
+    app.push_layers("ext/debian", "v1", &[layer]).await;
+
+    // Built in first.
+    let res = app
+        .send(
+            Method::POST,
+            "/api/v2.0/projects/ext/repositories/debian/artifacts/v1/scan",
+            ADMIN,
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::ACCEPTED, "{}", res.body);
+    let builtin = findings(&app, "ext", "debian", "v1").await;
+    assert!(!builtin.is_empty());
+
+    // Register Berth's own adapter endpoint with Basic credentials and make the project use it.
+    let res = app
+        .send(
+            Method::POST,
+            "/api/v2.0/scanners",
+            ADMIN,
+            Some(json!({"name": "berth-adapter", "url": format!("http://127.0.0.1:{port}"), "auth": "Basic",
+                        "access_credential": format!("admin:{ADMIN_PASSWORD}")})),
+            &[],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
+    let registration: Value = serde_json::from_str(&res.body).unwrap();
+    let uuid = registration["uuid"].as_str().unwrap().to_string();
+    assert!(
+        !res.body.contains(ADMIN_PASSWORD),
+        "the credential is never shown"
+    );
+    let stored = domain::entities::scanner::Entity::find()
+        .all(&app.state.db)
+        .await
+        .unwrap();
+    assert!(
+        !stored[0]
+            .credential
+            .as_deref()
+            .unwrap()
+            .contains(ADMIN_PASSWORD),
+        "sealed at rest"
+    );
+    let metadata = get_json(&app, &format!("/api/v2.0/scanners/{uuid}/metadata")).await;
+    assert_eq!(metadata["scanner"]["name"], "Berth");
+    let res = app
+        .send(
+            Method::PUT,
+            "/api/v2.0/projects/ext/scanner",
+            ADMIN,
+            Some(json!({"uuid": uuid})),
+            &[],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+
+    let res = app
+        .send(
+            Method::POST,
+            "/api/v2.0/projects/ext/repositories/debian/artifacts/v1/scan",
+            ADMIN,
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::ACCEPTED, "{}", res.body);
+    let external = findings(&app, "ext", "debian", "v1").await;
+    assert_eq!(external, builtin);
+    let row = domain::entities::scan::Entity::find()
+        .all(&app.state.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|s| s.scanner == uuid)
+        .unwrap();
+    assert_eq!(row.status, "success");
+
+    // Without credentials the adapter refuses.
+    let anonymous = reqwest::get(format!("http://127.0.0.1:{port}/api/v1/metadata"))
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), 401);
+}
+
+use sea_orm::EntityTrait;
