@@ -35,6 +35,7 @@ pub fn router(state: AppState) -> Router {
     let oidc_port = oidc::console_port(&state.oidc);
     let config_policies = policies::config_view(&state.config);
     let gc_starter = gc_starter(&state);
+    let scans = state.scans.clone();
     let operational = Router::new()
         .route("/healthz", axum::routing::get(health::healthz))
         .route("/readyz", axum::routing::get(health::readyz))
@@ -50,6 +51,7 @@ pub fn router(state: AppState) -> Router {
                 provide_context(oidc_port.clone());
                 provide_context(config_policies.clone());
                 provide_context(gc_starter.clone());
+                provide_context(scans.clone());
             },
             move || app::shell(leptos_options.clone()),
         )

@@ -28,8 +28,6 @@ pub struct AppState {
     /// The OpenID provider under `auth_mode: oidc_auth`.
     pub oidc: Option<Arc<crate::oidc::Oidc>>,
     pub scans: domain::service::scans::Scans,
-    /// Wakes an idle scan worker when a job is queued.
-    pub scan_wake: Arc<tokio::sync::Notify>,
     /// Bounds the adapter's scans for other registries like the worker pool bounds ours.
     pub adapter_permits: Arc<tokio::sync::Semaphore>,
     /// Seals secrets kept in the database (scanner credentials).
@@ -118,7 +116,6 @@ impl AppState {
             registry,
             oidc,
             scans,
-            scan_wake: Arc::default(),
             adapter_permits,
             secrets,
         })

@@ -20,6 +20,11 @@ pub fn registry() -> Result<domain::service::registry::Registry, ServerFnError> 
         .ok_or_else(|| ServerFnError::new("server context is missing the registry"))
 }
 
+pub fn scans() -> Result<domain::service::scans::Scans, ServerFnError> {
+    use_context::<domain::service::scans::Scans>()
+        .ok_or_else(|| ServerFnError::new("server context is missing the scanner"))
+}
+
 pub fn services() -> Result<Services, ServerFnError> {
     use_context::<Services>()
         .ok_or_else(|| ServerFnError::new("server context is missing services"))

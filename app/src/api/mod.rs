@@ -3,6 +3,7 @@
 
 #[cfg(feature = "ssr")]
 pub mod ctx;
+pub mod scanning;
 
 use domain::types::dto::{
     ArtifactDetail, ArtifactView, AuditEntry, AuditFilter, MemberKind, MemberView, Page,

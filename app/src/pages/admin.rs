@@ -22,7 +22,11 @@ pub fn AdminPage() -> impl IntoView {
         <PageHeader title="Administration" subtitle="Users and registry-wide settings." />
         <Transition fallback=|| ()>
             {move || if user.is_admin() {
-                view! { <UsersAdmin /> <OidcAdmin /> <StorageAdmin /> <GcAdmin /> <ConfigPolicies /> }.into_any()
+                view! {
+                    <UsersAdmin /> <OidcAdmin /> <StorageAdmin /> <GcAdmin />
+                    <super::vulnerabilities::VulnDbAdmin /> <super::vulnerabilities::ScannersAdmin />
+                    <ConfigPolicies />
+                }.into_any()
             } else {
                 view! {
                     <EmptyState title="Administrators only">

@@ -12,3 +12,4 @@ pub mod projects;
 pub mod repository;
 pub mod retention;
 pub mod settings;
+pub mod vulnerabilities;

@@ -40,6 +40,7 @@ enum Tab {
     Robots,
     Retention,
     Immutability,
+    Vulnerability,
 }
 
 #[component]
@@ -63,6 +64,8 @@ pub fn ProjectPage() -> impl IntoView {
                     let can_edit_retention = may(is_admin, &p, Res::TagRetention, Act::Update);
                     let can_see_immutable = may(is_admin, &p, Res::ImmutableTag, Act::List);
                     let can_edit_immutable = may(is_admin, &p, Res::ImmutableTag, Act::Create);
+                    let can_edit_vuln = may(is_admin, &p, Res::Project, Act::Update);
+                    let p7 = p.name.clone();
                     let tab_class = move |t: Tab| if tab.get() == t {
                         "border-b-2 border-sky-600 px-1 pb-3 text-sm font-semibold text-sky-700"
                     } else {
@@ -97,6 +100,7 @@ pub fn ProjectPage() -> impl IntoView {
                             <Show when=move || can_see_immutable>
                                 <button class=move || tab_class(Tab::Immutability) on:click=move |_| tab.set(Tab::Immutability)>"Immutable tags"</button>
                             </Show>
+                            <button class=move || tab_class(Tab::Vulnerability) on:click=move |_| tab.set(Tab::Vulnerability)>"Vulnerability"</button>
                         </nav>
                         {move || match tab.get() {
                             Tab::Repositories => view! { <super::repository::RepositoriesTab project=p4.clone() /> }.into_any(),
@@ -107,6 +111,9 @@ pub fn ProjectPage() -> impl IntoView {
                             }.into_any(),
                             Tab::Immutability if can_see_immutable => view! {
                                 <super::immutability::ImmutabilityTab project=p6.clone() can_edit=can_edit_immutable />
+                            }.into_any(),
+                            Tab::Vulnerability => view! {
+                                <super::vulnerabilities::VulnerabilityTab project=p7.clone() can_edit=can_edit_vuln />
                             }.into_any(),
                             _ => view! { <p class="text-sm text-slate-500">"Your role in this project does not include its members or robot accounts."</p> }.into_any(),
                         }}

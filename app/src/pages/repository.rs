@@ -9,9 +9,10 @@ use leptos_router::hooks::use_params_map;
 
 use super::login::server_message;
 use super::project::may;
+use crate::api::scanning::list_artifacts_scanned;
 use crate::api::{
-    delete_artifact, delete_repository, delete_tag, get_artifact, get_project, list_artifacts,
-    list_repositories, load_instance_info,
+    delete_artifact, delete_repository, delete_tag, get_artifact, get_project, list_repositories,
+    load_instance_info,
 };
 use crate::components::session::use_current_user;
 use crate::components::toast::use_toasts;
@@ -106,8 +107,22 @@ pub fn RepositoryPage() -> impl IntoView {
     let page = RwSignal::new(1u64);
     let artifacts = Resource::new(
         move || (project_name(), repo(), page.get()),
-        |(p, r, n)| list_artifacts(p, r, n),
+        |(p, r, n)| list_artifacts_scanned(p, r, n),
     );
+    // While a scan is queued or running, look again every two seconds (live status).
+    Effect::new(move |_| {
+        let scanning = artifacts.get().and_then(|r| r.ok()).is_some_and(|p| {
+            p.items
+                .iter()
+                .any(|a| super::vulnerabilities::in_progress(&a.scan))
+        });
+        if scanning {
+            set_timeout(
+                move || artifacts.refetch(),
+                std::time::Duration::from_secs(2),
+            );
+        }
+    });
     let selected: RwSignal<Option<String>> = RwSignal::new(None);
     let confirm: RwSignal<Option<(String, String)>> = RwSignal::new(None);
     let confirm_open = RwSignal::new(false);
@@ -151,6 +166,12 @@ pub fn RepositoryPage() -> impl IntoView {
             .and_then(|r| r.ok())
             .is_some_and(|p| may(user.is_admin(), &p, Res::Repository, Act::Delete))
     };
+    let can_scan = move || {
+        project
+            .get()
+            .and_then(|r| r.ok())
+            .is_some_and(|p| may(user.is_admin(), &p, Res::Scan, Act::Create))
+    };
 
     view! {
             <Title text=move || format!("{}/{}", project_name(), repo()) />
@@ -169,11 +190,14 @@ pub fn RepositoryPage() -> impl IntoView {
                 {move || artifacts.get().map(|r| {
                     let total = r.as_ref().map(|p| p.total).unwrap_or(0);
                     let rows = match r {
-                        Err(e) => view! { <tr><td class=TD colspan="8">{server_message(&e)}</td></tr> }.into_any(),
+                        Err(e) => view! { <tr><td class=TD colspan="9">{server_message(&e)}</td></tr> }.into_any(),
                         Ok(p) => p.items.into_iter().map(|a| {
                             let digest = a.digest.clone();
                             let d2 = a.digest.clone();
                             let d3 = a.digest.clone();
+                            let d4 = a.digest.clone();
+                            let scannable = a.artifact_type.is_none();
+                            let overview = a.scan.clone();
                             let kind = if !a.platforms.is_empty() {
                                 format!("index · {}", a.platforms.join(", "))
                             } else {
@@ -211,7 +235,15 @@ pub fn RepositoryPage() -> impl IntoView {
                                     <td class=format!("{TD} text-xs")>{a.push_time.replace('T', " ").trim_end_matches('Z').to_string()}</td>
                                     <td class=format!("{TD} text-xs")>{a.pull_time.clone().map(|t| t.replace('T', " ").trim_end_matches('Z').to_string()).unwrap_or_else(|| "never".into())}</td>
                                     <td class=TD>{a.pull_count}</td>
-                                    <td class=format!("{TD} text-right")>
+                                    <td class=TD>
+                                        {scannable.then(|| view! { <super::vulnerabilities::SeverityBar overview=overview.clone() /> })}
+                                    </td>
+                                    <td class=format!("{TD} whitespace-nowrap text-right")>
+                                        <Show when=move || can_scan() && scannable>
+                                            {let d = d4.clone(); view! {
+                                                <super::vulnerabilities::ScanButton project=project_name() repo=repo() digest=d on_queued=move |_| artifacts.refetch() />
+                                            }}
+                                        </Show>
                                         <Show when=can_delete>
                                             {let d = d3.clone(); view! { <button class=BUTTON_DANGER on:click=move |_| ask("artifact".into(), d.clone())>"Delete"</button> }}
                                         </Show>
@@ -225,7 +257,7 @@ pub fn RepositoryPage() -> impl IntoView {
                             <table class=TABLE>
                                 <thead class="bg-slate-50"><tr>
                                     <th class=TH>"Digest"</th><th class=TH>"Tags"</th><th class=TH>"Type"</th><th class=TH>"Size"</th>
-                                    <th class=TH>"Pushed"</th><th class=TH>"Last pull"</th><th class=TH>"Pulls"</th><th class=TH></th>
+                                    <th class=TH>"Pushed"</th><th class=TH>"Last pull"</th><th class=TH>"Pulls"</th><th class=TH>"Vulnerabilities"</th><th class=TH></th>
                                 </tr></thead>
                                 <tbody class="divide-y divide-slate-100">{rows}</tbody>
                             </table>
@@ -256,6 +288,7 @@ pub fn RepositoryPage() -> impl IntoView {
 
 #[component]
 fn ArtifactPanel(project: String, repo: String, digest: String) -> impl IntoView {
+    let (vp, vr, vd) = (project.clone(), repo.clone(), digest.clone());
     let detail = Resource::new(
         move || (project.clone(), repo.clone(), digest.clone()),
         |(p, r, d)| get_artifact(p, r, d),
@@ -268,6 +301,9 @@ fn ArtifactPanel(project: String, repo: String, digest: String) -> impl IntoView
                     Ok(d) => view! {
                         <h2 class="font-mono text-sm font-semibold text-slate-900">{d.artifact.digest.clone()}</h2>
                         <p class="mt-1 text-xs text-slate-500">{d.artifact.media_type.clone()}" · pushed by "{d.artifact.pushed_by.clone()}</p>
+                        {d.artifact.artifact_type.is_none().then(|| view! {
+                            <super::vulnerabilities::VulnerabilityTable project=vp.clone() repo=vr.clone() digest=vd.clone() />
+                        })}
                         <h3 class="mt-4 text-sm font-semibold text-slate-700">"References"</h3>
                         <table class=TABLE>
                             <tbody class="divide-y divide-slate-100">

@@ -99,7 +99,7 @@ impl Report {
 }
 
 /// The scan state of an artifact for one scanner, as Harbor's `scan_overview` shows it.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Overview {
     pub report_id: String,
     /// `Pending`, `Running`, `Success`, `Error` or `Not Scanned`.
@@ -131,4 +131,42 @@ pub fn status_word(status: &str) -> &'static str {
         "error" => "Error",
         _ => "Not Scanned",
     }
+}
+
+/// A scanner the registry can use, as the console lists them.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScannerView {
+    pub uuid: String,
+    pub name: String,
+    pub description: String,
+    pub url: String,
+    pub auth: String,
+    pub is_default: bool,
+    pub disabled: bool,
+    pub builtin: bool,
+}
+
+/// The vulnerability database's state.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VulnDbView {
+    /// Records per OSV ecosystem.
+    pub ecosystems: BTreeMap<String, i64>,
+    pub last_update: Option<String>,
+    /// Jobs per status.
+    pub queue: BTreeMap<String, i64>,
+    /// The scan-all schedule (cron), if any.
+    pub scan_all_schedule: Option<String>,
+}
+
+/// A project's vulnerability settings as the console edits them.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VulnSettings {
+    pub auto_scan: bool,
+    pub prevent_vul: bool,
+    /// `none`, `low`, `medium`, `high` or `critical`.
+    pub severity: String,
+    pub reuse_sys_cve_allowlist: bool,
+    pub allowlist: Vec<String>,
+    /// `YYYY-MM-DD` (UTC end of day), or empty for never.
+    pub expires: String,
 }

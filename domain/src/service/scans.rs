@@ -55,6 +55,8 @@ pub struct Scans {
     pub ignore_unfixed: bool,
     /// The registry's write gate (see `Registry::write_semaphore`).
     writes: Arc<tokio::sync::Semaphore>,
+    /// Wakes an idle worker of this replica when a job is queued.
+    pub wake: Arc<tokio::sync::Notify>,
 }
 
 /// Whether Berth scans an artifact of this kind: images and indexes of images, not signatures
@@ -77,7 +79,78 @@ impl Scans {
             store,
             ignore_unfixed,
             writes,
+            wake: Arc::default(),
         }
+    }
+
+    /// The scanner a project uses: its own choice, else the default registration, else the
+    /// built-in one. Disabled or removed registrations fall back the same way.
+    pub async fn scanner_for_project(&self, project_id: i64) -> Result<String, DbErr> {
+        use crate::entities::{project_scanner, scanner};
+        if let Some(choice) = project_scanner::Entity::find_by_id(project_id)
+            .one(&self.db)
+            .await?
+        {
+            if choice.scanner_uuid == BUILTIN_SCANNER {
+                return Ok(BUILTIN_SCANNER.into());
+            }
+            let usable = scanner::Entity::find()
+                .filter(scanner::Column::Uuid.eq(&choice.scanner_uuid))
+                .filter(scanner::Column::Disabled.eq(false))
+                .one(&self.db)
+                .await?;
+            if usable.is_some() {
+                return Ok(choice.scanner_uuid);
+            }
+        }
+        Ok(scanner::Entity::find()
+            .filter(scanner::Column::IsDefault.eq(true))
+            .filter(scanner::Column::Disabled.eq(false))
+            .one(&self.db)
+            .await?
+            .map(|s| s.uuid)
+            .unwrap_or_else(|| BUILTIN_SCANNER.into()))
+    }
+
+    /// Queues a scan with the project's scanner and wakes a worker.
+    pub async fn enqueue_for_project(
+        &self,
+        project_id: i64,
+        artifact_id: i64,
+        trigger: &str,
+    ) -> DomainResult<scan::Model> {
+        let scanner = self.scanner_for_project(project_id).await?;
+        let job = self.enqueue(artifact_id, &scanner, trigger).await?;
+        self.wake.notify_one();
+        Ok(job)
+    }
+
+    /// Every scanner: the built-in one first (the default unless a registration is).
+    pub async fn registrations(&self) -> Result<Vec<crate::scan::report::ScannerView>, DbErr> {
+        use crate::scan::report::ScannerView;
+        let rows = crate::entities::scanner::Entity::find()
+            .all(&self.db)
+            .await?;
+        let any_default = rows.iter().any(|r| r.is_default && !r.disabled);
+        let mut out = vec![ScannerView {
+            uuid: BUILTIN_SCANNER.into(),
+            name: "Berth (built-in)".into(),
+            description: "Offline scanner over the imported OSV database".into(),
+            is_default: !any_default,
+            builtin: true,
+            ..Default::default()
+        }];
+        out.extend(rows.into_iter().map(|m| ScannerView {
+            uuid: m.uuid,
+            name: m.name,
+            description: m.description,
+            url: m.url,
+            auth: m.auth,
+            is_default: m.is_default,
+            disabled: m.disabled,
+            builtin: false,
+        }));
+        Ok(out)
     }
 
     /// Held while writing scan rows.
@@ -178,6 +251,7 @@ impl Scans {
         trigger: &str,
     ) -> DomainResult<scan::Model> {
         let job = self.enqueue(artifact_id, scanner, trigger).await?;
+        self.wake.notify_one();
         let _write = self.write_gate().await;
         super::audit::record(
             &self.db,

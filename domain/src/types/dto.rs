@@ -157,6 +157,9 @@ pub struct ArtifactView {
     pub platforms: Vec<String>,
     /// Artifacts whose subject is this one (signatures, SBOMs, …).
     pub referrers: Vec<ArtifactRef>,
+    /// The latest scan with the project's scanner, where the caller asked for it.
+    #[serde(default)]
+    pub scan: Option<crate::scan::report::Overview>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

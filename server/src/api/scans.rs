@@ -86,7 +86,6 @@ pub async fn scan_artifact(
             "manual",
         )
         .await?;
-    s.scan_wake.notify_one();
     Ok(StatusCode::ACCEPTED)
 }
 

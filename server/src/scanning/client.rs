@@ -60,42 +60,31 @@ pub struct RegistrationReq {
     pub is_default: Option<bool>,
 }
 
-/// The built-in scanner as a registration (it cannot be changed or removed).
-pub fn builtin_registration(is_default: bool) -> Registration {
-    Registration {
-        uuid: domain::scan::report::BUILTIN_SCANNER.into(),
-        name: "Berth (built-in)".into(),
-        description: "Offline scanner over the imported OSV database".into(),
-        url: String::new(),
-        auth: String::new(),
-        skip_cert_verify: false,
-        is_default,
-        disabled: false,
-        create_time: String::new(),
-    }
-}
-
-fn view(m: scanner::Model) -> Registration {
-    Registration {
-        uuid: m.uuid,
-        name: m.name,
-        description: m.description,
-        url: m.url,
-        auth: m.auth,
-        skip_cert_verify: m.skip_cert_verify,
-        is_default: m.is_default,
-        disabled: m.disabled,
-        create_time: domain::service::rfc3339(m.created_at),
-    }
-}
-
 /// Every registration, the built-in one first.
 pub async fn list(state: &AppState) -> DomainResult<Vec<Registration>> {
-    let rows = scanner::Entity::find().all(&state.db).await?;
-    let any_default = rows.iter().any(|r| r.is_default && !r.disabled);
-    let mut out = vec![builtin_registration(!any_default)];
-    out.extend(rows.into_iter().map(view));
-    Ok(out)
+    let created: std::collections::HashMap<String, String> = scanner::Entity::find()
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .map(|m| (m.uuid, domain::service::rfc3339(m.created_at)))
+        .collect();
+    Ok(state
+        .scans
+        .registrations()
+        .await?
+        .into_iter()
+        .map(|v| Registration {
+            create_time: created.get(&v.uuid).cloned().unwrap_or_default(),
+            uuid: v.uuid,
+            name: v.name,
+            description: v.description,
+            url: v.url,
+            auth: v.auth,
+            skip_cert_verify: false,
+            is_default: v.is_default,
+            disabled: v.disabled,
+        })
+        .collect())
 }
 
 pub async fn get(state: &AppState, uuid: &str) -> DomainResult<Registration> {
@@ -224,8 +213,8 @@ pub async fn set_default(state: &AppState, uuid: &str) -> DomainResult<()> {
 }
 
 pub async fn delete(state: &AppState, uuid: &str) -> DomainResult<Registration> {
+    let shown = get(state, uuid).await?;
     let row = find(state, uuid).await?;
-    let shown = view(row.clone());
     scanner::Entity::delete_by_id(row.id)
         .exec(&state.db)
         .await?;

@@ -8,9 +8,7 @@ pub mod client;
 
 use std::time::Duration;
 
-use domain::entities::{
-    artifact, project, project_scanner, repository, scan, scanner, system_setting,
-};
+use domain::entities::{artifact, project, repository, scan, system_setting};
 use domain::scan::report::{Report, BUILTIN_SCANNER};
 use domain::service::{DomainError, DomainResult};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter};
@@ -40,7 +38,7 @@ pub fn spawn_workers(state: AppState) {
                         state.metrics.scans_finished.inc();
                     }
                     Ok(None) => {
-                        let _ = tokio::time::timeout(IDLE_POLL, state.scan_wake.notified()).await;
+                        let _ = tokio::time::timeout(IDLE_POLL, state.scans.wake.notified()).await;
                     }
                     Err(e) => {
                         tracing::warn!(error = %e, "cannot read the scan queue");
@@ -73,32 +71,9 @@ async fn run(state: &AppState, job: &scan::Model) -> Result<Report, String> {
     }
 }
 
-/// The scanner a project uses: its own choice, else the system default registration, else the
-/// built-in one. Disabled or removed registrations fall back the same way.
+/// The scanner a project uses (see `Scans::scanner_for_project`).
 pub async fn scanner_for_project(state: &AppState, project_id: i64) -> DomainResult<String> {
-    if let Some(choice) = project_scanner::Entity::find_by_id(project_id)
-        .one(&state.db)
-        .await?
-    {
-        if choice.scanner_uuid == BUILTIN_SCANNER {
-            return Ok(BUILTIN_SCANNER.into());
-        }
-        let usable = scanner::Entity::find()
-            .filter(scanner::Column::Uuid.eq(&choice.scanner_uuid))
-            .filter(scanner::Column::Disabled.eq(false))
-            .one(&state.db)
-            .await?;
-        if usable.is_some() {
-            return Ok(choice.scanner_uuid);
-        }
-    }
-    Ok(scanner::Entity::find()
-        .filter(scanner::Column::IsDefault.eq(true))
-        .filter(scanner::Column::Disabled.eq(false))
-        .one(&state.db)
-        .await?
-        .map(|s| s.uuid)
-        .unwrap_or_else(|| BUILTIN_SCANNER.into()))
+    Ok(state.scans.scanner_for_project(project_id).await?)
 }
 
 /// Queues a scan with the project's scanner and wakes a worker.
@@ -108,10 +83,10 @@ pub async fn enqueue(
     artifact_id: i64,
     trigger: &str,
 ) -> DomainResult<scan::Model> {
-    let scanner = scanner_for_project(state, project_id).await?;
-    let job = state.scans.enqueue(artifact_id, &scanner, trigger).await?;
-    state.scan_wake.notify_one();
-    Ok(job)
+    state
+        .scans
+        .enqueue_for_project(project_id, artifact_id, trigger)
+        .await
 }
 
 /// After a manifest push: a scan when the project has `auto_scan` on. Never fails the push.

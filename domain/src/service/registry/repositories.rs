@@ -255,6 +255,7 @@ impl Registry {
                 .collect(),
             platforms,
             referrers,
+            scan: None,
         })
     }
 

@@ -1,0 +1,518 @@
+//! Vulnerability scanning in the console: the severity bar and scan button of each artifact,
+//! an artifact's vulnerability table, a project's vulnerability settings and CVE allowlist,
+//! and (administrators) the vulnerability database and the scanners.
+
+use domain::scan::report::{Overview, VulnSettings, Vulnerability};
+use leptos::prelude::*;
+
+use super::login::server_message;
+use crate::api::scanning::{
+    artifact_vulnerabilities, list_scanners, load_vuln_settings, save_vuln_settings, scan_artifact,
+    vulndb_view,
+};
+use crate::components::rest;
+use crate::components::toast::use_toasts;
+use crate::components::widgets::{
+    Badge, BUTTON_DANGER, BUTTON_PRIMARY, BUTTON_SECONDARY, INPUT, TABLE, TD, TH,
+};
+
+/// Harbor's severities, highest first, with their colours.
+pub const SEVERITIES: [(&str, &str); 6] = [
+    ("Critical", "bg-red-700"),
+    ("High", "bg-red-500"),
+    ("Medium", "bg-orange-400"),
+    ("Low", "bg-yellow-300"),
+    ("Negligible", "bg-slate-300"),
+    ("Unknown", "bg-slate-400"),
+];
+
+fn severity_tone(severity: &str) -> &'static str {
+    match severity {
+        "Critical" | "High" => "red",
+        "Medium" | "Low" => "amber",
+        _ => "",
+    }
+}
+
+/// Whether a scan is still to finish.
+pub fn in_progress(o: &Option<Overview>) -> bool {
+    o.as_ref()
+        .is_some_and(|o| o.scan_status == "Pending" || o.scan_status == "Running")
+}
+
+/// The scan state of an artifact: a bar with a segment per severity, or the job's status.
+#[component]
+pub fn SeverityBar(overview: Option<Overview>) -> impl IntoView {
+    let status = overview
+        .as_ref()
+        .map(|o| o.scan_status.clone())
+        .unwrap_or_else(|| "Not Scanned".into());
+    let body = match &overview {
+        Some(o) if o.scan_status == "Success" => {
+            let summary = o.summary.clone().unwrap_or_default();
+            if summary.total == 0 {
+                view! { <span class="text-xs font-medium text-emerald-700">"No vulnerabilities"</span> }.into_any()
+            } else {
+                let segments = SEVERITIES
+                    .iter()
+                    .filter_map(|(name, colour)| {
+                        let n = summary.summary.get(*name).copied().unwrap_or(0);
+                        (n > 0).then(|| {
+                            let width = format!("width: {}%", (n * 100) / summary.total.max(1));
+                            view! { <span class=format!("h-2 {colour}") style=width title=format!("{n} {name}")></span> }
+                        })
+                    })
+                    .collect_view();
+                let label = format!(
+                    "{} · {} ({} fixable)",
+                    summary.total,
+                    if o.severity.is_empty() { "Unknown".into() } else { o.severity.clone() },
+                    summary.fixable
+                );
+                view! {
+                    <div class="w-40">
+                        <div class="flex h-2 w-full overflow-hidden rounded bg-slate-100">{segments}</div>
+                        <p class="mt-1 text-xs text-slate-600">{label}</p>
+                    </div>
+                }
+                .into_any()
+            }
+        }
+        Some(o) if o.scan_status == "Error" => view! {
+            <span title=o.error.clone().unwrap_or_default()><Badge text="Scan failed" tone="red" /></span>
+        }
+        .into_any(),
+        Some(o) if o.scan_status == "Pending" => view! { <Badge text="Queued" tone="blue" /> }.into_any(),
+        Some(_) => view! { <Badge text="Scanning…" tone="blue" /> }.into_any(),
+        None => view! { <span class="text-xs text-slate-400">"Not scanned"</span> }.into_any(),
+    };
+    view! { <div data-testid="scan-status" data-status=status>{body}</div> }
+}
+
+/// The scan button of an artifact row.
+#[component]
+pub fn ScanButton(
+    project: String,
+    repo: String,
+    digest: String,
+    #[prop(into)] on_queued: Callback<()>,
+) -> impl IntoView {
+    let toasts = use_toasts();
+    let scan = Action::new(move |_: &()| {
+        let (p, r, d) = (project.clone(), repo.clone(), digest.clone());
+        async move {
+            match scan_artifact(p, r, d).await {
+                Ok(()) => {
+                    toasts.success("Scan queued");
+                    on_queued.run(());
+                }
+                Err(e) => toasts.error(server_message(&e)),
+            }
+        }
+    });
+    view! {
+        <button class=BUTTON_SECONDARY data-testid="scan-button" disabled=move || scan.pending().get()
+            on:click=move |_| { scan.dispatch(()); }>"Scan"</button>
+    }
+}
+
+/// An artifact's findings, filtered by severity, package and fixability, and sorted.
+#[component]
+pub fn VulnerabilityTable(project: String, repo: String, digest: String) -> impl IntoView {
+    let report = Resource::new(
+        move || (project.clone(), repo.clone(), digest.clone()),
+        |(p, r, d)| artifact_vulnerabilities(p, r, d),
+    );
+    let severity = RwSignal::new(String::new());
+    let package = RwSignal::new(String::new());
+    let fixable = RwSignal::new(false);
+    let sort = RwSignal::new("severity".to_string());
+    let rank = |s: &str| SEVERITIES.iter().position(|(n, _)| *n == s).unwrap_or(9);
+    view! {
+        <section class="mt-6" data-testid="vulnerabilities">
+            <h3 class="text-sm font-semibold text-slate-700">"Vulnerabilities"</h3>
+            <div class="mt-2 flex flex-wrap items-center gap-3">
+                <select class=format!("max-w-[10rem] {INPUT}") aria-label="Severity" data-testid="vuln-severity"
+                    on:change=move |ev| severity.set(event_target_value(&ev))>
+                    <option value="">"All severities"</option>
+                    {SEVERITIES.iter().map(|(n, _)| view! { <option value=*n>{*n}</option> }).collect_view()}
+                </select>
+                <input type="search" class=format!("max-w-[14rem] {INPUT}") placeholder="Package" aria-label="Package"
+                    on:input=move |ev| package.set(event_target_value(&ev)) />
+                <label class="flex items-center gap-2 text-sm text-slate-700">
+                    <input type="checkbox" bind:checked=fixable />"Fixable only"
+                </label>
+                <select class=format!("max-w-[10rem] {INPUT}") aria-label="Sort by" on:change=move |ev| sort.set(event_target_value(&ev))>
+                    <option value="severity">"Sort: severity"</option>
+                    <option value="id">"Sort: id"</option>
+                    <option value="package">"Sort: package"</option>
+                </select>
+            </div>
+            <Transition fallback=|| view! { <p class="text-sm text-slate-500">"Loading…"</p> }>
+                {move || report.get().map(|r| match r {
+                    Err(e) => view! { <p class="text-sm text-red-600">{server_message(&e)}</p> }.into_any(),
+                    Ok(None) => view! { <p class="mt-2 text-sm text-slate-500">"Not scanned yet."</p> }.into_any(),
+                    Ok(Some(report)) => {
+                        let (sev, pkg, fix, order) = (severity.get(), package.get().to_lowercase(), fixable.get(), sort.get());
+                        let total = report.vulnerabilities.len();
+                        let mut rows: Vec<Vulnerability> = report.vulnerabilities.into_iter()
+                            .filter(|v| sev.is_empty() || v.severity == sev)
+                            .filter(|v| pkg.is_empty() || v.package.to_lowercase().contains(&pkg))
+                            .filter(|v| !fix || !v.fix_version.is_empty())
+                            .collect();
+                        match order.as_str() {
+                            "id" => rows.sort_by(|a, b| a.id.cmp(&b.id)),
+                            "package" => rows.sort_by(|a, b| (&a.package, &a.id).cmp(&(&b.package, &b.id))),
+                            _ => rows.sort_by(|a, b| rank(&a.severity).cmp(&rank(&b.severity)).then_with(|| a.id.cmp(&b.id))),
+                        }
+                        let shown = rows.len();
+                        view! {
+                            <p class="mt-2 text-xs text-slate-500" data-testid="vuln-count">
+                                {format!("{shown} of {total} shown · scanned by {} {} at {}", report.scanner.name, report.scanner.version, report.generated_at)}
+                            </p>
+                            <table class=TABLE data-testid="vuln-table">
+                                <thead class="bg-slate-50"><tr>
+                                    <th class=TH>"Vulnerability"</th><th class=TH>"Severity"</th><th class=TH>"Package"</th>
+                                    <th class=TH>"Version"</th><th class=TH>"Fixed in"</th><th class=TH>"Description"</th>
+                                </tr></thead>
+                                <tbody class="divide-y divide-slate-100">
+                                    {rows.into_iter().map(|v| {
+                                        let link = v.links.first().cloned().unwrap_or_default();
+                                        let score = v.preferred_cvss.as_ref().and_then(|c| c.score_v3).map(|s| format!(" {s:.1}")).unwrap_or_default();
+                                        view! {
+                                            <tr data-severity=v.severity.clone() data-vuln=v.id.clone()>
+                                                <td class=format!("{TD} font-mono text-xs")><a class="text-sky-700 hover:underline" href=link target="_blank" rel="noopener noreferrer">{v.id.clone()}</a></td>
+                                                <td class=TD><Badge text=format!("{}{score}", v.severity) tone=severity_tone(&v.severity) /></td>
+                                                <td class=format!("{TD} font-mono text-xs")>{v.package.clone()}</td>
+                                                <td class=format!("{TD} font-mono text-xs")>{v.version.clone()}</td>
+                                                <td class=format!("{TD} font-mono text-xs")>{if v.fix_version.is_empty() { "—".to_string() } else { v.fix_version.clone() }}</td>
+                                                <td class=format!("{TD} max-w-md truncate text-xs") title=v.description.clone()>{v.description.clone()}</td>
+                                            </tr>
+                                        }
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                        }.into_any()
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+/// A project's vulnerability settings: scan on push, prevent vulnerable pulls, the severity
+/// threshold, and the CVE allowlist.
+#[component]
+pub fn VulnerabilityTab(project: String, can_edit: bool) -> impl IntoView {
+    let toasts = use_toasts();
+    let name = project.clone();
+    let settings = Resource::new(move || name.clone(), load_vuln_settings);
+    let save = Action::new(move |s: &VulnSettings| {
+        let (p, s) = (project.clone(), s.clone());
+        async move {
+            match save_vuln_settings(p, s).await {
+                Ok(()) => toasts.success("Vulnerability settings saved"),
+                Err(e) => toasts.error(server_message(&e)),
+            }
+        }
+    });
+    view! {
+        <Transition fallback=|| ()>
+            {move || settings.get().map(|r| match r {
+                Err(e) => view! { <p class="text-sm text-red-600">{server_message(&e)}</p> }.into_any(),
+                Ok(s) => {
+                    let auto_scan = RwSignal::new(s.auto_scan);
+                    let prevent = RwSignal::new(s.prevent_vul);
+                    let severity = RwSignal::new(s.severity.clone());
+                    let reuse = RwSignal::new(s.reuse_sys_cve_allowlist);
+                    let allowlist = RwSignal::new(s.allowlist.join("\n"));
+                    let expires = RwSignal::new(s.expires.clone());
+                    view! {
+                        <form class="max-w-2xl space-y-4 rounded-lg border border-slate-200 bg-white p-6" data-testid="vuln-settings"
+                            on:submit=move |ev| {
+                                ev.prevent_default();
+                                save.dispatch(VulnSettings {
+                                    auto_scan: auto_scan.get_untracked(),
+                                    prevent_vul: prevent.get_untracked(),
+                                    severity: severity.get_untracked(),
+                                    reuse_sys_cve_allowlist: reuse.get_untracked(),
+                                    allowlist: vec![allowlist.get_untracked()],
+                                    expires: expires.get_untracked(),
+                                });
+                            }>
+                            <label class="flex items-center gap-2 text-sm text-slate-700">
+                                <input type="checkbox" bind:checked=auto_scan disabled=!can_edit />"Scan images automatically when they are pushed"
+                            </label>
+                            <div class="flex flex-wrap items-center gap-2 text-sm text-slate-700">
+                                <label class="flex items-center gap-2">
+                                    <input type="checkbox" bind:checked=prevent disabled=!can_edit />"Prevent vulnerable images from being pulled: severity"
+                                </label>
+                                <select class=format!("max-w-[9rem] {INPUT}") aria-label="Severity threshold" disabled=!can_edit
+                                    on:change=move |ev| severity.set(event_target_value(&ev))>
+                                    {["critical", "high", "medium", "low", "none"].into_iter().map(|v| {
+                                        let selected = s.severity == v;
+                                        view! { <option value=v selected=selected>{v}</option> }
+                                    }).collect_view()}
+                                </select>
+                                <span>"and above"</span>
+                            </div>
+                            <div>
+                                <label class="block text-sm font-medium text-slate-700" for="cve-allowlist">"CVE allowlist"</label>
+                                <p class="text-xs text-slate-500">"One id per line (CVE or advisory id). Allowlisted findings never block pulls."</p>
+                                <textarea id="cve-allowlist" rows="5" class=format!("mt-1 font-mono {INPUT}") disabled=!can_edit
+                                    prop:value=move || allowlist.get() on:input=move |ev| allowlist.set(event_target_value(&ev))></textarea>
+                            </div>
+                            <div class="flex flex-wrap items-center gap-2 text-sm text-slate-700">
+                                <label for="cve-expires">"Allowlist expires on (UTC, empty: never)"</label>
+                                <input id="cve-expires" type="date" class=format!("max-w-[11rem] {INPUT}") disabled=!can_edit
+                                    prop:value=move || expires.get() on:input=move |ev| expires.set(event_target_value(&ev)) />
+                            </div>
+                            <label class="flex items-center gap-2 text-sm text-slate-700">
+                                <input type="checkbox" bind:checked=reuse disabled=!can_edit />"Also apply the system allowlist"
+                            </label>
+                            <Show when=move || can_edit>
+                                <button type="submit" class=BUTTON_PRIMARY disabled=move || save.pending().get()>"Save"</button>
+                            </Show>
+                        </form>
+                    }.into_any()
+                }
+            })}
+        </Transition>
+    }
+}
+
+/// The vulnerability database: records per ecosystem, last update, the scan queue, scan all,
+/// and an upload of OSV records.
+#[component]
+pub fn VulnDbAdmin() -> impl IntoView {
+    let toasts = use_toasts();
+    let view_data = Resource::new(|| (), |_| vulndb_view());
+    let file_input: NodeRef<leptos::html::Input> = NodeRef::new();
+    let upload = Action::new_local(move |_: &()| {
+        let file = file_input
+            .get_untracked()
+            .and_then(|i| i.files())
+            .and_then(|f| f.get(0));
+        async move {
+            let Some(file) = file else {
+                toasts.error("Choose an OSV .json record or an all.zip first");
+                return;
+            };
+            match rest::call("POST", "/vulndb/import", rest::Body::File(file)).await {
+                Ok(body) => {
+                    let report: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+                    toasts.success(format!(
+                        "Imported: {} new, {} updated, {} unchanged, {} failed",
+                        report["imported"],
+                        report["updated"],
+                        report["unchanged"],
+                        report["failed"].as_array().map_or(0, Vec::len)
+                    ));
+                    view_data.refetch();
+                }
+                Err(e) => toasts.error(e),
+            }
+        }
+    });
+    let scan_all = Action::new_local(move |_: &()| async move {
+        match rest::call(
+            "POST",
+            "/system/scanAll/schedule",
+            rest::Body::Json(r#"{"schedule":{"type":"Manual"}}"#.into()),
+        )
+        .await
+        {
+            Ok(body) => {
+                let v: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+                toasts.success(format!("{} scans queued", v["queued"]));
+                view_data.refetch();
+            }
+            Err(e) => toasts.error(e),
+        }
+    });
+    let schedule = RwSignal::new(String::new());
+    let set_schedule = Action::new_local(move |_: &()| {
+        let cron = schedule.get_untracked();
+        async move {
+            let body = if cron.trim().is_empty() {
+                r#"{"schedule":{"type":"None"}}"#.to_string()
+            } else {
+                serde_json::json!({"schedule": {"type": "Custom", "cron": cron.trim()}}).to_string()
+            };
+            match rest::call("PUT", "/system/scanAll/schedule", rest::Body::Json(body)).await {
+                Ok(_) => {
+                    toasts.success("Scan-all schedule saved");
+                    view_data.refetch();
+                }
+                Err(e) => toasts.error(e),
+            }
+        }
+    });
+    view! {
+        <section class="mt-8 rounded-lg border border-slate-200 bg-white" data-testid="vulndb">
+            <div class="border-b border-slate-100 px-6 py-4">
+                <h2 class="text-base font-semibold text-slate-900">"Vulnerability database"</h2>
+                <p class="text-sm text-slate-500">"OSV advisories the built-in scanner matches packages against. Import a record or an OSV all.zip; re-imports only replace newer records."</p>
+            </div>
+            <div class="px-6 py-4">
+                <Transition fallback=|| ()>
+                    {move || view_data.get().map(|r| match r {
+                        Err(e) => view! { <p class="text-sm text-red-600">{server_message(&e)}</p> }.into_any(),
+                        Ok(v) => {
+                            if schedule.get_untracked().is_empty() {
+                                schedule.set(v.scan_all_schedule.clone().unwrap_or_default());
+                            }
+                            view! {
+                                <p class="text-sm text-slate-600">
+                                    {format!("Last update: {}", v.last_update.clone().unwrap_or_else(|| "never".into()))}
+                                    " · scans: "
+                                    {if v.queue.is_empty() { "none yet".to_string() } else {
+                                        v.queue.iter().map(|(k, n)| format!("{n} {k}")).collect::<Vec<_>>().join(", ")
+                                    }}
+                                </p>
+                                <table class=format!("mt-2 {TABLE}")>
+                                    <thead class="bg-slate-50"><tr><th class=TH>"Ecosystem"</th><th class=TH>"Records"</th></tr></thead>
+                                    <tbody class="divide-y divide-slate-100">
+                                        {if v.ecosystems.is_empty() {
+                                            view! { <tr><td class=format!("{TD} text-slate-500") colspan="2">"Empty: import OSV data to scan."</td></tr> }.into_any()
+                                        } else {
+                                            v.ecosystems.into_iter().map(|(e, n)| view! {
+                                                <tr data-ecosystem=e.clone()><td class=TD>{e.clone()}</td><td class=TD>{n}</td></tr>
+                                            }).collect_view().into_any()
+                                        }}
+                                    </tbody>
+                                </table>
+                            }.into_any()
+                        }
+                    })}
+                </Transition>
+                <div class="mt-4 flex flex-wrap items-center gap-3">
+                    <input type="file" accept=".json,.zip" node_ref=file_input aria-label="OSV file" class="text-sm" />
+                    <button type="button" class=BUTTON_SECONDARY disabled=move || upload.pending().get()
+                        on:click=move |_| { upload.dispatch_local(()); }>"Import"</button>
+                    <button type="button" class=BUTTON_PRIMARY data-testid="scan-all" disabled=move || scan_all.pending().get()
+                        on:click=move |_| { scan_all.dispatch_local(()); }>"Scan all artifacts now"</button>
+                </div>
+                <div class="mt-4 flex flex-wrap items-center gap-3">
+                    <label class="text-sm text-slate-700" for="scan-all-cron">"Scan all on a schedule (cron, UTC; empty: never)"</label>
+                    <input id="scan-all-cron" class=format!("max-w-[12rem] font-mono {INPUT}") placeholder="0 3 * * *"
+                        prop:value=move || schedule.get() on:input=move |ev| schedule.set(event_target_value(&ev)) />
+                    <button type="button" class=BUTTON_SECONDARY on:click=move |_| { set_schedule.dispatch_local(()); }>"Save schedule"</button>
+                </div>
+            </div>
+        </section>
+    }
+}
+
+/// The scanners: the built-in one and registered pluggable scanners (Harbor's adapter API).
+#[component]
+pub fn ScannersAdmin() -> impl IntoView {
+    let toasts = use_toasts();
+    let scanners = Resource::new(|| (), |_| list_scanners());
+    let (name, url, auth, credential) = (
+        RwSignal::new(String::new()),
+        RwSignal::new(String::new()),
+        RwSignal::new(String::new()),
+        RwSignal::new(String::new()),
+    );
+    let register = Action::new_local(move |_: &()| {
+        let body = serde_json::json!({
+            "name": name.get_untracked(), "url": url.get_untracked(),
+            "auth": auth.get_untracked(), "access_credential": credential.get_untracked(),
+        })
+        .to_string();
+        async move {
+            match rest::call("POST", "/scanners", rest::Body::Json(body)).await {
+                Ok(_) => {
+                    toasts.success("Scanner registered");
+                    credential.set(String::new());
+                    scanners.refetch();
+                }
+                Err(e) => toasts.error(e),
+            }
+        }
+    });
+    let command = Action::new_local(move |(method, uuid): &(&'static str, String)| {
+        let (method, uuid) = (*method, uuid.clone());
+        async move {
+            let result = match method {
+                "PATCH" => {
+                    rest::call(
+                        "PATCH",
+                        &format!("/scanners/{uuid}"),
+                        rest::Body::Json(r#"{"is_default":true}"#.into()),
+                    )
+                    .await
+                }
+                _ => rest::call("DELETE", &format!("/scanners/{uuid}"), rest::Body::Empty).await,
+            };
+            match result {
+                Ok(_) => {
+                    toasts.success(if method == "PATCH" {
+                        "Default scanner set"
+                    } else {
+                        "Scanner removed"
+                    });
+                    scanners.refetch();
+                }
+                Err(e) => toasts.error(e),
+            }
+        }
+    });
+    view! {
+        <section class="mt-8 rounded-lg border border-slate-200 bg-white" data-testid="scanners">
+            <div class="border-b border-slate-100 px-6 py-4">
+                <h2 class="text-base font-semibold text-slate-900">"Scanners"</h2>
+                <p class="text-sm text-slate-500">"Projects use the default scanner unless they choose another. External scanners speak Harbor's pluggable-scanner API; Berth hands them a short-lived pull-only token."</p>
+            </div>
+            <Transition fallback=|| ()>
+                {move || scanners.get().map(|r| match r {
+                    Err(e) => view! { <p class="px-6 py-4 text-sm text-red-600">{server_message(&e)}</p> }.into_any(),
+                    Ok(list) => view! {
+                        <table class=TABLE>
+                            <thead class="bg-slate-50"><tr>
+                                <th class=TH>"Name"</th><th class=TH>"Endpoint"</th><th class=TH>"Auth"</th><th class=TH></th>
+                            </tr></thead>
+                            <tbody class="divide-y divide-slate-100">
+                                {list.into_iter().map(|s| {
+                                    let (u1, u2) = (s.uuid.clone(), s.uuid.clone());
+                                    view! {
+                                        <tr data-scanner=s.name.clone()>
+                                            <td class=TD>{s.name.clone()}" "{s.is_default.then(|| view! { <Badge text="default" tone="green" /> })}{s.disabled.then(|| view! { <Badge text="disabled" /> })}</td>
+                                            <td class=format!("{TD} font-mono text-xs")>{if s.builtin { "built in".to_string() } else { s.url.clone() }}</td>
+                                            <td class=TD>{if s.auth.is_empty() { "none".to_string() } else { s.auth.clone() }}</td>
+                                            <td class=format!("{TD} text-right")>
+                                                <Show when=move || !s.is_default>
+                                                    {let u = u1.clone(); view! { <button class=BUTTON_SECONDARY on:click=move |_| { command.dispatch_local(("PATCH", u.clone())); }>"Make default"</button> }}
+                                                </Show>
+                                                <Show when=move || !s.builtin>
+                                                    {let u = u2.clone(); view! { <button class=format!("ml-2 {BUTTON_DANGER}") on:click=move |_| { command.dispatch_local(("DELETE", u.clone())); }>"Remove"</button> }}
+                                                </Show>
+                                            </td>
+                                        </tr>
+                                    }
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                    }.into_any(),
+                })}
+            </Transition>
+            <form class="flex flex-wrap items-end gap-3 border-t border-slate-100 px-6 py-4"
+                on:submit=move |ev| { ev.prevent_default(); register.dispatch_local(()); }>
+                <input class=format!("max-w-[12rem] {INPUT}") placeholder="Name" aria-label="Scanner name" required
+                    prop:value=move || name.get() on:input=move |ev| name.set(event_target_value(&ev)) />
+                <input class=format!("max-w-[18rem] {INPUT}") placeholder="https://trivy-adapter:8080" aria-label="Adapter URL" required
+                    prop:value=move || url.get() on:input=move |ev| url.set(event_target_value(&ev)) />
+                <select class=format!("max-w-[12rem] {INPUT}") aria-label="Authentication" on:change=move |ev| auth.set(event_target_value(&ev))>
+                    <option value="">"No authentication"</option>
+                    <option value="Basic">"Basic"</option>
+                    <option value="Bearer">"Bearer"</option>
+                    <option value="X-ScannerAdapter-API-Key">"API key"</option>
+                </select>
+                <input type="password" class=format!("max-w-[14rem] {INPUT}") placeholder="Credential" aria-label="Credential" autocomplete="off"
+                    prop:value=move || credential.get() on:input=move |ev| credential.set(event_target_value(&ev)) />
+                <button type="submit" class=BUTTON_PRIMARY>"Register"</button>
+            </form>
+        </section>
+    }
+}
