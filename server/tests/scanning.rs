@@ -807,3 +807,162 @@ async fn pull_results(app: &TestApp, user: &str) -> BTreeSet<String> {
     }
     results
 }
+
+#[tokio::test]
+async fn ignore_unfixed_scan_all_updater_and_upload() {
+    let Some(dir) = vulndb() else { return };
+    let osv = dir.join("osv");
+    // The updater imports `scanning.vulndb_source` at start when the database is empty.
+    let app = TestApp::with_config(|c| {
+        c.scanning.vulndb_source = Some(osv.display().to_string());
+        c.trivy = Some(berth_server::config::TrivyConfig {
+            ignore_unfixed: true,
+            ..Default::default()
+        });
+    })
+    .await;
+    berth_server::scanning::spawn_updater(app.state.clone());
+    berth_server::scanning::spawn_workers(app.state.clone());
+    let mut imported = 0;
+    for _ in 0..100 {
+        imported = app
+            .state
+            .scans
+            .vulndb
+            .counts()
+            .await
+            .unwrap()
+            .values()
+            .sum::<i64>();
+        if imported > 150 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(imported > 150, "the updater imported {imported} records");
+
+    // ignore_unfixed: the unmaintained-crate notice without a fix is left out.
+    project(&app, "plain", &[]).await;
+    app.push_layers(
+        "plain/net2",
+        "v1",
+        &[tar_layer(&[(
+            "app/Cargo.lock",
+            &pkgdb(&dir, "cargo-net2.Cargo.lock"),
+        )])],
+    )
+    .await;
+    app.push_layers(
+        "plain/npm",
+        "v1",
+        &[tar_layer(&[(
+            "srv/package-lock.json",
+            &pkgdb(&dir, "npm-ansi-html.package-lock.json"),
+        )])],
+    )
+    .await;
+    let overview = get_json(
+        &app,
+        "/api/v2.0/projects/plain/repositories/net2/artifacts/v1?with_scan_overview=true",
+    )
+    .await;
+    assert_eq!(
+        overview["scan_overview"],
+        json!({}),
+        "auto_scan is off: nothing queued"
+    );
+
+    // Scan all: manual, then a schedule.
+    let res = app
+        .send(
+            Method::POST,
+            "/api/v2.0/system/scanAll/schedule",
+            ADMIN,
+            Some(json!({"schedule": {"type": "Manual"}})),
+            &[],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
+    assert_eq!(
+        serde_json::from_str::<Value>(&res.body).unwrap()["queued"],
+        2
+    );
+    assert_eq!(
+        findings(&app, "plain", "net2", "v1").await,
+        pairs(&[("RUSTSEC-2020-0078", "net2")])
+    );
+    assert_eq!(
+        findings(&app, "plain", "npm", "v1").await,
+        pairs(&[("GHSA-whgm-jr23-g3j9", "ansi-html")])
+    );
+    let res = app
+        .send(
+            Method::PUT,
+            "/api/v2.0/system/scanAll/schedule",
+            ADMIN,
+            Some(json!({"schedule": {"type": "Custom", "cron": "not a cron"}})),
+            &[],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::BAD_REQUEST, "{}", res.body);
+    let res = app
+        .send(
+            Method::PUT,
+            "/api/v2.0/system/scanAll/schedule",
+            ADMIN,
+            Some(json!({"schedule": {"type": "Daily"}})),
+            &[],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    let schedule = get_json(&app, "/api/v2.0/system/scanAll/schedule").await;
+    assert_eq!(
+        schedule["schedule"],
+        json!({"type": "Custom", "cron": "0 0 * * *"})
+    );
+    // A non-admin may not.
+    app.user("someone").await;
+    let pw = common::password_of("someone");
+    let res = app
+        .send(
+            Method::POST,
+            "/api/v2.0/system/scanAll/schedule",
+            Some(("someone", &pw)),
+            Some(json!({"schedule": {"type": "Manual"}})),
+            &[],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN, "{}", res.body);
+
+    // Upload: an OSV all.zip (one record changed to look newer) through the REST API.
+    let record = std::fs::read_to_string(osv.join("npm/GHSA-whgm-jr23-g3j9.json")).unwrap();
+    let mut newer: Value = serde_json::from_str(&record).unwrap();
+    newer["modified"] = json!("2099-01-01T00:00:00Z");
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    zip.start_file(
+        "GHSA-whgm-jr23-g3j9.json",
+        zip::write::SimpleFileOptions::default(),
+    )
+    .unwrap();
+    std::io::Write::write_all(&mut zip, newer.to_string().as_bytes()).unwrap();
+    zip.start_file("broken.json", zip::write::SimpleFileOptions::default())
+        .unwrap();
+    std::io::Write::write_all(&mut zip, b"{not json").unwrap();
+    let bytes = zip.finish().unwrap().into_inner();
+    let res = app
+        .send_bytes(Method::POST, "/api/v2.0/vulndb/import", ADMIN, bytes, &[])
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    let report: Value = serde_json::from_str(&res.body).unwrap();
+    assert_eq!(
+        (
+            report["updated"].as_i64(),
+            report["failed"].as_array().map(Vec::len)
+        ),
+        (Some(1), Some(1)),
+        "{report}"
+    );
+    let status = get_json(&app, "/api/v2.0/vulndb").await;
+    assert_eq!(status["ecosystems"]["npm"], 1);
+    assert!(status["last_update"].is_string());
+}
