@@ -667,6 +667,15 @@ async fn an_external_scanner_gives_the_same_report_as_the_built_in_one() {
         .unwrap();
     assert_eq!(row.status, "success");
 
+    // Only system administrators may use the adapter (it fetches from any registry named).
+    app.user("plainuser").await;
+    let refused = reqwest::Client::new()
+        .get(format!("http://127.0.0.1:{port}/api/v1/metadata"))
+        .basic_auth("plainuser", Some(common::password_of("plainuser")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 403);
     // Without credentials the adapter refuses.
     let anonymous = reqwest::get(format!("http://127.0.0.1:{port}/api/v1/metadata"))
         .await
@@ -965,4 +974,93 @@ async fn ignore_unfixed_scan_all_updater_and_upload() {
     let status = get_json(&app, "/api/v2.0/vulndb").await;
     assert_eq!(status["ecosystems"]["npm"], 1);
     assert!(status["last_update"].is_string());
+}
+
+#[tokio::test]
+async fn failed_scans_are_retried_with_back_off_then_left_in_error() {
+    use sea_orm::{ActiveModelTrait, IntoActiveModel, Set};
+    // No workers: the test drives the queue itself.
+    let app = TestApp::new().await;
+    project(&app, "retry", &[]).await;
+    let digest = app.push_image("retry/app", "v1", "retry").await.1;
+    let artifact = domain::entities::artifact::Entity::find()
+        .all(&app.state.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|a| a.digest == digest)
+        .unwrap();
+    let scans = &app.state.scans;
+    let job = scans.enqueue(artifact.id, "berth", "manual").await.unwrap();
+    // Queueing again while queued is the same job.
+    assert_eq!(
+        scans
+            .enqueue(artifact.id, "berth", "manual")
+            .await
+            .unwrap()
+            .id,
+        job.id
+    );
+    for attempt in 1..=3 {
+        let claimed = scans.claim_next().await.unwrap().expect("a due job");
+        assert_eq!(
+            (claimed.id, claimed.status.as_str(), claimed.attempts),
+            (job.id, "running", attempt)
+        );
+        assert!(
+            scans.claim_next().await.unwrap().is_none(),
+            "claimed once only"
+        );
+        scans
+            .finish(&claimed, Err(format!("attempt {attempt} failed")))
+            .await
+            .unwrap();
+        let row = domain::entities::scan::Entity::find_by_id(job.id)
+            .one(&app.state.db)
+            .await
+            .unwrap()
+            .unwrap();
+        if attempt < 3 {
+            assert_eq!(row.status, "queued");
+            assert!(row.next_attempt_at > chrono::Utc::now(), "backs off");
+            assert!(scans.claim_next().await.unwrap().is_none(), "not due yet");
+            // Let the back-off pass.
+            let mut due = row.into_active_model();
+            due.next_attempt_at = Set(chrono::Utc::now() - chrono::Duration::seconds(1));
+            due.update(&app.state.db).await.unwrap();
+        } else {
+            assert_eq!(row.status, "error");
+            assert_eq!(row.error.as_deref(), Some("attempt 3 failed"));
+            assert!(scans.claim_next().await.unwrap().is_none());
+        }
+    }
+    let overview = get_json(
+        &app,
+        "/api/v2.0/projects/retry/repositories/app/artifacts/v1?with_scan_overview=true",
+    )
+    .await;
+    assert_eq!(overview["scan_overview"][MIME]["scan_status"], "Error");
+    assert_eq!(overview["scan_overview"][MIME]["error"], "attempt 3 failed");
+
+    // A job whose worker went away is queued again.
+    let again = scans.enqueue(artifact.id, "berth", "manual").await.unwrap();
+    assert_eq!((again.status.as_str(), again.attempts), ("queued", 0));
+    let claimed = scans.claim_next().await.unwrap().unwrap();
+    let mut stale = claimed.into_active_model();
+    stale.started_at = Set(Some(chrono::Utc::now() - chrono::Duration::hours(1)));
+    stale.update(&app.state.db).await.unwrap();
+    assert_eq!(scans.requeue_stale().await.unwrap(), 1);
+    assert!(scans.claim_next().await.unwrap().is_some());
+
+    // Signatures and other artifacts are not scanned.
+    let res = app
+        .send(
+            Method::POST,
+            "/api/v2.0/projects/retry/repositories/app/artifacts/v1/scan",
+            Some(("nobody", "x")),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::UNAUTHORIZED);
 }

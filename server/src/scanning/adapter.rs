@@ -2,7 +2,8 @@
 //! another Berth) can register it: `GET /api/v1/metadata`, `POST /api/v1/scan` (202 with an
 //! id; the image is pulled from the registry in the request with the authorization it
 //! carries) and `GET /api/v1/scan/{id}/report` (302 + `Refresh-After` while running).
-//! Callers authenticate as any Berth user or robot.
+//! Callers authenticate as a Berth system administrator: the adapter fetches from whatever
+//! registry a request names, which is not something every account should be able to ask for.
 
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -60,6 +61,12 @@ fn refusal(state: &AppState, auth: &AuthState) -> Option<Response> {
             HeaderValue::from_static("Basic realm=\"berth scanner adapter\""),
         );
         return Some(res);
+    }
+    if !auth.actor.principal.is_admin() {
+        return Some(error(
+            StatusCode::FORBIDDEN,
+            "the scanner adapter serves system administrators only",
+        ));
     }
     None
 }
