@@ -1064,3 +1064,115 @@ async fn failed_scans_are_retried_with_back_off_then_left_in_error() {
         .await;
     assert_eq!(res.status, StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test]
+async fn an_index_is_scanned_image_by_image_and_guards_its_images() {
+    let Some(dir) = vulndb() else { return };
+    let app = scanning_app(&dir, |_| {}).await;
+    project(
+        &app,
+        "multi",
+        &[("prevent_vul", "true"), ("severity", "medium")],
+    )
+    .await;
+    let amd = app
+        .push_layers(
+            "multi/app",
+            "amd64",
+            &[tar_layer(&[(
+                "app/Cargo.lock",
+                &pkgdb(&dir, "cargo-net2.Cargo.lock"),
+            )])],
+        )
+        .await;
+    let arm = app
+        .push_layers(
+            "multi/app",
+            "arm64",
+            &[tar_layer(&[(
+                "srv/package-lock.json",
+                &pkgdb(&dir, "npm-ansi-html.package-lock.json"),
+            )])],
+        )
+        .await;
+    let size = |d: &str| {
+        let app = &app;
+        let d = d.to_string();
+        async move {
+            app.send(
+                Method::HEAD,
+                &format!("/v2/multi/app/manifests/{d}"),
+                ADMIN,
+                None,
+                &[],
+            )
+            .await
+            .headers["content-length"]
+                .to_str()
+                .unwrap()
+                .parse::<u64>()
+                .unwrap()
+        }
+    };
+    let index = serde_json::to_vec(&json!({
+        "schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": [
+            {"mediaType": common::OCI_MANIFEST, "digest": amd, "size": size(&amd).await, "platform": {"os": "linux", "architecture": "amd64"}},
+            {"mediaType": common::OCI_MANIFEST, "digest": arm, "size": size(&arm).await, "platform": {"os": "linux", "architecture": "arm64"}},
+        ],
+    }))
+    .unwrap();
+    let res = app
+        .send_bytes(
+            Method::PUT,
+            "/v2/multi/app/manifests/v1",
+            ADMIN,
+            index,
+            &[("content-type", "application/vnd.oci.image.index.v1+json")],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
+    let res = app
+        .send(
+            Method::POST,
+            "/api/v2.0/projects/multi/repositories/app/artifacts/v1/scan",
+            ADMIN,
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::ACCEPTED, "{}", res.body);
+    assert_eq!(
+        findings(&app, "multi", "app", "v1").await,
+        pairs(&[
+            ("GHSA-whgm-jr23-g3j9", "ansi-html"),
+            ("RUSTSEC-2020-0016", "net2"),
+            ("RUSTSEC-2020-0078", "net2")
+        ])
+    );
+    // The images were not scanned themselves: a pull of one by digest is judged by its index.
+    app.user("puller").await;
+    let admin = app.admin().await;
+    app.state
+        .services
+        .add_member(
+            &admin,
+            "multi",
+            domain::service::members::MemberRef::User("puller".into()),
+            domain::types::Role::Guest,
+        )
+        .await
+        .unwrap();
+    let pw = common::password_of("puller");
+    let res = app
+        .send(
+            Method::GET,
+            &format!("/v2/multi/app/manifests/{arm}"),
+            Some(("puller", &pw)),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::PRECONDITION_FAILED, "{}", res.body);
+    assert!(res.body.contains("GHSA-whgm-jr23-g3j9"), "{}", res.body);
+}

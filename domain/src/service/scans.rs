@@ -380,31 +380,10 @@ impl Scans {
             .await
             .map_err(|e| e.to_string())?
             .ok_or("artifact is gone")?;
-        let (repository, bytes) = self.manifest_of(&a).await?;
+        let (repository, _) = self.manifest_of(&a).await?;
         let mut images = Vec::new();
-        if media::is_index(&a.media_type) {
-            let children = artifact_ref::Entity::find()
-                .filter(artifact_ref::Column::ArtifactId.eq(a.id))
-                .filter(artifact_ref::Column::Kind.eq("manifest"))
-                .all(&self.db)
-                .await
-                .map_err(|e| e.to_string())?;
-            for child in children {
-                let Some(c) = artifact::Entity::find()
-                    .filter(artifact::Column::RepositoryId.eq(a.repository_id))
-                    .filter(artifact::Column::Digest.eq(&child.digest))
-                    .one(&self.db)
-                    .await
-                    .map_err(|e| e.to_string())?
-                else {
-                    continue;
-                };
-                if scannable(&c) && !media::is_index(&c.media_type) {
-                    images.push(self.manifest_of(&c).await?.1);
-                }
-            }
-        } else {
-            images.push(bytes);
+        for image in images_of(&self.db, &a).await.map_err(|e| e.to_string())? {
+            images.push(self.manifest_of(&image).await?.1);
         }
         let mut inventory = Vec::new();
         for manifest in images {
@@ -467,58 +446,6 @@ impl Scans {
         Ok(row
             .and_then(|r| r.report)
             .and_then(|json| serde_json::from_str(&json).ok()))
-    }
-
-    /// The latest report any scanner produced for the artifact, or for an index that lists it
-    /// (so a pull of an image by digest is judged like a pull of its index).
-    pub async fn latest_report_for_pull(
-        &self,
-        artifact_id: i64,
-        digest: &str,
-    ) -> Result<Option<Report>, DbErr> {
-        let own = scan::Entity::find()
-            .filter(scan::Column::ArtifactId.eq(artifact_id))
-            .filter(scan::Column::Report.is_not_null())
-            .order_by_desc(scan::Column::FinishedAt)
-            .one(&self.db)
-            .await?;
-        let row = match own {
-            Some(r) => Some(r),
-            None => {
-                let parents: Vec<i64> = artifact_ref::Entity::find()
-                    .filter(artifact_ref::Column::Digest.eq(digest))
-                    .filter(artifact_ref::Column::Kind.eq("manifest"))
-                    .all(&self.db)
-                    .await?
-                    .into_iter()
-                    .map(|r| r.artifact_id)
-                    .collect();
-                if parents.is_empty() {
-                    None
-                } else {
-                    scan::Entity::find()
-                        .filter(scan::Column::ArtifactId.is_in(parents))
-                        .filter(scan::Column::Report.is_not_null())
-                        .order_by_desc(scan::Column::FinishedAt)
-                        .one(&self.db)
-                        .await?
-                }
-            }
-        };
-        Ok(row
-            .and_then(|r| r.report)
-            .and_then(|json| serde_json::from_str(&json).ok()))
-    }
-
-    /// Artifact ids of every scannable artifact (for "scan all").
-    pub async fn all_scannable(&self) -> Result<Vec<i64>, DbErr> {
-        Ok(artifact::Entity::find()
-            .all(&self.db)
-            .await?
-            .into_iter()
-            .filter(scannable)
-            .map(|a| a.id)
-            .collect())
     }
 
     /// Jobs per status, for the console and metrics.
@@ -772,6 +699,75 @@ pub fn make_report(
     };
     report.severity = report.highest().as_str().into();
     report
+}
+
+/// What a scan of `a` reads: the image itself, or each image an index lists (in the same
+/// repository; nested indexes and non-image artifacts are left out).
+pub async fn images_of(
+    conn: &impl ConnectionTrait,
+    a: &artifact::Model,
+) -> Result<Vec<artifact::Model>, DbErr> {
+    if !media::is_index(&a.media_type) {
+        return Ok(vec![a.clone()]);
+    }
+    let children: Vec<String> = artifact_ref::Entity::find()
+        .filter(artifact_ref::Column::ArtifactId.eq(a.id))
+        .filter(artifact_ref::Column::Kind.eq("manifest"))
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|r| r.digest)
+        .collect();
+    Ok(artifact::Entity::find()
+        .filter(artifact::Column::RepositoryId.eq(a.repository_id))
+        .filter(artifact::Column::Digest.is_in(children))
+        .all(conn)
+        .await?
+        .into_iter()
+        .filter(|c| scannable(c) && !media::is_index(&c.media_type))
+        .collect())
+}
+
+/// The latest report any scanner produced for the artifact, or else for an index of the same
+/// repository that lists it (so an image pulled by digest is judged like its index).
+pub async fn latest_report_for_pull(
+    conn: &impl ConnectionTrait,
+    artifact_id: i64,
+    repository_id: i64,
+    digest: &str,
+) -> Result<Option<Report>, DbErr> {
+    let latest = |ids: Vec<i64>| {
+        scan::Entity::find()
+            .filter(scan::Column::ArtifactId.is_in(ids))
+            .filter(scan::Column::Report.is_not_null())
+            .order_by_desc(scan::Column::FinishedAt)
+            .one(conn)
+    };
+    let mut row = latest(vec![artifact_id]).await?;
+    if row.is_none() {
+        let listing: Vec<i64> = artifact_ref::Entity::find()
+            .filter(artifact_ref::Column::Digest.eq(digest))
+            .filter(artifact_ref::Column::Kind.eq("manifest"))
+            .all(conn)
+            .await?
+            .into_iter()
+            .map(|r| r.artifact_id)
+            .collect();
+        let parents: Vec<i64> = artifact::Entity::find()
+            .filter(artifact::Column::Id.is_in(listing))
+            .filter(artifact::Column::RepositoryId.eq(repository_id))
+            .all(conn)
+            .await?
+            .into_iter()
+            .map(|a| a.id)
+            .collect();
+        if !parents.is_empty() {
+            row = latest(parents).await?;
+        }
+    }
+    Ok(row
+        .and_then(|r| r.report)
+        .and_then(|json| serde_json::from_str(&json).ok()))
 }
 
 /// A CVE allowlist: project `id`, or the system's for 0.

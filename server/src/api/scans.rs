@@ -75,7 +75,7 @@ pub async fn scan_artifact(
         .registry
         .artifact_for_scan(&actor, &project, &repository, &reference, Action::Create)
         .await?;
-    let scanner = scanning::scanner_for_project(&s, p.id).await?;
+    let scanner = s.scans.scanner_for_project(p.id).await.map_err(domain_db)?;
     s.scans
         .request(
             &actor,
@@ -101,7 +101,7 @@ pub async fn vulnerabilities(
         .registry
         .artifact_for_scan(&actor, &project, &repository, &reference, Action::Read)
         .await?;
-    let scanner = scanning::scanner_for_project(&s, p.id).await?;
+    let scanner = s.scans.scanner_for_project(p.id).await.map_err(domain_db)?;
     let mut out = BTreeMap::new();
     if let Some(report) = s.scans.report(a.id, &scanner).await.map_err(domain_db)? {
         out.insert(REPORT_MIME.to_string(), report);
@@ -120,7 +120,7 @@ pub async fn overviews(
     artifact_ids: &[i64],
 ) -> ApiResult<std::collections::HashMap<i64, BTreeMap<String, domain::scan::report::Overview>>> {
     let p = find_project(&s.db, project).await?;
-    let scanner = scanning::scanner_for_project(s, p.id).await?;
+    let scanner = s.scans.scanner_for_project(p.id).await.map_err(domain_db)?;
     Ok(s.scans
         .overviews(artifact_ids, &scanner)
         .await
@@ -392,7 +392,7 @@ pub async fn get_project_scanner(
     Path(project): Path<String>,
 ) -> ApiResult<Json<client::Registration>> {
     let p = s.services.get_project(&actor, &project).await?;
-    let uuid = scanning::scanner_for_project(&s, p.id).await?;
+    let uuid = s.scans.scanner_for_project(p.id).await.map_err(domain_db)?;
     Ok(Json(client::get(&s, &uuid).await?))
 }
 

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use chrono::Utc;
-use domain::entities::{artifact, artifact_ref, repository, scan, scanner};
+use domain::entities::{artifact, repository, scan, scanner};
 use domain::scan::report::{Report, RAW_REPORT_MIME};
 use domain::service::registry::SCANNER_PREFIX;
 use domain::service::tokens::GrantedAccess;
@@ -382,32 +382,13 @@ pub async fn scan(state: &AppState, job: &scan::Model) -> Result<Report, String>
         .await
         .map_err(|e| e.to_string())?
         .ok_or("repository is gone")?;
-    let mut images = Vec::new();
-    if domain::service::registry::media::is_index(&a.media_type) {
-        for child in artifact_ref::Entity::find()
-            .filter(artifact_ref::Column::ArtifactId.eq(a.id))
-            .filter(artifact_ref::Column::Kind.eq("manifest"))
-            .all(&state.db)
-            .await
-            .map_err(|e| e.to_string())?
-        {
-            if let Some(c) = artifact::Entity::find()
-                .filter(artifact::Column::RepositoryId.eq(a.repository_id))
-                .filter(artifact::Column::Digest.eq(&child.digest))
-                .one(&state.db)
-                .await
-                .map_err(|e| e.to_string())?
-            {
-                if domain::service::scans::scannable(&c)
-                    && CONSUMES.contains(&c.media_type.as_str())
-                {
-                    images.push((c.digest, c.media_type));
-                }
-            }
-        }
-    } else {
-        images.push((a.digest.clone(), a.media_type.clone()));
-    }
+    let images: Vec<(String, String)> = domain::service::scans::images_of(&state.db, &a)
+        .await
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .filter(|c| CONSUMES.contains(&c.media_type.as_str()))
+        .map(|c| (c.digest, c.media_type))
+        .collect();
     let mut combined: Option<Report> = None;
     for (digest, mime_type) in images {
         let report = scan_one(state, &s, &repo.name, &digest, &mime_type).await?;

@@ -71,24 +71,6 @@ async fn run(state: &AppState, job: &scan::Model) -> Result<Report, String> {
     }
 }
 
-/// The scanner a project uses (see `Scans::scanner_for_project`).
-pub async fn scanner_for_project(state: &AppState, project_id: i64) -> DomainResult<String> {
-    Ok(state.scans.scanner_for_project(project_id).await?)
-}
-
-/// Queues a scan with the project's scanner and wakes a worker.
-pub async fn enqueue(
-    state: &AppState,
-    project_id: i64,
-    artifact_id: i64,
-    trigger: &str,
-) -> DomainResult<scan::Model> {
-    state
-        .scans
-        .enqueue_for_project(project_id, artifact_id, trigger)
-        .await
-}
-
 /// After a manifest push: a scan when the project has `auto_scan` on. Never fails the push.
 pub fn on_push(state: &AppState, repo: &str, digest: &str) {
     let (state, repo, digest) = (state.clone(), repo.to_string(), digest.to_string());
@@ -129,7 +111,7 @@ async fn scan_pushed(state: &AppState, repo: &str, digest: &str) -> DomainResult
     if !domain::service::scans::scannable(&a) {
         return Ok(());
     }
-    match enqueue(state, p.id, a.id, "push").await {
+    match state.scans.enqueue_for_project(p.id, a.id, "push").await {
         Ok(_) | Err(DomainError::Invalid(_)) => Ok(()),
         Err(e) => Err(e),
     }
@@ -152,7 +134,10 @@ pub async fn scan_all(state: &AppState, trigger: &str) -> DomainResult<usize> {
         let Some(project_id) = repos.get(&a.repository_id) else {
             continue;
         };
-        enqueue(state, *project_id, a.id, trigger).await?;
+        state
+            .scans
+            .enqueue_for_project(*project_id, a.id, trigger)
+            .await?;
         queued += 1;
     }
     Ok(queued)

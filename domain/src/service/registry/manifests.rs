@@ -26,6 +26,7 @@ struct ManifestRow {
     media_type: String,
     manifest_size: i64,
     project_id: i64,
+    repository_id: i64,
     /// The project's metadata (JSON), for the vulnerability rule.
     project_metadata: String,
 }
@@ -264,7 +265,7 @@ impl Registry {
             Reference::Digest(d) => ("", format!("a.digest = {p2}"), d.to_string()),
         };
         let sql = format!(
-            "SELECT a.id, a.digest, a.media_type, a.manifest_size, r.project_id, \
+            "SELECT a.id, a.digest, a.media_type, a.manifest_size, r.project_id, a.repository_id, \
              p.metadata AS project_metadata \
              FROM artifacts a JOIN repositories r ON r.id = a.repository_id \
              JOIN projects p ON p.id = r.project_id {join} \
@@ -299,15 +300,9 @@ impl Registry {
             .get("severity")
             .cloned()
             .unwrap_or_else(|| "low".into());
-        let scans_db = scans::Scans::new(
-            self.db.clone(),
-            self.store.clone(),
-            false,
-            self.writes.clone(),
-        );
-        let report = scans_db
-            .latest_report_for_pull(found.id, &found.digest)
-            .await?;
+        let report =
+            scans::latest_report_for_pull(&self.db, found.id, found.repository_id, &found.digest)
+                .await?;
         let refusal = match report {
             None if self.settings.block_unscanned => Some(format!(
                 "`{repo}:{reference}` has not been scanned yet and project `{}` prevents \
