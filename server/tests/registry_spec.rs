@@ -421,19 +421,9 @@ async fn cross_repository_mount() {
         .starts_with("/v2/lib/target/blobs/uploads/"));
 
     // Not readable by the caller: also a session, and nothing is linked.
-    app.user("dev").await;
-    let admin = app.admin().await;
-    app.state
-        .services
-        .add_member(
-            &admin,
-            "pub",
-            domain::service::members::MemberRef::User("dev".into()),
-            domain::types::Role::Developer,
-        )
-        .await
-        .unwrap();
-    let pw = common::password_of("dev");
+    let pw = app
+        .member("pub", "dev", domain::types::Role::Developer)
+        .await;
     let res = app
         .send_bytes(
             Method::POST,
@@ -901,19 +891,9 @@ async fn authorization_on_every_endpoint() {
         .await;
     assert_eq!(res.status, StatusCode::UNAUTHORIZED);
     // A guest may pull and not push or delete.
-    app.user("viewer").await;
-    let admin = app.admin().await;
-    app.state
-        .services
-        .add_member(
-            &admin,
-            "lib",
-            domain::service::members::MemberRef::User("viewer".into()),
-            domain::types::Role::Guest,
-        )
-        .await
-        .unwrap();
-    let pw = common::password_of("viewer");
+    let pw = app
+        .member("lib", "viewer", domain::types::Role::Guest)
+        .await;
     let viewer = Some(("viewer", pw.as_str()));
     assert_eq!(
         app.send_bytes(Method::GET, "/v2/lib/app/manifests/v1", viewer, vec![], &[])
@@ -1143,19 +1123,7 @@ async fn rest_api_for_repositories_artifacts_and_tags() {
     assert_eq!(res.status, StatusCode::OK);
 
     // A guest reads but cannot delete.
-    app.user("guest").await;
-    let admin = app.admin().await;
-    app.state
-        .services
-        .add_member(
-            &admin,
-            "lib",
-            domain::service::members::MemberRef::User("guest".into()),
-            domain::types::Role::Guest,
-        )
-        .await
-        .unwrap();
-    let pw = common::password_of("guest");
+    let pw = app.member("lib", "guest", domain::types::Role::Guest).await;
     let res = app
         .send(
             Method::DELETE,

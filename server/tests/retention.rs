@@ -318,19 +318,9 @@ async fn previews_immutable_skips_and_who_may_run() {
     assert!(skipped["reason"].as_str().unwrap().contains("immutable"));
 
     // Developers may look but not run.
-    app.user("dev").await;
-    let admin = app.admin().await;
-    app.state
-        .services
-        .add_member(
-            &admin,
-            "lib",
-            domain::service::members::MemberRef::User("dev".into()),
-            domain::types::Role::Developer,
-        )
-        .await
-        .unwrap();
-    let pw = common::password_of("dev");
+    let pw = app
+        .member("lib", "dev", domain::types::Role::Developer)
+        .await;
     let r = app
         .send(
             Method::POST,

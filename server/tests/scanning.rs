@@ -53,6 +53,20 @@ async fn scanning_app(
     app
 }
 
+/// Pushes an image whose one layer holds the package database `fixture` at `path`; returns
+/// the manifest digest.
+async fn push_fixture(
+    app: &TestApp,
+    dir: &Path,
+    repo: &str,
+    tag: &str,
+    path: &str,
+    fixture: &str,
+) -> String {
+    app.push_layers(repo, tag, &[tar_layer(&[(path, &pkgdb(dir, fixture))])])
+        .await
+}
+
 async fn project(app: &TestApp, name: &str, metadata: &[(&str, &str)]) {
     let admin = app.admin().await;
     app.state
@@ -193,49 +207,49 @@ async fn scan_on_push_reproduces_expected_md() {
     )
     .await;
     // §3–§6: language packages as applications ship them.
-    app.push_layers(
+    push_fixture(
+        &app,
+        &dir,
         "scan/net2",
         "v1",
-        &[tar_layer(&[(
-            "app/Cargo.lock",
-            &pkgdb(&dir, "cargo-net2.Cargo.lock"),
-        )])],
+        "app/Cargo.lock",
+        "cargo-net2.Cargo.lock",
     )
     .await;
-    app.push_layers(
+    push_fixture(
+        &app,
+        &dir,
         "scan/idna",
         "v1",
-        &[tar_layer(&[(
-            "app/Cargo.lock",
-            &pkgdb(&dir, "cargo-idna-smallvec.Cargo.lock"),
-        )])],
+        "app/Cargo.lock",
+        "cargo-idna-smallvec.Cargo.lock",
     )
     .await;
-    app.push_layers(
+    push_fixture(
+        &app,
+        &dir,
         "scan/npm",
         "v1",
-        &[tar_layer(&[(
-            "srv/package-lock.json",
-            &pkgdb(&dir, "npm-ansi-html.package-lock.json"),
-        )])],
+        "srv/package-lock.json",
+        "npm-ansi-html.package-lock.json",
     )
     .await;
-    app.push_layers(
+    push_fixture(
+        &app,
+        &dir,
         "scan/pypi",
         "dev",
-        &[tar_layer(&[(
-            "srv/requirements.txt",
-            &pkgdb(&dir, "pypi-requirements.txt"),
-        )])],
+        "srv/requirements.txt",
+        "pypi-requirements.txt",
     )
     .await;
-    app.push_layers(
+    push_fixture(
+        &app,
+        &dir,
         "scan/pypi",
         "prod",
-        &[tar_layer(&[(
-            "srv/requirements.prod.txt",
-            &pkgdb(&dir, "pypi-requirements.prod.txt"),
-        )])],
+        "srv/requirements.prod.txt",
+        "pypi-requirements.prod.txt",
     )
     .await;
 
@@ -400,19 +414,9 @@ async fn vulnerable_pulls_are_refused_until_allowlisted() {
         ],
     )
     .await;
-    app.user("dev").await;
-    let admin = app.admin().await;
-    app.state
-        .services
-        .add_member(
-            &admin,
-            "guarded",
-            domain::service::members::MemberRef::User("dev".into()),
-            domain::types::Role::Developer,
-        )
-        .await
-        .unwrap();
-    let dev_password = common::password_of("dev");
+    let dev_password = app
+        .member("guarded", "dev", domain::types::Role::Developer)
+        .await;
     let dev = Some(("dev", dev_password.as_str()));
 
     // Unscanned, with `block_unscanned`: refused (auto scan is off for this first push).
@@ -733,18 +737,9 @@ async fn podman_pull_of_a_vulnerable_image_fails_until_the_cve_is_allowlisted() 
         ],
     )
     .await;
-    app.user("dev").await;
-    let admin = app.admin().await;
-    app.state
-        .services
-        .add_member(
-            &admin,
-            "guarded",
-            domain::service::members::MemberRef::User("dev".into()),
-            domain::types::Role::Developer,
-        )
-        .await
-        .unwrap();
+    let password = app
+        .member("guarded", "dev", domain::types::Role::Developer)
+        .await;
     let alpine = tar_layer(&[
         ("etc/os-release", ALPINE_318),
         ("lib/apk/db/installed", &pkgdb(&dir, "alpine-apk-installed")),
@@ -753,7 +748,6 @@ async fn podman_pull_of_a_vulnerable_image_fails_until_the_cve_is_allowlisted() 
     scanned(&app, "guarded", "app", "v1").await;
 
     let root = tempfile::tempdir().unwrap();
-    let password = common::password_of("dev");
     let (ok, out) = podman(
         root.path(),
         &[
@@ -852,22 +846,22 @@ async fn ignore_unfixed_scan_all_updater_and_upload() {
 
     // ignore_unfixed: the unmaintained-crate notice without a fix is left out.
     project(&app, "plain", &[]).await;
-    app.push_layers(
+    push_fixture(
+        &app,
+        &dir,
         "plain/net2",
         "v1",
-        &[tar_layer(&[(
-            "app/Cargo.lock",
-            &pkgdb(&dir, "cargo-net2.Cargo.lock"),
-        )])],
+        "app/Cargo.lock",
+        "cargo-net2.Cargo.lock",
     )
     .await;
-    app.push_layers(
+    push_fixture(
+        &app,
+        &dir,
         "plain/npm",
         "v1",
-        &[tar_layer(&[(
-            "srv/package-lock.json",
-            &pkgdb(&dir, "npm-ansi-html.package-lock.json"),
-        )])],
+        "srv/package-lock.json",
+        "npm-ansi-html.package-lock.json",
     )
     .await;
     let overview = get_json(
@@ -1075,26 +1069,24 @@ async fn an_index_is_scanned_image_by_image_and_guards_its_images() {
         &[("prevent_vul", "true"), ("severity", "medium")],
     )
     .await;
-    let amd = app
-        .push_layers(
-            "multi/app",
-            "amd64",
-            &[tar_layer(&[(
-                "app/Cargo.lock",
-                &pkgdb(&dir, "cargo-net2.Cargo.lock"),
-            )])],
-        )
-        .await;
-    let arm = app
-        .push_layers(
-            "multi/app",
-            "arm64",
-            &[tar_layer(&[(
-                "srv/package-lock.json",
-                &pkgdb(&dir, "npm-ansi-html.package-lock.json"),
-            )])],
-        )
-        .await;
+    let amd = push_fixture(
+        &app,
+        &dir,
+        "multi/app",
+        "amd64",
+        "app/Cargo.lock",
+        "cargo-net2.Cargo.lock",
+    )
+    .await;
+    let arm = push_fixture(
+        &app,
+        &dir,
+        "multi/app",
+        "arm64",
+        "srv/package-lock.json",
+        "npm-ansi-html.package-lock.json",
+    )
+    .await;
     let size = |d: &str| {
         let app = &app;
         let d = d.to_string();
@@ -1151,19 +1143,9 @@ async fn an_index_is_scanned_image_by_image_and_guards_its_images() {
         ])
     );
     // The images were not scanned themselves: a pull of one by digest is judged by its index.
-    app.user("puller").await;
-    let admin = app.admin().await;
-    app.state
-        .services
-        .add_member(
-            &admin,
-            "multi",
-            domain::service::members::MemberRef::User("puller".into()),
-            domain::types::Role::Guest,
-        )
-        .await
-        .unwrap();
-    let pw = common::password_of("puller");
+    let pw = app
+        .member("multi", "puller", domain::types::Role::Guest)
+        .await;
     let res = app
         .send(
             Method::GET,

@@ -161,6 +161,23 @@ impl TestApp {
             .unwrap()
             .id
     }
+    /// Creates `name` and makes them a member of `project` with `role`; returns their password.
+    pub async fn member(&self, project: &str, name: &str, role: domain::types::Role) -> String {
+        self.user(name).await;
+        let admin = self.admin().await;
+        self.state
+            .services
+            .add_member(
+                &admin,
+                project,
+                domain::service::members::MemberRef::User(name.into()),
+                role,
+            )
+            .await
+            .unwrap();
+        password_of(name)
+    }
+
     /// A form post (server functions take form encoding), as a browser on `berth.test` sends it.
     pub async fn post_form(
         &self,
