@@ -16,6 +16,7 @@ pub mod registry;
 pub mod render;
 pub mod scanning;
 pub mod sealed;
+pub mod sendfile;
 pub mod serve;
 pub mod state;
 

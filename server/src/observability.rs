@@ -32,6 +32,7 @@ pub struct Metrics {
     pool: IntGaugeVec,
     /// Scans finished by this replica (success or failure).
     pub scans_finished: prometheus::IntCounter,
+    zero_copy_bytes: prometheus::IntCounter,
     db: DatabaseConnection,
 }
 
@@ -67,11 +68,17 @@ impl Metrics {
             "Vulnerability scans finished by this replica.",
         )
         .expect("valid metric");
+        let zero_copy_bytes = prometheus::IntCounter::new(
+            "blob_zero_copy_bytes_total",
+            "Blob bytes this replica sent from file to socket without copying (sendfile).",
+        )
+        .expect("valid metric");
         for collector in [
             Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(latency.clone()),
             Box::new(pool.clone()),
             Box::new(scans_finished.clone()),
+            Box::new(zero_copy_bytes.clone()),
         ] {
             registry
                 .register(collector)
@@ -83,6 +90,7 @@ impl Metrics {
             latency,
             pool,
             scans_finished,
+            zero_copy_bytes,
             db,
         }
     }
@@ -99,6 +107,9 @@ impl Metrics {
         let (open, idle) = domain::db::pool_usage(&self.db);
         self.pool.with_label_values(&["open"]).set(i64::from(open));
         self.pool.with_label_values(&["idle"]).set(i64::from(idle));
+        let sent = crate::sendfile::BYTES_SENT.load(std::sync::atomic::Ordering::Relaxed);
+        self.zero_copy_bytes
+            .inc_by(sent.saturating_sub(self.zero_copy_bytes.get()));
         let mut out = Vec::new();
         TextEncoder::new()
             .encode(&self.registry.gather(), &mut out)

@@ -102,10 +102,13 @@ pub async fn run(
         }
         None => {
             tracing::info!(addr = %main_addr, "serving HTTP");
-            axum_server::from_tcp(listeners.main)?
-                .handle(handle.clone())
-                .serve(service)
-                .await
+            let mut server = axum_server::from_tcp(listeners.main)?
+                .acceptor(crate::sendfile::Acceptor)
+                .handle(handle.clone());
+            // Body chunks must reach the connection as they are (queued, written vectored),
+            // never flattened into hyper's buffer: `sendfile` recognises its placeholders.
+            server.http_builder().http1().writev(true);
+            server.serve(service).await
         }
     };
     if let Some(task) = redirect_task {

@@ -469,3 +469,194 @@ async fn skopeo_podman_and_referrers_against_a_live_registry() {
         .unwrap();
     assert_eq!(res.status(), 404);
 }
+
+/// One response read off a raw HTTP/1.1 connection.
+struct RawResponse {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl RawResponse {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Reads one response (`head_request`: no body follows, whatever `Content-Length` says).
+fn read_response(reader: &mut impl std::io::BufRead, head_request: bool) -> RawResponse {
+    let mut line = String::new();
+    reader.read_line(&mut line).unwrap();
+    let status = line
+        .split_whitespace()
+        .nth(1)
+        .unwrap_or_else(|| panic!("a status line, got {line:?}"))
+        .parse()
+        .unwrap();
+    let mut headers = Vec::new();
+    loop {
+        let mut line = String::new();
+        reader.read_line(&mut line).unwrap();
+        let line = line.trim_end();
+        if line.is_empty() {
+            break;
+        }
+        let (name, value) = line.split_once(':').unwrap();
+        headers.push((name.trim().to_string(), value.trim().to_string()));
+    }
+    let mut response = RawResponse {
+        status,
+        headers,
+        body: Vec::new(),
+    };
+    if !head_request {
+        let len: usize = response
+            .header("content-length")
+            .expect("every response here has a Content-Length")
+            .parse()
+            .unwrap();
+        response.body = vec![0; len];
+        reader.read_exact(&mut response.body).unwrap();
+    }
+    response
+}
+
+fn zero_copy_bytes_sent(metrics: &str) -> u64 {
+    metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("berth_blob_zero_copy_bytes_total "))
+        .expect("the zero-copy counter is exported")
+        .parse()
+        .unwrap()
+}
+
+/// Blob downloads on plain HTTP/1.1 go from file to socket with `sendfile`, inside hyper's
+/// framing. Pipelined on one keep-alive connection, every body (whole blobs larger than one
+/// placeholder chunk, ranges across chunk boundaries, a suffix range, an empty blob) is
+/// byte-exact and lines up with its own response, between responses that are not blobs (HEAD,
+/// an error, a manifest); the bytes went through the zero-copy path; and a client that hangs
+/// up mid-download leaves the server serving others.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn blob_downloads_take_the_zero_copy_path_byte_exact_on_one_connection() {
+    use std::io::{BufReader, Read as _, Write as _};
+
+    let app = TestApp::new().await;
+    let admin = app.admin().await;
+    app.state
+        .services
+        .create_project(
+            &admin,
+            NewProject {
+                name: "zc".into(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let big = noise((9 << 20) + 3, 7);
+    let small = b"small".to_vec();
+    let big_d = app.push_blob("zc/files", &big).await;
+    let small_d = app.push_blob("zc/files", &small).await;
+    let empty_d = app.push_blob("zc/files", b"").await;
+    let (manifest, _) = app.push_image("zc/files", "v1", "zero-copy").await;
+    let unknown_d = format!("sha256:{}", "0".repeat(64));
+    let server = LiveServer::start(&app.state);
+    let port = server.port;
+    let before = zero_copy_bytes_sent(&app.get("/metrics").await.body);
+
+    let auth = common::basic_header("admin", ADMIN_PASSWORD);
+    let request = |method: &str, path: String, range: Option<&str>| {
+        let range = range.map(|r| format!("Range: {r}\r\n")).unwrap_or_default();
+        format!(
+            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAuthorization: {auth}\r\n{range}\r\n"
+        )
+    };
+    let blob = |d: &str| format!("/v2/zc/files/blobs/{d}");
+    let mid = (4 << 20) - 5..=(8 << 20) + 5;
+    let requests = [
+        request("GET", blob(&big_d), None),
+        request(
+            "GET",
+            blob(&big_d),
+            Some(&format!("bytes={}-{}", mid.start(), mid.end())),
+        ),
+        request("HEAD", blob(&small_d), None),
+        request("GET", blob(&unknown_d), None),
+        request("GET", blob(&empty_d), None),
+        request("GET", "/v2/zc/files/manifests/v1".into(), None),
+        request("GET", blob(&small_d), None),
+        request("GET", blob(&big_d), Some("bytes=-10")),
+        request("GET", blob(&big_d), None),
+    ];
+    let responses = tokio::task::spawn_blocking(move || {
+        let stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        // Pipelined: every request written before any response is read.
+        (&stream).write_all(requests.concat().as_bytes()).unwrap();
+        let mut reader = BufReader::new(&stream);
+        let heads = [false, false, true, false, false, false, false, false, false];
+        heads
+            .iter()
+            .map(|&head| read_response(&mut reader, head))
+            .collect::<Vec<_>>()
+    })
+    .await
+    .unwrap();
+
+    assert_eq!(responses[0].status, 200);
+    assert!(responses[0].body == big, "whole blob, byte-exact");
+    assert_eq!(responses[0].header("docker-content-digest"), Some(&*big_d));
+    assert_eq!(responses[1].status, 206);
+    assert!(responses[1].body == big[mid.clone()], "range across chunks");
+    assert_eq!(
+        responses[1].header("content-range"),
+        Some(&*format!(
+            "bytes {}-{}/{}",
+            mid.start(),
+            mid.end(),
+            big.len()
+        ))
+    );
+    assert_eq!(responses[2].status, 200);
+    assert_eq!(responses[2].header("content-length"), Some("5"));
+    assert_eq!(responses[3].status, 404);
+    let error: Value = serde_json::from_slice(&responses[3].body).unwrap();
+    assert_eq!(error["errors"][0]["code"], "BLOB_UNKNOWN");
+    assert_eq!(responses[4].status, 200);
+    assert!(responses[4].body.is_empty());
+    assert_eq!(responses[5].status, 200);
+    assert_eq!(responses[5].body, manifest);
+    assert_eq!(responses[6].body, small);
+    assert_eq!(responses[7].status, 206);
+    assert_eq!(responses[7].body, big[big.len() - 10..]);
+    assert!(responses[8].body == big, "whole blob again, byte-exact");
+
+    let blob_bytes = (2 * big.len() + mid.clone().count() + small.len() + 10) as u64;
+    let after = zero_copy_bytes_sent(&app.get("/metrics").await.body);
+    assert!(
+        after - before >= blob_bytes,
+        "the blob bodies went through sendfile: {} of {blob_bytes} bytes",
+        after - before
+    );
+
+    // A client that hangs up after the first bytes of a download...
+    let hang_up = request("GET", blob(&big_d), None);
+    let again = request("GET", blob(&small_d), None);
+    let small_again = tokio::task::spawn_blocking(move || {
+        let stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        (&stream).write_all(hang_up.as_bytes()).unwrap();
+        let mut first = [0u8; 4096];
+        (&stream).read_exact(&mut first).unwrap();
+        drop(stream);
+        // ...and the next client is served.
+        let stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        (&stream).write_all(again.as_bytes()).unwrap();
+        read_response(&mut BufReader::new(&stream), false)
+    })
+    .await
+    .unwrap();
+    assert_eq!(small_again.status, 200);
+    assert_eq!(small_again.body, small);
+}

@@ -13,10 +13,8 @@ use bytes::Bytes;
 use futures::StreamExt;
 use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 
-use super::{BlobStore, ByteStream, Hasher, StorageError, StorageResult};
+use super::{BlobContent, BlobStore, ByteStream, FileRegion, Hasher, StorageError, StorageResult};
 use crate::types::{Digest, DigestAlgorithm};
-
-const READ_CHUNK: usize = 1024 * 1024;
 
 pub struct FsBlobStore {
     root: PathBuf,
@@ -225,20 +223,26 @@ impl BlobStore for FsBlobStore {
     }
 
     async fn read(&self, digest: &Digest, range: Option<(u64, u64)>) -> StorageResult<ByteStream> {
-        let mut file = match tokio::fs::File::open(self.blob_path(digest)).await {
+        Ok(self.open(digest, range).await?.into_stream()?)
+    }
+
+    async fn open(&self, digest: &Digest, range: Option<(u64, u64)>) -> StorageResult<BlobContent> {
+        let file = match tokio::fs::File::open(self.blob_path(digest)).await {
             Ok(f) => f,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(StorageError::BlobUnknown),
             Err(e) => return Err(e.into()),
         };
         let size = file.metadata().await?.len();
-        let (start, len) = match range {
+        let (offset, len) = match range {
             None => (0, size),
             Some((first, last)) if first <= last && last < size => (first, last - first + 1),
             Some(_) => return Err(StorageError::RangeNotSatisfiable { size }),
         };
-        file.seek(SeekFrom::Start(start)).await?;
-        let stream = tokio_util::io::ReaderStream::with_capacity(file.take(len), READ_CHUNK);
-        Ok(Box::pin(stream))
+        Ok(BlobContent::File(FileRegion {
+            file: file.into_std().await,
+            offset,
+            len,
+        }))
     }
 
     async fn put(&self, digest: &Digest, bytes: Bytes) -> StorageResult<()> {

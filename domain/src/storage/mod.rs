@@ -58,10 +58,51 @@ pub trait BlobStore: Send + Sync + 'static {
     async fn stat(&self, digest: &Digest) -> StorageResult<Option<u64>>;
     /// Streams a blob, or the inclusive byte range `(first, last)` of it.
     async fn read(&self, digest: &Digest, range: Option<(u64, u64)>) -> StorageResult<ByteStream>;
+    /// The same bytes as [`BlobStore::read`], as the store holds them: a store on the local
+    /// filesystem returns the open file region, which the server can hand to the kernel
+    /// (`sendfile`) instead of copying it through memory. Other stores stream.
+    async fn open(&self, digest: &Digest, range: Option<(u64, u64)>) -> StorageResult<BlobContent> {
+        Ok(BlobContent::Stream(self.read(digest, range).await?))
+    }
     /// Stores small content (manifests) whose digest the caller computed; verified again here.
     async fn put(&self, digest: &Digest, bytes: Bytes) -> StorageResult<()>;
     async fn delete(&self, digest: &Digest) -> StorageResult<()>;
 }
+
+/// A blob's bytes, from [`BlobStore::open`].
+pub enum BlobContent {
+    Stream(ByteStream),
+    File(FileRegion),
+}
+
+/// `len` bytes of an open file, starting at `offset`.
+pub struct FileRegion {
+    pub file: std::fs::File,
+    pub offset: u64,
+    pub len: u64,
+}
+
+impl BlobContent {
+    /// The bytes as a stream, read in chunks of [`READ_CHUNK`] bytes.
+    pub fn into_stream(self) -> io::Result<ByteStream> {
+        match self {
+            BlobContent::Stream(stream) => Ok(stream),
+            BlobContent::File(region) => {
+                use std::io::Seek;
+                use tokio::io::AsyncReadExt;
+                let mut file = region.file;
+                file.seek(io::SeekFrom::Start(region.offset))?;
+                let file = tokio::fs::File::from_std(file).take(region.len);
+                Ok(Box::pin(tokio_util::io::ReaderStream::with_capacity(
+                    file, READ_CHUNK,
+                )))
+            }
+        }
+    }
+}
+
+/// The chunk size of streamed reads from files.
+pub const READ_CHUNK: usize = 1024 * 1024;
 
 /// Incremental hashing with the algorithm of a digest.
 pub enum Hasher {

@@ -4,7 +4,7 @@ use bytes::Bytes;
 use futures::StreamExt;
 
 use super::fs::FsBlobStore;
-use super::{digest_of, BlobStore, ByteStream, StorageError};
+use super::{digest_of, BlobContent, BlobStore, ByteStream, StorageError};
 use crate::types::{Digest, DigestAlgorithm};
 
 fn body(parts: &[&'static [u8]]) -> ByteStream {
@@ -28,6 +28,27 @@ async fn read_all(store: &dyn BlobStore, d: &Digest, range: Option<(u64, u64)>) 
         out.extend_from_slice(&chunk.unwrap());
     }
     out
+}
+
+/// The bytes `open` names, read the way the server's zero-copy path reads them: a file region by
+/// its offset and length, a stream to its end.
+async fn open_all(store: &dyn BlobStore, d: &Digest, range: Option<(u64, u64)>) -> Vec<u8> {
+    match store.open(d, range).await.unwrap() {
+        BlobContent::File(region) => {
+            use std::os::unix::fs::FileExt;
+            let mut out = vec![0; region.len as usize];
+            region.file.read_exact_at(&mut out, region.offset).unwrap();
+            out
+        }
+        stream => {
+            let mut s = stream.into_stream().unwrap();
+            let mut out = Vec::new();
+            while let Some(chunk) = s.next().await {
+                out.extend_from_slice(&chunk.unwrap());
+            }
+            out
+        }
+    }
 }
 
 async fn suite(store: &dyn BlobStore) {
@@ -56,6 +77,13 @@ async fn suite(store: &dyn BlobStore) {
     assert_eq!(store.stat(&digest).await.unwrap(), Some(12));
     assert_eq!(read_all(store, &digest, None).await, content);
     assert_eq!(read_all(store, &digest, Some((7, 11))).await, b"berth");
+    assert_eq!(open_all(store, &digest, None).await, content);
+    assert_eq!(open_all(store, &digest, Some((7, 11))).await, b"berth");
+    assert_eq!(open_all(store, &digest, Some((0, 0))).await, b"h");
+    assert!(matches!(
+        store.open(&digest, Some((5, 12))).await,
+        Err(StorageError::RangeNotSatisfiable { size: 12 })
+    ));
     assert!(matches!(
         store.read(&digest, Some((5, 12))).await,
         Err(StorageError::RangeNotSatisfiable { size: 12 })

@@ -10,7 +10,7 @@ use axum::Json;
 use bytes::Bytes;
 use domain::service::registry::{OciCode, RegistryCaller, RegistryError};
 use domain::service::Principal;
-use domain::storage::ByteStream;
+use domain::storage::{ByteStream, StorageError};
 use domain::types::{Digest, Reference, RepoName};
 use futures::TryStreamExt;
 
@@ -388,7 +388,8 @@ async fn handle(
                     };
                     headers.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
                     let body = match blob.body {
-                        Some(stream) => Body::from_stream(stream),
+                        Some(content) => crate::sendfile::blob_body(content, &request)
+                            .map_err(|e| RegistryError::from(StorageError::from(e)))?,
                         None => Body::empty(),
                     };
                     Ok((status, headers, body).into_response())

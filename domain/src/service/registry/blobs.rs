@@ -6,7 +6,7 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, Trans
 
 use super::{OciCode, Registry, RegistryCaller, RegistryError, RegistryResult, RepoAction};
 use crate::entities::{blob, repository_blob, upload};
-use crate::storage::ByteStream;
+use crate::storage::{BlobContent, ByteStream};
 use crate::types::{Digest, RepoName};
 
 /// A blob ready to stream.
@@ -14,7 +14,7 @@ pub struct BlobRead {
     pub size: u64,
     /// Inclusive byte range served, when a range was asked for.
     pub range: Option<(u64, u64)>,
-    pub body: Option<ByteStream>,
+    pub body: Option<BlobContent>,
 }
 
 /// Where an upload stands.
@@ -153,7 +153,7 @@ impl Registry {
             None => None,
         };
         let body = if with_body {
-            Some(self.store.read(digest, range).await?)
+            Some(self.store.open(digest, range).await?)
         } else {
             None
         };
