@@ -186,3 +186,38 @@ async fn bad_tokens_are_refused() {
         );
     }
 }
+
+/// Many clients asking for tokens at once (a CI fleet logging in) all get one: more concurrent
+/// grants than the database pool has connections once made every grant wait for a second
+/// connection while holding one, and they failed with 500 after the pool's timeout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_token_requests_all_succeed() {
+    let app = TestApp::new().await;
+    app.admin().await;
+    let started = std::time::Instant::now();
+    let requests = (0..24).map(|i| {
+        let path = format!(
+            "/service/token?service=berth&scope=repository:library/app{i}:pull,push&scope=repository:other/app{i}:pull"
+        );
+        let app = &app;
+        async move {
+            app.send(
+                Method::GET,
+                &path,
+                Some(("admin", ADMIN_PASSWORD)),
+                None,
+                &[],
+            )
+            .await
+        }
+    });
+    for res in futures::future::join_all(requests).await {
+        assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+        assert!(res.json()["token"].is_string());
+    }
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(8),
+        "no grant waited for the pool's timeout: {:?}",
+        started.elapsed()
+    );
+}

@@ -88,6 +88,12 @@ impl Services {
             });
         }
         if !matches!(actor.principal, Principal::Anonymous) {
+            // Looked up before the transaction: a query on the pool while holding one of its
+            // connections deadlocks once every connection is held by a concurrent grant.
+            let mut project_ids = Vec::with_capacity(granted.len());
+            for g in &granted {
+                project_ids.push(self.project_of(&g.name).await?.map(|p| p.id));
+            }
             let txn = self.db.begin().await?;
             if granted.is_empty() {
                 audit::record(
@@ -103,8 +109,7 @@ impl Services {
                 )
                 .await?;
             }
-            for g in &granted {
-                let project_id = self.project_of(&g.name).await?.map(|p| p.id);
+            for (g, project_id) in granted.iter().zip(project_ids) {
                 let resource = format!("{}:{}:{}", g.kind, g.name, g.actions.join(","));
                 audit::record(
                     &txn,
