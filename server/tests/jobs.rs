@@ -11,13 +11,25 @@ use chrono::{Duration, Utc};
 use common::{TestApp, ADMIN_PASSWORD};
 use domain::policy::retention::{Rule, Template};
 use domain::policy::selector::Selector;
+use domain::service::projects::NewProject;
 use domain::service::registry::gc::GcOptions;
 use serde_json::{json, Value};
 
 const ADMIN: Option<(&str, &str)> = Some(("admin", ADMIN_PASSWORD));
 
 async fn project(app: &TestApp, name: &str) {
-    app.project(name).await;
+    let admin = app.admin().await;
+    app.state
+        .services
+        .create_project(
+            &admin,
+            NewProject {
+                name: name.into(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
 }
 
 async fn get_json(app: &TestApp, path: &str) -> Value {
