@@ -7,7 +7,6 @@ use std::sync::Arc;
 
 use axum::http::{Method, StatusCode};
 use common::{TestApp, ADMIN_PASSWORD};
-use domain::service::projects::NewProject;
 use domain::service::registry::gc::GcOptions;
 use domain::types::Digest;
 use serde_json::json;
@@ -19,18 +18,7 @@ use common::sha;
 
 async fn app() -> TestApp {
     let app = TestApp::new().await;
-    let admin = app.admin().await;
-    app.state
-        .services
-        .create_project(
-            &admin,
-            NewProject {
-                name: "lib".into(),
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
+    app.project("lib").await;
     app
 }
 

@@ -8,7 +8,6 @@ use std::process::Command;
 
 use axum::http::{Method, StatusCode};
 use common::{LiveServer, TestApp, ADMIN_PASSWORD};
-use domain::service::projects::NewProject;
 use serde_json::{json, Value};
 
 const ADMIN: Option<(&str, &str)> = Some(("admin", ADMIN_PASSWORD));
@@ -18,19 +17,8 @@ use common::sha;
 
 async fn app_with(customise: impl FnOnce(&mut berth_server::config::Config)) -> TestApp {
     let app = TestApp::with_config(customise).await;
-    let admin = app.admin().await;
     for name in ["lib", "other"] {
-        app.state
-            .services
-            .create_project(
-                &admin,
-                NewProject {
-                    name: name.into(),
-                    ..Default::default()
-                },
-            )
-            .await
-            .unwrap();
+        app.project(name).await;
     }
     app
 }

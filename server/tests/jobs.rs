@@ -11,25 +11,13 @@ use chrono::{Duration, Utc};
 use common::{TestApp, ADMIN_PASSWORD};
 use domain::policy::retention::{Rule, Template};
 use domain::policy::selector::Selector;
-use domain::service::projects::NewProject;
 use domain::service::registry::gc::GcOptions;
 use serde_json::{json, Value};
 
 const ADMIN: Option<(&str, &str)> = Some(("admin", ADMIN_PASSWORD));
 
 async fn project(app: &TestApp, name: &str) {
-    let admin = app.admin().await;
-    app.state
-        .services
-        .create_project(
-            &admin,
-            NewProject {
-                name: name.into(),
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
+    app.project(name).await;
 }
 
 async fn get_json(app: &TestApp, path: &str) -> Value {

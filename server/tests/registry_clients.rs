@@ -9,7 +9,6 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::{LiveServer, TestApp, ADMIN_PASSWORD};
-use domain::service::projects::NewProject;
 use serde_json::{json, Value};
 use sha2::{Digest as _, Sha256};
 
@@ -167,18 +166,7 @@ fn add_index(layout: &Path) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn skopeo_podman_and_referrers_against_a_live_registry() {
     let app = TestApp::new().await;
-    let admin = app.admin().await;
-    app.state
-        .services
-        .create_project(
-            &admin,
-            NewProject {
-                name: "lib".into(),
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
+    app.project("lib").await;
     let server = LiveServer::start(&app.state);
     let host = server.host();
     let creds = format!("admin:{ADMIN_PASSWORD}");
@@ -544,18 +532,7 @@ async fn blob_downloads_take_the_zero_copy_path_byte_exact_on_one_connection() {
     use std::io::{BufReader, Read as _, Write as _};
 
     let app = TestApp::new().await;
-    let admin = app.admin().await;
-    app.state
-        .services
-        .create_project(
-            &admin,
-            NewProject {
-                name: "zc".into(),
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
+    app.project("zc").await;
     let big = noise((9 << 20) + 3, 7);
     let small = b"small".to_vec();
     let big_d = app.push_blob("zc/files", &big).await;

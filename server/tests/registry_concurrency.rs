@@ -5,7 +5,6 @@ mod common;
 
 use axum::http::{Method, StatusCode};
 use common::{TestApp, ADMIN_PASSWORD};
-use domain::service::projects::NewProject;
 use serde_json::json;
 
 use common::sha;
@@ -26,18 +25,7 @@ fn count_files(dir: &std::path::Path) -> usize {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sixteen_concurrent_pushers_store_each_blob_once() {
     let app = std::sync::Arc::new(TestApp::new().await);
-    let admin = app.admin().await;
-    app.state
-        .services
-        .create_project(
-            &admin,
-            NewProject {
-                name: "lib".into(),
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
+    app.project("lib").await;
     let layers: Vec<Vec<u8>> = (0..3u8).map(|i| vec![i; 512 * 1024 + i as usize]).collect();
     let config = br#"{"architecture":"amd64","os":"linux"}"#.to_vec();
 

@@ -8,7 +8,6 @@ use axum::http::{Method, StatusCode};
 use chrono::{Duration, Utc};
 use common::{TestApp, ADMIN_PASSWORD};
 use domain::entities::artifact;
-use domain::service::projects::NewProject;
 use sea_orm::{ActiveModelTrait, EntityTrait, IntoActiveModel, Set};
 use serde_json::{json, Value};
 
@@ -106,18 +105,7 @@ async fn app_with_seed_rules() -> TestApp {
     )
     .unwrap();
     let app = TestApp::with_config(move |c| c.retention = parsed.retention).await;
-    let admin = app.admin().await;
-    app.state
-        .services
-        .create_project(
-            &admin,
-            NewProject {
-                name: "lib".into(),
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
+    app.project("lib").await;
     app
 }
 

@@ -128,6 +128,22 @@ impl TestApp {
         self.dispatch(builder.body(Body::from(body)).unwrap()).await
     }
 
+    /// Creates the private project `name` as the system administrator.
+    pub async fn project(&self, name: &str) -> domain::types::dto::ProjectView {
+        let admin = self.admin().await;
+        self.state
+            .services
+            .create_project(
+                &admin,
+                domain::service::projects::NewProject {
+                    name: name.into(),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap()
+    }
+
     /// The system administrator as a domain actor, for setting up fixtures through services.
     pub async fn admin(&self) -> Actor {
         domain::service::bootstrap::ensure_admin(&self.state.db, Some(ADMIN_PASSWORD))
