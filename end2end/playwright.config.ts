@@ -1,5 +1,7 @@
-// End-to-end tests: a real Berth (built by scripts/build-site.sh) on a free loopback port, driven
-// in Debian's Chromium. Screenshots of every test are kept in end2end/test-results.
+// End-to-end tests: the release artifact `./scripts/run.sh` serves (built by
+// `scripts/build-site.sh --release`, which finds its site beside itself) on free loopback
+// ports, driven in Debian's Chromium. Screenshots of every test are kept in
+// end2end/test-results.
 import { defineConfig } from '@playwright/test';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -7,7 +9,7 @@ import * as path from 'node:path';
 
 const port = Number(process.env.BERTH_E2E_PORT ?? 18090);
 const targetDir = process.env.CARGO_TARGET_DIR ?? path.join(os.homedir(), '.cache/berth/target');
-const siteRoot = path.join(targetDir, 'debug', 'site');
+const berthBinary = path.join(targetDir, 'release', 'berth');
 /** The admin password the e2e server starts with; tests read it from here. */
 export const adminPassword = 'E2e-Admin-Passw0rd';
 const dataDir = process.env.BERTH_E2E_DATA_DIR ?? fs.mkdtempSync(path.join(os.tmpdir(), 'berth-e2e-'));
@@ -104,7 +106,7 @@ export default defineConfig({
     },
   },
   webServer: [{
-    command: path.join(targetDir, 'debug', 'berth'),
+    command: berthBinary,
     url: `http://127.0.0.1:${port}/readyz`,
     reuseExistingServer: false,
     timeout: 60_000,
@@ -114,7 +116,6 @@ export default defineConfig({
       BERTH_HTTP__PORT: String(port),
       BERTH_HTTP__BIND: '127.0.0.1',
       BERTH_DATA_DIR: dataDir,
-      LEPTOS_SITE_ROOT: siteRoot,
       RUST_LOG: 'info',
       BERTH_ADMIN_PASSWORD: adminPassword,
     },
@@ -133,7 +134,7 @@ export default defineConfig({
       OIDC_POST_LOGOUT: `${oidcBaseURL}/login`,
     },
   }, {
-    command: path.join(targetDir, 'debug', 'berth'),
+    command: berthBinary,
     url: `${oidcBaseURL}/readyz`,
     reuseExistingServer: false,
     timeout: 60_000,
@@ -144,7 +145,6 @@ export default defineConfig({
       BERTH_HTTP__PORT: String(oidcPort),
       BERTH_HTTP__BIND: '127.0.0.1',
       BERTH_DATA_DIR: oidcDataDir,
-      LEPTOS_SITE_ROOT: siteRoot,
       RUST_LOG: 'info',
       BERTH_ADMIN_PASSWORD: adminPassword,
       OIDC_SECRET: oidcSecret,

@@ -10,6 +10,14 @@ WASM_BINDGEN_VERSION="0.2.130"
 
 log() { printf '\033[1;34m==>\033[0m %s\n' "$*"; }
 
+# Runs the given commands when the script exits, last registered first (one EXIT trap for
+# every service a script starts).
+BERTH_ON_EXIT=()
+on_exit() {
+  BERTH_ON_EXIT=("$*" "${BERTH_ON_EXIT[@]}")
+  trap 'for cmd in "${BERTH_ON_EXIT[@]}"; do eval "$cmd"; done' EXIT
+}
+
 # Installs Debian packages that are missing; quiet when everything is present.
 apt_ensure() {
   local missing=()
@@ -26,9 +34,9 @@ apt_ensure() {
 }
 
 # Everything the build needs: the wasm target, wasm-bindgen-cli at the pinned version,
-# Node packages (Tailwind CLI), and binaryen's wasm-opt for release builds.
+# Node packages (Tailwind CLI), and gzip/brotli to precompress the bundle.
 ensure_build_tools() {
-  apt_ensure binaryen
+  apt_ensure brotli gzip
   # Node.js 20+ runs the Tailwind CLI and Playwright; use the machine's if it has one.
   command -v npm >/dev/null || apt_ensure nodejs npm
   if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then

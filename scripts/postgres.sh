@@ -19,7 +19,7 @@ start_test_postgres() {
   "${as[@]}" "$bindir/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w \
     -o "-p $port -k $PG_DIR -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=off" start >/dev/null
   PG_STOP=("${as[@]}" "$bindir/pg_ctl" -D "$PG_DIR/data" -m immediate stop)
-  trap 'stop_test_postgres' EXIT
+  on_exit stop_test_postgres
   export BERTH_TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:$port/postgres"
   log "PostgreSQL $("$bindir/postgres" --version | awk '{print $3}') running on 127.0.0.1:$port (data in $PG_DIR)"
 }

@@ -1,20 +1,25 @@
 #!/usr/bin/env bash
-# Installs everything the tests need (PostgreSQL, Chromium, skopeo, podman, umoci, Node packages
-# including the OpenID provider `oidc-provider`,
-# the wasm toolchain), then runs the whole suite: formatting, clippy, the Rust tests on SQLite and
-# on PostgreSQL, and the Playwright end-to-end tests in Chromium. Idempotent; safe to re-run.
+# Installs everything the tests need (PostgreSQL, Chromium, skopeo, podman, umoci, Debian's
+# docker.io, Node packages including the OpenID provider `oidc-provider`, the wasm toolchain),
+# then runs the whole suite: formatting, clippy, the Rust tests on SQLite and on PostgreSQL
+# (with a private docker daemon for the docker CLI tests), and the Playwright end-to-end tests
+# in Chromium against the release artifact `./scripts/run.sh` serves. Idempotent; safe to
+# re-run.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/postgres.sh"
+source "$(dirname "$0")/docker.sh"
+started_at=$(date +%s)
+step() { log "$* (at $(( $(date +%s) - started_at )) s)"; }
 cd "$BERTH_ROOT"
 
 ensure_build_tools
-apt_ensure chromium skopeo podman umoci ca-certificates python3
+apt_ensure chromium skopeo podman umoci docker.io ca-certificates python3 hostname
 rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy rustfmt
 
-log "cargo fmt --check"
+step "cargo fmt --check"
 cargo fmt --all -- --check
 
-log "cargo clippy (server side, then the wasm bundle)"
+step "cargo clippy (server side, then the wasm bundle)"
 cargo clippy --all-targets -- -D warnings
 cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
 
@@ -22,17 +27,18 @@ rust_tests() {
   cargo test --workspace --exclude frontend
 }
 
-log "Rust tests on SQLite"
+start_test_docker
+step "Rust tests on SQLite"
 (unset BERTH_TEST_POSTGRES_URL; rust_tests)
 
 start_test_postgres
-log "Rust tests on PostgreSQL ($BERTH_TEST_POSTGRES_URL)"
+step "Rust tests on PostgreSQL ($BERTH_TEST_POSTGRES_URL)"
 rust_tests
 
-log "building the site for the end-to-end tests"
-"$BERTH_ROOT/scripts/build-site.sh"
+step "building the release artifact that ./scripts/run.sh serves"
+"$BERTH_ROOT/scripts/build-site.sh" --release
 
-log "Playwright end-to-end tests in Chromium"
+step "Playwright end-to-end tests in Chromium (release build; one test starts ./scripts/run.sh)"
 # Three free loopback ports: Berth, Berth with single sign-on, and the OpenID provider.
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 export BERTH_E2E_PORT BERTH_E2E_OIDC_PORT BERTH_E2E_IDP_PORT
@@ -41,4 +47,4 @@ BERTH_E2E_OIDC_PORT=$(free_port)
 BERTH_E2E_IDP_PORT=$(free_port)
 rm -rf end2end/test-results
 node_modules/.bin/playwright test -c end2end/playwright.config.ts
-log "all tests passed"
+step "all tests passed"

@@ -4,8 +4,8 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use sea_orm::{
-    ConnectionTrait, DatabaseBackend, DatabaseConnection, DbErr, SqlxPostgresConnector,
-    SqlxSqliteConnector,
+    ConnectionTrait, DatabaseBackend, DatabaseConnection, DatabaseTransaction, DbErr, ExecResult,
+    QueryResult, SqlxPostgresConnector, SqlxSqliteConnector, Statement, TransactionTrait,
 };
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
@@ -65,6 +65,173 @@ pub async fn connect(url: &str, settings: PoolSettings) -> Result<DatabaseConnec
         Ok(SqlxPostgresConnector::from_sqlx_postgres_pool(pool))
     } else {
         Err(DbOpenError::UnsupportedScheme(redact_url(url)))
+    }
+}
+
+/// How long a writer waits for its turn before the request is answered 503 (`Retry-After`).
+pub const WRITE_WAIT: Duration = Duration::from_secs(30);
+
+/// The statement that makes a SQLite transaction a writer at once (what `BEGIN IMMEDIATE`
+/// does; sea-orm only issues `BEGIN`): a write that changes nothing still takes the write lock.
+/// Taken as the transaction's first statement, no snapshot is held yet, so a writer of another
+/// process makes it wait (`busy_timeout`) instead of failing with `SQLITE_BUSY_SNAPSHOT` later.
+const TAKE_WRITE_LOCK: &str = "UPDATE seaql_migrations SET version = version WHERE 0";
+
+/// Every write transaction of a process on one database goes through its gate.
+///
+/// SQLite allows one writer at a time. A transaction opened with a plain `BEGIN` that reads and
+/// then writes fails with `database is locked` when another writer committed in between — the
+/// busy timeout cannot help it. So on SQLite a write transaction first waits at this gate (one
+/// holder per database file in this process: queueing here is fair and costs nothing), then
+/// takes the database's write lock as its first statement (waiting up to `busy_timeout` for a
+/// writer of another process). Reads never wait: WAL mode keeps them off the writer's path.
+/// On PostgreSQL the gate never makes anyone wait; row locks and constraints do that work.
+#[derive(Clone, Debug)]
+pub struct WriteGate {
+    permits: Option<std::sync::Arc<tokio::sync::Semaphore>>,
+}
+
+/// A writer's turn at the gate; [`WritePermit::begin`] turns it into a transaction.
+#[must_use = "the turn ends when the permit is dropped"]
+pub struct WritePermit {
+    _permit: Option<tokio::sync::OwnedSemaphorePermit>,
+}
+
+impl WriteGate {
+    /// The gate of `db`'s database: the same gate for every pool this process opened on the
+    /// same SQLite file.
+    pub fn of(db: &DatabaseConnection) -> Self {
+        use std::collections::HashMap;
+        use std::sync::{Arc, LazyLock, Mutex};
+        static GATES: LazyLock<Mutex<HashMap<std::path::PathBuf, Arc<tokio::sync::Semaphore>>>> =
+            LazyLock::new(Mutex::default);
+        let permits = match db {
+            DatabaseConnection::SqlxSqlitePoolConnection(_) => {
+                let file = db
+                    .get_sqlite_connection_pool()
+                    .connect_options()
+                    .get_filename()
+                    .to_path_buf();
+                let file = std::fs::canonicalize(&file).unwrap_or(file);
+                let mut gates = GATES.lock().expect("the gate map is never poisoned");
+                Some(
+                    gates
+                        .entry(file)
+                        .or_insert_with(|| Arc::new(tokio::sync::Semaphore::new(1)))
+                        .clone(),
+                )
+            }
+            _ => None,
+        };
+        Self { permits }
+    }
+
+    /// Waits for this writer's turn, at most [`WRITE_WAIT`]; past that the caller is told the
+    /// database is busy (`ConnectionAcquire(Timeout)`, answered 503).
+    pub async fn enter(&self) -> Result<WritePermit, DbErr> {
+        let Some(permits) = &self.permits else {
+            return Ok(WritePermit { _permit: None });
+        };
+        match tokio::time::timeout(WRITE_WAIT, permits.clone().acquire_owned()).await {
+            Ok(Ok(permit)) => Ok(WritePermit {
+                _permit: Some(permit),
+            }),
+            Ok(Err(_)) | Err(_) => Err(DbErr::ConnectionAcquire(
+                sea_orm::error::ConnAcquireErr::Timeout,
+            )),
+        }
+    }
+}
+
+impl WritePermit {
+    /// Opens the write transaction for this turn; the turn lasts until it ends.
+    pub async fn begin(self, db: &DatabaseConnection) -> Result<WriteTxn, DbErr> {
+        let txn = db.begin().await?;
+        if txn.get_database_backend() == DatabaseBackend::Sqlite {
+            txn.execute_unprepared(TAKE_WRITE_LOCK).await?;
+        }
+        Ok(WriteTxn { txn, _turn: self })
+    }
+}
+
+/// A transaction that writes: every service opens its transactions with [`begin_write`].
+pub struct WriteTxn {
+    txn: DatabaseTransaction,
+    _turn: WritePermit,
+}
+
+/// Opens a write transaction on `db` in the one way every writer does (see [`WriteGate`]).
+pub async fn begin_write(db: &DatabaseConnection) -> Result<WriteTxn, DbErr> {
+    WriteGate::of(db).enter().await?.begin(db).await
+}
+
+impl WriteTxn {
+    pub async fn commit(self) -> Result<(), DbErr> {
+        self.txn.commit().await
+    }
+
+    pub async fn rollback(self) -> Result<(), DbErr> {
+        self.txn.rollback().await
+    }
+}
+
+impl std::ops::Deref for WriteTxn {
+    type Target = DatabaseTransaction;
+
+    fn deref(&self) -> &DatabaseTransaction {
+        &self.txn
+    }
+}
+
+#[async_trait::async_trait]
+impl ConnectionTrait for WriteTxn {
+    fn get_database_backend(&self) -> DatabaseBackend {
+        self.txn.get_database_backend()
+    }
+
+    async fn execute(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
+        self.txn.execute(stmt).await
+    }
+
+    async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
+        self.txn.execute_unprepared(sql).await
+    }
+
+    async fn query_one(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
+        self.txn.query_one(stmt).await
+    }
+
+    async fn query_all(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
+        self.txn.query_all(stmt).await
+    }
+
+    fn support_returning(&self) -> bool {
+        self.txn.support_returning()
+    }
+}
+
+/// Whether `e` says the database is busy for now (SQLite's lock, the pool or the write gate
+/// exhausted) rather than that the request was wrong: answered 503 with `Retry-After`.
+pub fn is_busy(e: &DbErr) -> bool {
+    use sea_orm::RuntimeErr;
+    let sqlx_error = match e {
+        DbErr::ConnectionAcquire(_) => return true,
+        DbErr::Conn(RuntimeErr::SqlxError(e))
+        | DbErr::Exec(RuntimeErr::SqlxError(e))
+        | DbErr::Query(RuntimeErr::SqlxError(e)) => e,
+        _ => return false,
+    };
+    match sqlx_error {
+        sqlx::Error::PoolTimedOut => true,
+        sqlx::Error::Database(db) => {
+            // SQLITE_BUSY (5) and SQLITE_LOCKED (6) with their extended codes.
+            let sqlite_busy = db
+                .code()
+                .and_then(|c| c.parse::<i32>().ok())
+                .is_some_and(|c| matches!(c & 0xff, 5 | 6));
+            sqlite_busy && db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some()
+        }
+        _ => false,
     }
 }
 
@@ -151,6 +318,101 @@ mod tests {
             .unwrap();
         let on: i32 = row.try_get_by_index(0).unwrap();
         assert_eq!(on, 1);
+    }
+
+    async fn scratch_sqlite(dir: &tempfile::TempDir) -> (String, DatabaseConnection) {
+        let url = format!("sqlite://{}", dir.path().join("w.db").display());
+        let db = connect(&url, PoolSettings::default()).await.unwrap();
+        db.execute_unprepared(
+            "CREATE TABLE seaql_migrations (version TEXT PRIMARY KEY, applied_at INTEGER);
+             CREATE TABLE counter (id INTEGER PRIMARY KEY, n INTEGER NOT NULL);
+             INSERT INTO counter VALUES (1, 0);",
+        )
+        .await
+        .unwrap();
+        (url, db)
+    }
+
+    #[tokio::test]
+    async fn a_write_transaction_holds_the_write_lock_from_its_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let (url, db) = scratch_sqlite(&dir).await;
+        let txn = begin_write(&db).await.unwrap();
+        // Another process's writer (its own pool, no gate) with a short busy timeout: it
+        // cannot write while the transaction is open, although the transaction wrote nothing.
+        let other = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(
+                SqliteConnectOptions::from_str(&url)
+                    .unwrap()
+                    .busy_timeout(Duration::from_millis(50)),
+            )
+            .await
+            .unwrap();
+        let refused = sqlx::query("UPDATE counter SET n = n + 1")
+            .execute(&other)
+            .await
+            .unwrap_err();
+        assert!(
+            refused.to_string().contains("locked"),
+            "the lock was not taken: {refused}"
+        );
+        assert!(is_busy(&DbErr::Exec(sea_orm::RuntimeErr::SqlxError(
+            refused
+        ))));
+        txn.commit().await.unwrap();
+        sqlx::query("UPDATE counter SET n = n + 1")
+            .execute(&other)
+            .await
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn concurrent_read_then_write_transactions_all_commit() {
+        let dir = tempfile::tempdir().unwrap();
+        let (_, db) = scratch_sqlite(&dir).await;
+        let read_n =
+            |row: Option<QueryResult>| -> i64 { row.unwrap().try_get_by_index(0).unwrap() };
+        let mut tasks = Vec::new();
+        for _ in 0..32 {
+            let db = db.clone();
+            tasks.push(tokio::spawn(async move {
+                // Read, yield, then write what was read plus one: a lost update or a
+                // `database is locked` shows up as a wrong count or an error.
+                let txn = begin_write(&db).await?;
+                let row = txn
+                    .query_one(Statement::from_string(
+                        DatabaseBackend::Sqlite,
+                        "SELECT n FROM counter WHERE id = 1",
+                    ))
+                    .await?;
+                let n = read_n(row);
+                tokio::task::yield_now().await;
+                txn.execute_unprepared(&format!("UPDATE counter SET n = {} WHERE id = 1", n + 1))
+                    .await?;
+                txn.commit().await
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap().unwrap();
+        }
+        let row = db
+            .query_one(Statement::from_string(
+                DatabaseBackend::Sqlite,
+                "SELECT n FROM counter WHERE id = 1",
+            ))
+            .await
+            .unwrap();
+        assert_eq!(read_n(row), 32);
+    }
+
+    #[test]
+    fn busy_errors_are_told_from_other_errors() {
+        assert!(is_busy(&DbErr::ConnectionAcquire(
+            sea_orm::error::ConnAcquireErr::Timeout
+        )));
+        assert!(!is_busy(&DbErr::RecordNotFound("x".into())));
+        assert!(!is_busy(&DbErr::Custom("database is locked".into())));
     }
 
     #[tokio::test]

@@ -6,6 +6,7 @@
 pub mod api;
 pub mod auth;
 pub mod config;
+pub mod headers;
 pub mod health;
 pub mod jobs;
 pub mod observability;
@@ -21,7 +22,7 @@ pub mod serve;
 pub mod state;
 
 use axum::Router;
-use leptos::prelude::provide_context;
+use leptos::prelude::{provide_context, use_context};
 use leptos_axum::{generate_route_list, LeptosRoutes};
 
 pub use state::AppState;
@@ -41,24 +42,35 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", axum::routing::get(health::healthz))
         .route("/readyz", axum::routing::get(health::readyz))
         .route("/metrics", axum::routing::get(observability::scrape));
+    let console_context = move || {
+        provide_context(instance.clone());
+        provide_context(services.clone());
+        provide_context(registry.clone());
+        provide_context(oidc_port.clone());
+        provide_context(config_policies.clone());
+        provide_context(gc_starter.clone());
+        provide_context(scans.clone());
+        // The page's scripts carry this response's nonce; the policy names it.
+        if let (Some(nonce), Some(response)) = (
+            use_context::<leptos::nonce::Nonce>(),
+            use_context::<leptos_axum::ResponseOptions>(),
+        ) {
+            if let Ok(policy) =
+                axum::http::HeaderValue::from_str(&headers::console_csp(Some(&nonce)))
+            {
+                response.insert_header(axum::http::header::CONTENT_SECURITY_POLICY, policy);
+            }
+        }
+    };
     let console = Router::new()
-        .leptos_routes_with_context(
-            &state,
-            routes,
-            move || {
-                provide_context(instance.clone());
-                provide_context(services.clone());
-                provide_context(registry.clone());
-                provide_context(oidc_port.clone());
-                provide_context(config_policies.clone());
-                provide_context(gc_starter.clone());
-                provide_context(scans.clone());
-            },
-            move || app::shell(leptos_options.clone()),
-        )
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(
-            app::shell,
-        ))
+        .route("/login", axum::routing::post(auth::sign_in::form_sign_in))
+        .leptos_routes_with_context(&state, routes, console_context.clone(), move || {
+            app::shell(leptos_options.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler_with_context::<
+            AppState,
+            _,
+        >(console_context, app::shell))
         .layer(axum::middleware::from_fn_with_state(
             render::RenderPool::shared(),
             render::confine,
@@ -84,7 +96,8 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             auth::csrf::protect,
         ))
-        .layer(session_layer(&state));
+        .layer(session_layer(&state))
+        .layer(axum::middleware::from_fn(headers::protect));
     observability::apply(app, state.metrics.clone(), hsts)
 }
 

@@ -185,6 +185,14 @@ async fn run(config: Config) -> anyhow::Result<()> {
         site_root = %state.leptos.site_root,
         "Berth {} starting", env!("CARGO_PKG_VERSION")
     );
+    let bundle = std::path::Path::new(&*state.leptos.site_root).join("pkg/berth.js");
+    if !bundle.is_file() {
+        tracing::warn!(
+            site_root = %state.leptos.site_root,
+            "the console's compiled site is missing (no pkg/berth.js): pages will be unstyled and \
+             inert; build it with scripts/build-site.sh or point LEPTOS_SITE_ROOT at it"
+        );
+    }
     let app = berth_server::router(state);
     serve::run(&config, app, listeners, serve::shutdown_signal()).await
 }

@@ -97,7 +97,6 @@ impl AppState {
             db.clone(),
             store,
             config.trivy.as_ref().is_some_and(|t| t.ignore_unfixed),
-            registry.write_semaphore(),
         );
         let secrets = Arc::new(crate::sealed::Sealer::load_or_create(
             &config.data_dir,
@@ -125,15 +124,31 @@ impl AppState {
 /// Where the compiled site (wasm, JS, CSS, static files) is: `LEPTOS_SITE_ROOT`, or `site/`
 /// beside the binary (`target/release/site` for `target/release/berth`).
 pub fn default_site_root() -> PathBuf {
-    if let Ok(root) = std::env::var("LEPTOS_SITE_ROOT") {
-        return PathBuf::from(root);
+    if let Ok(root) = std::env::var("LEPTOS_SITE_ROOT").map(|r| r.trim().to_string()) {
+        if !root.is_empty() {
+            return PathBuf::from(root);
+        }
     }
     std::env::current_exe()
         .ok()
-        .and_then(|exe| {
-            exe.parent()
-                .and_then(|dir| dir.parent())
-                .map(|p| p.join("site"))
-        })
+        .and_then(|exe| site_beside(&exe))
         .unwrap_or_else(|| PathBuf::from("site"))
+}
+
+/// `site/` in the directory of the executable: where `scripts/build-site.sh` puts it.
+fn site_beside(exe: &std::path::Path) -> Option<PathBuf> {
+    exe.parent().map(|dir| dir.join("site"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_site_is_found_where_the_build_puts_it() {
+        assert_eq!(
+            site_beside(std::path::Path::new("/t/target/release/berth")),
+            Some(PathBuf::from("/t/target/release/site"))
+        );
+    }
 }

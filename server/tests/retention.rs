@@ -330,3 +330,260 @@ async fn previews_immutable_skips_and_who_may_run() {
         .await;
     assert_eq!(r.status, StatusCode::OK);
 }
+
+/// Pushes a multi-arch index `repo:tag` over the manifests `children` (already pushed).
+async fn push_index(app: &TestApp, repo: &str, tag: &str, children: &[&str]) -> String {
+    let mut manifests = Vec::new();
+    for (i, child) in children.iter().enumerate() {
+        let got = app
+            .send(
+                Method::GET,
+                &format!("/v2/{repo}/manifests/{child}"),
+                ADMIN,
+                None,
+                &[("accept", OCI_MANIFEST)],
+            )
+            .await;
+        assert_eq!(got.status, StatusCode::OK, "{}", got.body);
+        let arch = ["amd64", "arm64", "s390x"][i % 3];
+        manifests.push(
+            json!({"mediaType": OCI_MANIFEST, "digest": sha(got.body.as_bytes()),
+            "size": got.body.len(), "platform": {"architecture": arch, "os": "linux"}}),
+        );
+    }
+    const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
+    let index = serde_json::to_vec(
+        &json!({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": manifests}),
+    )
+    .unwrap();
+    let r = app
+        .send_bytes(
+            Method::PUT,
+            &format!("/v2/{repo}/manifests/{tag}"),
+            ADMIN,
+            index.clone(),
+            &[("content-type", OCI_INDEX)],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    sha(&index)
+}
+
+/// `1.0` and `1.1` as images, `arm` an untagged image, and `multi` an index over all three.
+async fn index_fixture(app: &TestApp, repo: &str) {
+    push_dated(app, repo, "1.0", 3).await;
+    push_dated(app, repo, "1.1", 2).await;
+    push_dated(app, repo, "arm", 1).await;
+    push_index(app, repo, "multi", &["1.0", "1.1", "arm"]).await;
+    // The arm image keeps no tag of its own: the index is what names it.
+    let r = app
+        .send(
+            Method::DELETE,
+            "/api/v2.0/projects/lib/repositories/multi-arch/artifacts/arm/tags/arm",
+            ADMIN,
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+}
+
+/// (tags joined by `+`, or `-` for untagged) → verdict, sorted.
+fn verdict_table(decisions: &Value) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = decisions
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            let tags: Vec<&str> = d["tags"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| t.as_str().unwrap())
+                .collect();
+            let name = if tags.is_empty() {
+                "-".to_string()
+            } else {
+                tags.join("+")
+            };
+            (name, d["verdict"].as_str().unwrap().to_string())
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+fn table(rows: &[(&str, &str)]) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = rows
+        .iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect();
+    out.sort();
+    out
+}
+
+/// The tags left in the repository, and whether the index's children all still resolve.
+async fn remaining(app: &TestApp, repo: &str) -> Vec<String> {
+    let r = app
+        .send(
+            Method::GET,
+            &format!("/v2/{repo}/tags/list"),
+            ADMIN,
+            None,
+            &[],
+        )
+        .await;
+    let mut tags: Vec<String> = match r.status {
+        StatusCode::OK => r.json()["tags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t.as_str().unwrap().to_string())
+            .collect(),
+        _ => Vec::new(),
+    };
+    tags.sort();
+    tags
+}
+
+#[tokio::test]
+async fn retention_decides_every_tagged_artifact_around_a_multi_arch_index() {
+    // (rules, every artifact's verdict, the tags left after the run)
+    type Case = (Value, Vec<(String, String)>, Vec<&'static str>);
+    let cases: Vec<Case> = vec![
+        // The bug report's rule: `multi` matches no rule and goes; `1.1` is the latest `1.*`;
+        // `1.0` goes with the index that referenced it; the untagged image is untouched.
+        (
+            json!([{"repositories": {"pattern": "**"}, "tags": {"pattern": "1.*"},
+                "template": "latestPushedK", "count": 1}]),
+            table(&[
+                ("1.0", "delete"),
+                ("1.1", "keep"),
+                ("-", "untouched"),
+                ("multi", "delete"),
+            ]),
+            vec!["1.1"],
+        ),
+        // Keeping the index keeps everything it references, even what no rule retains.
+        (
+            json!([{"repositories": {"pattern": "**"}, "tags": {"pattern": "multi"},
+                "template": "always", "untagged": true}]),
+            table(&[
+                ("1.0", "keep"),
+                ("1.1", "keep"),
+                ("-", "keep"),
+                ("multi", "keep"),
+            ]),
+            vec!["1.0", "1.1", "multi"],
+        ),
+        // Two rules: the index kept by its age, the `1.*` rule keeping none of its own.
+        (
+            json!([{"repositories": {"pattern": "**"}, "tags": {"pattern": "m*"},
+                "template": "nDaysSinceLastPush", "count": 7},
+                {"repositories": {"pattern": "**"}, "tags": {"pattern": "1.*"},
+                "template": "latestPushedK", "count": 0}]),
+            table(&[
+                ("1.0", "keep"),
+                ("1.1", "keep"),
+                ("-", "untouched"),
+                ("multi", "keep"),
+            ]),
+            vec!["1.0", "1.1", "multi"],
+        ),
+        // Untagged included and nothing kept: the index goes first, then every image.
+        (
+            json!([{"repositories": {"pattern": "**"}, "tags": {"pattern": "**"},
+                "template": "latestPushedK", "count": 0, "untagged": true}]),
+            table(&[
+                ("1.0", "delete"),
+                ("1.1", "delete"),
+                ("-", "delete"),
+                ("multi", "delete"),
+            ]),
+            vec![],
+        ),
+    ];
+    for (rules, expected, left) in cases {
+        let app = app_with_seed_rules().await;
+        index_fixture(&app, "lib/multi-arch").await;
+        let body = json!({ "rules": rules });
+        let preview = app
+            .send(
+                Method::POST,
+                "/api/v2.0/projects/lib/retention/preview",
+                ADMIN,
+                Some(body.clone()),
+                &[],
+            )
+            .await;
+        assert_eq!(preview.status, StatusCode::OK, "{}", preview.body);
+        assert_eq!(
+            verdict_table(&preview.json()),
+            expected,
+            "preview of {rules}"
+        );
+        // The console's preview is the same decision.
+        let cookie = app.console_login("admin", ADMIN_PASSWORD).await;
+        let console = app
+            .post_form(
+                "/console/fn/preview_retention",
+                common::form(&[("project", "lib"), ("rules_json", &rules.to_string())]),
+                &[("origin", "http://berth.test"), ("cookie", &cookie)],
+            )
+            .await;
+        assert_eq!(console.status, StatusCode::OK, "{}", console.body);
+        assert_eq!(
+            verdict_table(&serde_json::from_str(&console.body).unwrap()),
+            expected,
+            "console preview of {rules}"
+        );
+        let saved = app
+            .send(
+                Method::PUT,
+                "/api/v2.0/projects/lib/retention",
+                ADMIN,
+                Some(body),
+                &[],
+            )
+            .await;
+        assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+        for dry_run in [true, false] {
+            let run = app
+                .send(
+                    Method::POST,
+                    "/api/v2.0/projects/lib/retention/executions",
+                    ADMIN,
+                    Some(json!({ "dry_run": dry_run })),
+                    &[],
+                )
+                .await;
+            assert_eq!(run.status, StatusCode::CREATED, "{}", run.body);
+            assert_eq!(run.json()["status"], "success", "{}", run.body);
+            assert_eq!(
+                verdict_table(&run.json()["decisions"]),
+                expected,
+                "{} of {rules}",
+                if dry_run { "dry run" } else { "run" }
+            );
+            if dry_run {
+                assert_eq!(remaining(&app, "lib/multi-arch").await.len(), 3);
+            }
+        }
+        assert_eq!(remaining(&app, "lib/multi-arch").await, left, "{rules}");
+        // What stayed still resolves: no index points at a deleted manifest.
+        if left.contains(&"multi") {
+            for child in ["1.0", "1.1"] {
+                let r = app
+                    .send(
+                        Method::GET,
+                        &format!("/v2/lib/multi-arch/manifests/{child}"),
+                        ADMIN,
+                        None,
+                        &[("accept", OCI_MANIFEST)],
+                    )
+                    .await;
+                assert_eq!(r.status, StatusCode::OK, "{child} of a kept index");
+            }
+        }
+    }
+}

@@ -40,12 +40,64 @@ pub async fn session() -> Result<tower_sessions::Session, ServerFnError> {
     Ok(leptos_axum::extract::<tower_sessions::Session>().await?)
 }
 
-/// Domain errors become messages the console shows; database details never leave the server.
-pub fn fail(e: DomainError) -> ServerFnError {
-    match e {
-        DomainError::Database(_) => ServerFnError::new("internal error; see the server log"),
-        other => ServerFnError::new(other.to_string()),
+/// A refusal: `status` goes on the response (a client's mistake is a 4xx, never a 500), the
+/// message to the console.
+pub fn refuse(status: http::StatusCode, message: impl Into<String>) -> ServerFnError {
+    // Only when answering a server-function request: a page that calls server functions while
+    // it renders keeps its own status (it may already be on its way, streaming).
+    let answering_call = use_context::<http::request::Parts>()
+        .is_some_and(|p| p.uri.path().starts_with(super::SERVER_FN_PREFIX));
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>().filter(|_| answering_call)
+    {
+        response.set_status(status);
+        if status == http::StatusCode::SERVICE_UNAVAILABLE {
+            response.insert_header(
+                http::header::RETRY_AFTER,
+                http::HeaderValue::from_static("1"),
+            );
+        }
     }
+    ServerFnError::new(message.into())
+}
+
+/// The status a domain error is answered with, on every door (REST, console).
+pub fn status_of(e: &DomainError) -> http::StatusCode {
+    use http::StatusCode;
+    match e {
+        DomainError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+        DomainError::Forbidden(_) => StatusCode::FORBIDDEN,
+        DomainError::NotFound(_) => StatusCode::NOT_FOUND,
+        DomainError::Conflict(_) => StatusCode::CONFLICT,
+        DomainError::Invalid(_) => StatusCode::BAD_REQUEST,
+        DomainError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
+        DomainError::Immutable(_) => StatusCode::PRECONDITION_FAILED,
+        DomainError::Database(e) if domain::db::is_busy(e) => StatusCode::SERVICE_UNAVAILABLE,
+        DomainError::Database(_) => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+/// Domain errors become messages the console shows, with their status; database details never
+/// leave the server.
+pub fn fail(e: DomainError) -> ServerFnError {
+    let status = status_of(&e);
+    match e {
+        DomainError::Database(db) if status == http::StatusCode::SERVICE_UNAVAILABLE => {
+            tracing::warn!(error = %db, "the database is busy; the console is asked to retry");
+            refuse(status, "Berth is busy; try again in a moment")
+        }
+        DomainError::Database(db) => {
+            tracing::error!(error = %db, "database error in a console call");
+            refuse(status, "internal error; see the server log")
+        }
+        other => refuse(status, other.to_string()),
+    }
+}
+
+/// A registry error with the status its OCI code carries.
+pub fn registry_fail(e: domain::service::registry::RegistryError) -> ServerFnError {
+    let status = http::StatusCode::from_u16(e.code.status())
+        .unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
+    refuse(status, e.message)
 }
 
 /// Checks that the identity provider is reachable ("Test OIDC server").

@@ -4,6 +4,8 @@
 #[cfg(feature = "ssr")]
 pub mod ctx;
 pub mod scanning;
+#[cfg(feature = "ssr")]
+pub mod sign_in;
 
 use domain::types::dto::{
     ArtifactDetail, ArtifactView, AuditEntry, AuditFilter, MemberKind, MemberView, Page,
@@ -45,33 +47,18 @@ pub async fn current_user() -> Result<Option<SessionUser>, ServerFnError> {
 
 #[server(prefix = "/console/fn", endpoint = "login")]
 pub async fn login(username: String, password: String) -> Result<SessionUser, ServerFnError> {
-    use domain::service::login::SESSION_USER_ID;
-    use domain::service::Principal;
     let services = ctx::services()?;
     let actor = ctx::actor().await?;
-    if username.starts_with(domain::service::robots::ROBOT_PREFIX) {
-        return Err(ServerFnError::new(
-            "robot accounts cannot sign in to the console",
-        ));
-    }
-    let principal = services
-        .login_with_password(&username, &password, &actor.source_ip, true)
-        .await
-        .map_err(|e| ServerFnError::new(e.to_string()))?;
-    let Principal::User(user) = &principal else {
-        return Err(ServerFnError::new("only users can sign in to the console"));
-    };
     let session = ctx::session().await?;
-    // A new session id at sign-in, so a planted session id is worthless.
-    session
-        .cycle_id()
+    let user = sign_in::sign_in(&services, &actor, &session, &username, &password)
         .await
-        .map_err(|e| ServerFnError::new(e.to_string()))?;
-    session
-        .insert(SESSION_USER_ID, user.id)
-        .await
-        .map_err(|e| ServerFnError::new(e.to_string()))?;
-    Ok(session_user(&principal).expect("a user"))
+        .map_err(|e| {
+            if let sign_in::SignInError::Internal(why) = &e {
+                tracing::error!(error = %why, "cannot store a console session");
+            }
+            ctx::refuse(e.status(), e.message())
+        })?;
+    Ok(session_user(&domain::service::Principal::User(user)).expect("a user"))
 }
 
 #[server(prefix = "/console/fn", endpoint = "logout")]
@@ -392,7 +379,8 @@ pub async fn oidc_onboard(username: String) -> Result<(), ServerFnError> {
         .ok()
         .flatten()
     else {
-        return Err(ServerFnError::new(
+        return Err(ctx::refuse(
+            http::StatusCode::BAD_REQUEST,
             "no single sign-on is waiting for a username; sign in again",
         ));
     };
@@ -426,7 +414,10 @@ pub async fn oidc_onboard(username: String) -> Result<(), ServerFnError> {
                 .map_err(fail)?;
             Ok(())
         }
-        OidcSignIn::NeedsOnboarding => Err(ServerFnError::new("choose a username")),
+        OidcSignIn::NeedsOnboarding => Err(ctx::refuse(
+            http::StatusCode::BAD_REQUEST,
+            "username: choose a username",
+        )),
     }
 }
 
@@ -480,9 +471,14 @@ pub async fn oidc_ping() -> Result<String, ServerFnError> {
         .await
         .map_err(fail)?;
     let Some(oidc) = ctx::oidc() else {
-        return Err(ServerFnError::new("single sign-on is not configured"));
+        return Err(ctx::refuse(
+            http::StatusCode::NOT_FOUND,
+            "single sign-on is not configured",
+        ));
     };
-    (oidc.ping)().await.map_err(ServerFnError::new)
+    (oidc.ping)()
+        .await
+        .map_err(|e| ctx::refuse(http::StatusCode::BAD_GATEWAY, e))
 }
 
 #[server(prefix = "/console/fn", endpoint = "project_quota")]
@@ -507,7 +503,8 @@ pub async fn get_retention_policy(
 
 #[cfg(feature = "ssr")]
 fn parse_rules(json: &str) -> Result<Vec<domain::policy::retention::Rule>, ServerFnError> {
-    serde_json::from_str(json).map_err(|e| ServerFnError::new(format!("invalid rules: {e}")))
+    serde_json::from_str(json)
+        .map_err(|e| ctx::refuse(http::StatusCode::BAD_REQUEST, format!("invalid rules: {e}")))
 }
 
 /// Rules travel as JSON text: they nest deeper than form encoding carries well.
@@ -593,7 +590,7 @@ pub async fn list_gc_runs() -> Result<Vec<domain::types::dto::GcRun>, ServerFnEr
     ctx::registry()?
         .gc_runs(20)
         .await
-        .map_err(|e| ServerFnError::new(e.message))
+        .map_err(ctx::registry_fail)
 }
 
 /// Starts garbage collection in the background; returns the run's id.
@@ -609,7 +606,7 @@ pub async fn start_gc(dry_run: bool, delete_untagged: bool) -> Result<i64, Serve
         .ok_or_else(|| ServerFnError::new("server context is missing the GC starter"))?;
     (start.0)(dry_run, delete_untagged, actor)
         .await
-        .map_err(ServerFnError::new)
+        .map_err(|e| ctx::refuse(http::StatusCode::CONFLICT, e))
 }
 
 /// The policies the configuration file declares, for the console to show as such.

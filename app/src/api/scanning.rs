@@ -136,8 +136,14 @@ pub async fn save_vuln_settings(
     let expires_at = if settings.expires.trim().is_empty() {
         None
     } else {
-        let day = chrono::NaiveDate::parse_from_str(settings.expires.trim(), "%Y-%m-%d")
-            .map_err(|_| ServerFnError::new("the expiry must be a date (YYYY-MM-DD)"))?;
+        let day = chrono::NaiveDate::parse_from_str(settings.expires.trim(), "%Y-%m-%d").map_err(
+            |_| {
+                ctx::refuse(
+                    http::StatusCode::BAD_REQUEST,
+                    "expires: the expiry must be a date (YYYY-MM-DD)",
+                )
+            },
+        )?;
         Some(
             day.and_hms_opt(23, 59, 59)
                 .expect("a valid time")

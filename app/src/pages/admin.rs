@@ -148,7 +148,7 @@ fn UsersAdmin() -> impl IntoView {
                 })}
             </Transition>
             <Modal title="New user" open=dialog>
-                <form class="space-y-4" on:submit=move |ev| { ev.prevent_default(); create.dispatch(()); }>
+                <form method="post" class="space-y-4" on:submit=move |ev| { ev.prevent_default(); create.dispatch(()); }>
                     <label class="block text-sm font-medium text-slate-700">"Username"
                         <input name="new-username" required class=format!("mt-1 {INPUT}") bind:value=username /></label>
                     <label class="block text-sm font-medium text-slate-700">"Email"

@@ -96,7 +96,7 @@ pub fn ImmutabilityTab(project: String, can_edit: bool) -> impl IntoView {
                 </Transition>
             </div>
             <Show when=move || can_edit>
-                <form class="flex flex-wrap items-end gap-3 rounded-lg border border-slate-200 bg-white p-5"
+                <form method="post" class="flex flex-wrap items-end gap-3 rounded-lg border border-slate-200 bg-white p-5"
                     on:submit=move |ev| { ev.prevent_default(); add.dispatch(()); }>
                     <label class="text-sm text-slate-700">"Repositories"
                         <input class=format!("mt-1 w-40 font-mono {INPUT}") aria-label="Immutable rule repositories" bind:value=repo /></label>

@@ -40,7 +40,7 @@ pub fn LoginPage() -> impl IntoView {
                     {icons::logo()}
                     <span class="text-2xl font-semibold tracking-tight">"Berth"</span>
                 </div>
-                <form class="space-y-5 rounded-xl bg-white p-8 shadow-xl" on:submit=on_submit>
+                <form method="post" action="/login" class="space-y-5 rounded-xl bg-white p-8 shadow-xl" on:submit=on_submit>
                     <h1 class="text-lg font-semibold text-slate-900">"Sign in to your registry"</h1>
                     {move || error().map(|e| view! {
                         <p role="alert" data-testid="login-error"

@@ -42,7 +42,7 @@ pub fn OnboardPage() -> impl IntoView {
                 <Suspense fallback=|| ()>
                     {move || pending.get().map(|p| match p {
                         Ok(Some(identity)) => view! {
-                            <form class="space-y-5 rounded-xl bg-white p-8 shadow-xl" data-testid="onboard-form"
+                            <form method="post" class="space-y-5 rounded-xl bg-white p-8 shadow-xl" data-testid="onboard-form"
                                 on:submit=move |ev| { ev.prevent_default(); submit.dispatch(username.get()); }>
                                 <h1 class="text-lg font-semibold text-slate-900">"Welcome to Berth"</h1>
                                 <p class="text-sm text-slate-600">

@@ -198,7 +198,7 @@ fn MembersTab(project: ProjectView, is_admin: bool) -> impl IntoView {
 
     view! {
         <Show when=move || manage>
-            <form data-testid="add-member" class="mb-6 flex flex-wrap items-end gap-3 rounded-lg border border-slate-200 bg-white p-4"
+            <form method="post" data-testid="add-member" class="mb-6 flex flex-wrap items-end gap-3 rounded-lg border border-slate-200 bg-white p-4"
                 on:submit=move |ev| { ev.prevent_default(); add.dispatch((new_kind.get(), new_name.get(), new_role.get())); }>
                 <label class="text-sm font-medium text-slate-700">"Type"
                     <select name="member-kind" class=format!("mt-1 {INPUT}") on:change=move |ev| new_kind.set(event_target_value(&ev))>
@@ -385,7 +385,7 @@ fn RobotsTab(project: ProjectView, is_admin: bool) -> impl IntoView {
             </table>
         </div>
         <Modal title="New robot account" open=dialog>
-            <form class="space-y-4" on:submit=move |ev| { ev.prevent_default(); create.dispatch(()); }>
+            <form method="post" class="space-y-4" on:submit=move |ev| { ev.prevent_default(); create.dispatch(()); }>
                 <label class="block text-sm font-medium text-slate-700">"Name"
                     <input name="robot-name" required class=format!("mt-1 {INPUT}") bind:value=robot_name placeholder="ci" />
                 </label>

@@ -90,7 +90,7 @@ pub fn ProjectsPage() -> impl IntoView {
             })}
         </Transition>
         <Modal title="New project" open=dialog>
-            <form class="space-y-4" on:submit=move |ev| { ev.prevent_default(); create.dispatch((new_name.get(), new_public.get())); }>
+            <form method="post" class="space-y-4" on:submit=move |ev| { ev.prevent_default(); create.dispatch((new_name.get(), new_public.get())); }>
                 <label class="block text-sm font-medium text-slate-700">
                     "Project name"
                     <input name="project-name" required class=format!("mt-1 {INPUT}") bind:value=new_name

@@ -228,7 +228,7 @@ pub fn VulnerabilityTab(project: String, can_edit: bool) -> impl IntoView {
                     let allowlist = RwSignal::new(s.allowlist.join("\n"));
                     let expires = RwSignal::new(s.expires.clone());
                     view! {
-                        <form class="max-w-2xl space-y-4 rounded-lg border border-slate-200 bg-white p-6" data-testid="vuln-settings"
+                        <form method="post" class="max-w-2xl space-y-4 rounded-lg border border-slate-200 bg-white p-6" data-testid="vuln-settings"
                             on:submit=move |ev| {
                                 ev.prevent_default();
                                 save.dispatch(VulnSettings {
@@ -497,7 +497,7 @@ pub fn ScannersAdmin() -> impl IntoView {
                     }.into_any(),
                 })}
             </Transition>
-            <form class="flex flex-wrap items-end gap-3 border-t border-slate-100 px-6 py-4"
+            <form method="post" class="flex flex-wrap items-end gap-3 border-t border-slate-100 px-6 py-4"
                 on:submit=move |ev| { ev.prevent_default(); register.dispatch_local(()); }>
                 <input class=format!("max-w-[12rem] {INPUT}") placeholder="Name" aria-label="Scanner name" required
                     prop:value=move || name.get() on:input=move |ev| name.set(event_target_value(&ev)) />

@@ -146,15 +146,20 @@ pub fn allows(
 ) -> bool {
     match (subject, project) {
         (Subject::User { is_admin: true }, _) => true,
-        (Subject::Robot { grants }, project) => grants.iter().any(|g| {
-            let in_scope = match project {
-                Some(p) => g.namespace == "*" || g.namespace == p.name,
-                None => g.namespace == "*",
-            };
-            // Any grant in a project lets the robot see that project exists.
-            let sees_project = project.is_some() && (resource, action) == (Project, Read);
-            in_scope && ((g.resource == resource && g.action == action) || sees_project)
-        }),
+        (Subject::Robot { grants }, project) => {
+            grants.iter().any(|g| {
+                let in_scope = match project {
+                    Some(p) => g.namespace == "*" || g.namespace == p.name,
+                    None => g.namespace == "*",
+                };
+                // Any grant in a project lets the robot see that project exists.
+                let sees_project = project.is_some() && (resource, action) == (Project, Read);
+                in_scope && ((g.resource == resource && g.action == action) || sees_project)
+            })
+            // What anyone may do in a public project, a robot may too (as in Harbor): signing
+            // in never takes away what anonymous access allows.
+            || project.is_some_and(|p| p.public && public_allows(resource, action))
+        }
         // Without a project: system resources. Any signed-in user may create a project
         // (Harbor's default `project_creation_restriction: everyone`) and list what they see.
         (Subject::User { .. }, None) => matches!((resource, action), (Project, Create | List)),
@@ -393,6 +398,15 @@ mod tests {
         };
         assert!(!allows(robot, Some(other), None, Repository, Pull));
         assert!(!allows(robot, Some(other), None, Project, Read));
+        let public = ProjectFacts {
+            name: "open",
+            public: true,
+        };
+        assert!(
+            allows(robot, Some(public), None, Repository, Pull),
+            "what anonymous callers may do in a public project, robots may too"
+        );
+        assert!(!allows(robot, Some(public), None, Repository, Push));
 
         let everywhere = vec![RobotGrant {
             namespace: "*".into(),

@@ -46,7 +46,10 @@ fn field(text: &str, name: &str, min: u32, max: u32) -> Result<(u64, bool), Stri
         let mut v = lo;
         while v <= hi {
             bits |= 1 << v;
-            v += step;
+            let Some(next) = v.checked_add(step) else {
+                break;
+            };
+            v = next;
         }
     }
     Ok((bits, text != "*"))
@@ -74,6 +77,19 @@ impl Schedule {
         let (mut weekdays, weekdays_restricted) = field(dow, "day of week", 0, 7)?;
         if weekdays & (1 << 7) != 0 {
             weekdays |= 1;
+        }
+        // Days of the month that no chosen month has (31 April, 30 February): the schedule
+        // would never run, which is never what was meant.
+        if days_restricted && !weekdays_restricted {
+            const LONGEST: [u32; 12] = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+            let possible = (1..=12u32)
+                .filter(|m| months & (1 << m) != 0)
+                .any(|m| (1..=LONGEST[m as usize - 1]).any(|d| days & (1 << d) != 0));
+            if !possible {
+                return Err(format!(
+                    "{text:?} never runs: no chosen month has the chosen day of the month"
+                ));
+            }
         }
         Ok(Self {
             text: fields.join(" "),
@@ -173,6 +189,35 @@ mod tests {
     }
 
     #[test]
+    fn malformed_or_never_firing_schedules_are_refused() {
+        for bad in [
+            "",
+            "* * * *",
+            "60 * * * *",
+            "* 24 * * *",
+            "* * 0 * *",
+            "* * * 13 *",
+            "* * * * 8",
+            "*/0 * * * *",
+            "-1 * * * *",
+            "5-1 * * * *",
+            "a * * * *",
+            "99999999999 * * * *",
+            "0 0 30 2 *",
+            "0 0 31 4,6,9,11 *",
+        ] {
+            assert!(Schedule::parse(bad).is_err(), "{bad:?} must be refused");
+        }
+        // Huge steps end the range instead of overflowing.
+        let s = Schedule::parse("1-59/4294967295 * * * *").unwrap();
+        assert!(s.matches(at(2026, 11, 27, 3, 1)));
+        assert!(!s.matches(at(2026, 11, 27, 3, 2)));
+        // 29 February is a real day; a weekday restriction makes any day possible.
+        assert!(Schedule::parse("0 0 29 2 *").is_ok());
+        assert!(Schedule::parse("0 0 31 2 1").is_ok());
+    }
+
+    #[test]
     fn nightly_at_two() {
         let s = Schedule::parse("0 2 * * *").unwrap();
         assert!(s.matches(at(2026, 11, 27, 2, 0)));
@@ -224,12 +269,9 @@ mod tests {
 
     #[test]
     fn impossible_and_malformed_schedules() {
-        assert_eq!(
-            Schedule::parse("0 0 31 2 *")
-                .unwrap()
-                .next_after(at(2026, 1, 1, 0, 0)),
-            None
-        );
+        // 31 February never comes: refused when written, not left to never run.
+        let e = Schedule::parse("0 0 31 2 *").unwrap_err();
+        assert!(e.contains("never runs"), "{e}");
         for bad in [
             "",
             "* * * *",

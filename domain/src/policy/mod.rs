@@ -4,5 +4,6 @@
 pub mod authz;
 pub mod cron;
 pub mod immutability;
+pub mod limits;
 pub mod retention;
 pub mod selector;

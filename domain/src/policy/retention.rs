@@ -9,7 +9,12 @@
 //! - in a repository that some rule selects, every other tagged artifact is deleted, and
 //!   untagged artifacts are deleted only when a rule selecting the repository includes
 //!   untagged artifacts; repositories that no rule selects are untouched;
-//! - an artifact with an immutable tag is never deleted: it is reported as skipped.
+//! - an artifact with an immutable tag is never deleted: it is reported as skipped;
+//! - every tagged artifact is decided on its own tags, an image that a multi-arch index also
+//!   references included; an untagged image of an index is decided like any untagged artifact;
+//! - an image that an index still needs is never deleted from under it: when the index stays
+//!   (kept, skipped or untouched), each image it references stays too, kept "for the index",
+//!   whatever its own verdict was; when the index goes, its images keep their own verdicts.
 //!
 //! Ties (same push or pull time) are broken by the artifact stored later winning, so results do
 //! not depend on the order rows come back in.
@@ -35,7 +40,28 @@ pub enum Template {
     Always,
 }
 
+/// The largest count a template takes: more artifacts than any repository holds.
+pub const MAX_COUNT: u32 = 100_000;
+/// The most days a template looks back (about 100 years); keeps date arithmetic in range.
+pub const MAX_DAYS: u32 = 36_500;
+
 impl Template {
+    /// Refuses counts and day numbers outside what a policy can mean, naming the field.
+    pub fn validate(&self) -> Result<(), String> {
+        let (field, value, max) = match *self {
+            Template::LatestPushedK(k) => ("count of artifacts to retain", k, MAX_COUNT),
+            Template::LatestPulledN(n) => ("count of artifacts to retain", n, MAX_COUNT),
+            Template::NDaysSinceLastPush(d) | Template::NDaysSinceLastPull(d) => {
+                ("number of days", d, MAX_DAYS)
+            }
+            Template::Always => return Ok(()),
+        };
+        if value > max {
+            return Err(format!("the {field} must be at most {max}, not {value}"));
+        }
+        Ok(())
+    }
+
     pub fn describe(&self) -> String {
         match self {
             Template::LatestPushedK(k) => format!("retain the {k} most recently pushed"),
@@ -48,6 +74,7 @@ impl Template {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "RuleWire")]
 pub struct Rule {
     pub repositories: Selector,
     pub tags: Selector,
@@ -78,6 +105,57 @@ impl Rule {
     }
 }
 
+/// A rule as it is written (`{"template": "latestPushedK", "count": 10, …}`), read field by
+/// field so that a bad count is refused naming `count` (the tagged `Template` alone could only
+/// say "expected u32").
+#[derive(Deserialize)]
+struct RuleWire {
+    repositories: Selector,
+    tags: Selector,
+    #[serde(default)]
+    untagged: bool,
+    template: String,
+    #[serde(default)]
+    count: Option<i64>,
+    #[serde(default)]
+    disabled: bool,
+}
+
+impl TryFrom<RuleWire> for Rule {
+    type Error = String;
+
+    fn try_from(w: RuleWire) -> Result<Self, String> {
+        let count = |what: &str| -> Result<u32, String> {
+            let n = w
+                .count
+                .ok_or_else(|| format!("count: the template `{}` needs a {what}", w.template))?;
+            u32::try_from(n)
+                .map_err(|_| format!("count: the {what} must be a number from 0 up, not {n}"))
+        };
+        let template = match w.template.as_str() {
+            "latestPushedK" => Template::LatestPushedK(count("count of artifacts to retain")?),
+            "latestPulledN" => Template::LatestPulledN(count("count of artifacts to retain")?),
+            "nDaysSinceLastPush" => Template::NDaysSinceLastPush(count("number of days")?),
+            "nDaysSinceLastPull" => Template::NDaysSinceLastPull(count("number of days")?),
+            "always" => Template::Always,
+            other => {
+                return Err(format!(
+                    "template: `{other}` is not one of latestPushedK, latestPulledN, \
+                     nDaysSinceLastPush, nDaysSinceLastPull, always"
+                ))
+            }
+        };
+        template.validate().map_err(|why| format!("count: {why}"))?;
+        Ok(Rule {
+            repositories: w.repositories,
+            tags: w.tags,
+            untagged: w.untagged,
+            template,
+            disabled: w.disabled,
+        })
+    }
+}
+
 fn decoration(s: &Selector) -> &'static str {
     match s.decoration {
         super::selector::Decoration::Matches => "matching",
@@ -98,6 +176,9 @@ pub struct Candidate {
     pub pull_time: Option<DateTime<Utc>>,
     /// Tags of this artifact that an immutability rule protects.
     pub immutable_tags: Vec<String>,
+    /// For an index: the digests of the manifests it references (in the same repository).
+    #[serde(default)]
+    pub children: Vec<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -163,7 +244,7 @@ pub fn evaluate(rules: &[Rule], candidates: &[Candidate], now: DateTime<Utc>) ->
         }
         selected.clear();
     }
-    candidates
+    let mut decisions: Vec<Decision> = candidates
         .iter()
         .enumerate()
         .map(|(i, c)| {
@@ -208,7 +289,83 @@ pub fn evaluate(rules: &[Rule], candidates: &[Candidate], now: DateTime<Utc>) ->
                 reason,
             }
         })
-        .collect()
+        .collect();
+    keep_what_staying_indexes_need(candidates, &mut decisions);
+    decisions
+}
+
+/// An index that stays keeps the images it references; repeated until nothing changes, so an
+/// index of indexes keeps the images of its child indexes too.
+fn keep_what_staying_indexes_need(candidates: &[Candidate], decisions: &mut [Decision]) {
+    loop {
+        let mut changed = false;
+        for (i, parent) in candidates.iter().enumerate() {
+            if parent.children.is_empty() || decisions[i].verdict == Verdict::Delete {
+                continue;
+            }
+            let parent_name = display_name(parent);
+            for (j, child) in candidates.iter().enumerate() {
+                if decisions[j].verdict == Verdict::Delete
+                    && child.repository == parent.repository
+                    && parent.children.contains(&child.digest)
+                {
+                    decisions[j].verdict = Verdict::Keep;
+                    decisions[j].reason =
+                        format!("kept for index {parent_name}, which stays and references it");
+                    changed = true;
+                }
+            }
+        }
+        if !changed {
+            return;
+        }
+    }
+}
+
+fn display_name(c: &Candidate) -> String {
+    if c.tags.is_empty() {
+        format!("`{}`", c.digest)
+    } else {
+        format!("`{}`", c.tags.join("`, `"))
+    }
+}
+
+/// The order a run deletes in: indexes before the images they reference, so that no index
+/// is ever left pointing at a manifest that is already gone.
+pub fn deletion_order(candidates: &[Candidate], decisions: &[Decision]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..decisions.len())
+        .filter(|&i| decisions[i].verdict == Verdict::Delete)
+        .collect();
+    // Depth of each candidate below the indexes that reference it (0 = referenced by none).
+    let depth = |i: usize| {
+        let mut depth = 0;
+        let mut frontier = vec![candidates[i].digest.as_str()];
+        while depth < candidates.len() {
+            let parents: Vec<&str> = candidates
+                .iter()
+                .filter(|p| {
+                    p.repository == candidates[i].repository
+                        && p.children.iter().any(|c| frontier.contains(&c.as_str()))
+                })
+                .map(|p| p.digest.as_str())
+                .collect();
+            if parents.is_empty() {
+                break;
+            }
+            frontier = parents;
+            depth += 1;
+        }
+        depth
+    };
+    order.sort_by_key(|&i| depth(i));
+    order
+}
+
+/// `days` before `now`, or the earliest representable time when that is further back.
+fn days_before(now: DateTime<Utc>, days: u32) -> DateTime<Utc> {
+    Duration::try_days(i64::from(days))
+        .and_then(|d| now.checked_sub_signed(d))
+        .unwrap_or(DateTime::<Utc>::MIN_UTC)
 }
 
 /// Applies a template to the selected artifacts of one repository.
@@ -239,7 +396,7 @@ fn retain(
             selected.iter().copied().take(n as usize).collect()
         }
         Template::NDaysSinceLastPush(days) => {
-            let since = now - Duration::days(i64::from(days));
+            let since = days_before(now, days);
             selected
                 .iter()
                 .copied()
@@ -247,7 +404,7 @@ fn retain(
                 .collect()
         }
         Template::NDaysSinceLastPull(days) => {
-            let since = now - Duration::days(i64::from(days));
+            let since = days_before(now, days);
             selected
                 .iter()
                 .copied()
@@ -274,6 +431,7 @@ mod tests {
             push_time: now() - Duration::days(pushed_days_ago),
             pull_time: None,
             immutable_tags: Vec::new(),
+            children: Vec::new(),
         }
     }
 
@@ -457,5 +615,141 @@ mod tests {
         assert_eq!(d[0].verdict, Verdict::Skip);
         assert!(d[0].reason.contains("immutable"));
         assert_eq!(d[1].verdict, Verdict::Delete);
+    }
+
+    /// Images `1.0` and `1.1`, a multi-arch index `multi` over both, and the index's own
+    /// untagged image for a third platform.
+    fn index_fixture() -> Vec<Candidate> {
+        let mut multi = artifact(4, "r", &["multi"], 1);
+        let one_zero = artifact(1, "r", &["1.0"], 3);
+        let one_one = artifact(2, "r", &["1.1"], 2);
+        let arm = artifact(3, "r", &[], 1);
+        multi.children = vec![
+            one_zero.digest.clone(),
+            one_one.digest.clone(),
+            arm.digest.clone(),
+        ];
+        vec![one_zero, one_one, arm, multi]
+    }
+
+    #[test]
+    fn every_tagged_artifact_is_decided_and_a_deleted_index_does_not_protect() {
+        // The case of the bug report: "keep the latest 1 of tags 1.*". Every tagged artifact
+        // has a verdict; `multi` matches no rule and goes, so nothing protects `1.0`.
+        let d = evaluate(
+            &[rule("1.*", Template::LatestPushedK(1))],
+            &index_fixture(),
+            now(),
+        );
+        assert_eq!(
+            verdicts(&d),
+            [
+                ("1.0".into(), Verdict::Delete),
+                ("1.1".into(), Verdict::Keep),
+                ("".into(), Verdict::Untouched),
+                ("multi".into(), Verdict::Delete),
+            ]
+        );
+        // An index goes before the images it references.
+        let order = deletion_order(&index_fixture(), &d);
+        assert_eq!(order, [3, 0], "multi (index 3) first, then 1.0");
+    }
+
+    #[test]
+    fn an_index_that_stays_keeps_every_image_it_references() {
+        for rules in [
+            vec![rule("multi", Template::Always)],
+            vec![rule("m*", Template::LatestPushedK(1))],
+            vec![
+                rule("multi", Template::NDaysSinceLastPush(7)),
+                rule("1.*", Template::LatestPushedK(0)),
+            ],
+        ] {
+            let mut with_untagged = rules.clone();
+            with_untagged[0].untagged = true;
+            for rules in [rules, with_untagged] {
+                let d = evaluate(&rules, &index_fixture(), now());
+                assert_eq!(d[3].verdict, Verdict::Keep, "{rules:?}");
+                for child in &d[..2] {
+                    assert_eq!(child.verdict, Verdict::Keep, "{rules:?}: {child:?}");
+                    assert!(
+                        child.reason.contains("for index `multi`"),
+                        "{}",
+                        child.reason
+                    );
+                }
+                assert_ne!(d[2].verdict, Verdict::Delete, "{rules:?}");
+                assert!(deletion_order(&index_fixture(), &d).is_empty());
+            }
+        }
+    }
+
+    #[test]
+    fn an_index_protected_by_an_immutable_tag_keeps_its_images() {
+        let mut c = index_fixture();
+        c[3].immutable_tags = vec!["multi".into()];
+        let d = evaluate(&[rule("1.*", Template::LatestPushedK(1))], &c, now());
+        assert_eq!(d[3].verdict, Verdict::Skip);
+        assert_eq!(d[0].verdict, Verdict::Keep, "{}", d[0].reason);
+    }
+
+    #[test]
+    fn nested_indexes_keep_their_grandchildren() {
+        let image = artifact(1, "r", &["old"], 9);
+        let mut inner = artifact(2, "r", &[], 9);
+        inner.children = vec![image.digest.clone()];
+        let mut outer = artifact(3, "r", &["top"], 1);
+        outer.children = vec![inner.digest.clone()];
+        let mut keep_top = rule("top", Template::Always);
+        keep_top.untagged = true;
+        let c = vec![image, inner, outer];
+        let d = evaluate(&[keep_top.clone()], &c, now());
+        assert!(d.iter().all(|x| x.verdict == Verdict::Keep), "{d:?}");
+        // When the outer index goes, the inner index goes before its image.
+        let drop_all = Rule {
+            template: Template::LatestPushedK(0),
+            ..keep_top
+        };
+        let d = evaluate(&[drop_all], &c, now());
+        assert!(d.iter().all(|x| x.verdict == Verdict::Delete), "{d:?}");
+        assert_eq!(deletion_order(&c, &d), [2, 1, 0]);
+    }
+
+    #[test]
+    fn rules_read_from_json_name_the_field_that_is_wrong() {
+        let read = |json: &str| serde_json::from_str::<Rule>(json);
+        let ok = read(r#"{"repositories":{"pattern":"**"},"tags":{"pattern":"v*"},"template":"latestPushedK","count":3}"#)
+            .unwrap();
+        assert_eq!(ok.template, Template::LatestPushedK(3));
+        // What is written is read back the same (the stored form).
+        assert_eq!(read(&serde_json::to_string(&ok).unwrap()).unwrap(), ok);
+        let always = read(
+            r#"{"repositories":{"pattern":"**"},"tags":{"pattern":"**"},"template":"always"}"#,
+        );
+        assert_eq!(always.unwrap().template, Template::Always);
+        for (json, words) in [
+            (r#""template":"latestPushedK","count":-1"#, "count"),
+            (r#""template":"latestPushedK""#, "needs a count"),
+            (
+                r#""template":"nDaysSinceLastPush","count":99999999999"#,
+                "number of days",
+            ),
+            (
+                r#""template":"nDaysSinceLastPull","count":36501"#,
+                "at most 36500",
+            ),
+            (
+                r#""template":"latestPulledN","count":100001"#,
+                "at most 100000",
+            ),
+            (r#""template":"sometimes""#, "template"),
+        ] {
+            let e = read(&format!(
+                r#"{{"repositories":{{"pattern":"**"}},"tags":{{"pattern":"**"}},{json}}}"#
+            ))
+            .unwrap_err()
+            .to_string();
+            assert!(e.contains(words), "{json}: {e}");
+        }
     }
 }

@@ -46,6 +46,122 @@ impl Selector {
     }
 }
 
+/// The longest pattern a selector takes (Harbor's limit on rule fields).
+pub const MAX_PATTERN_LEN: usize = 255;
+/// How many alternatives `{…}` may expand to: patterns are matched by backtracking, so their
+/// size is bounded before anything is stored.
+const MAX_ALTERNATIVES: usize = 256;
+
+/// Checks that `pattern` is a well-formed doublestar pattern: not empty, at most 255
+/// characters, every `[` class and `{` group closed, classes not empty, ranges in order, no
+/// trailing `\`. The error says what is wrong, for the field error shown to the user.
+pub fn validate_pattern(pattern: &str) -> Result<(), String> {
+    if pattern.trim().is_empty() {
+        return Err("must not be empty (`**` selects everything)".into());
+    }
+    if pattern.chars().count() > MAX_PATTERN_LEN {
+        return Err(format!("must have at most {MAX_PATTERN_LEN} characters"));
+    }
+    if pattern.chars().any(char::is_control) {
+        return Err("must not contain control characters".into());
+    }
+    let chars: Vec<char> = pattern.chars().collect();
+    let mut depth = 0usize;
+    let mut i = 0;
+    while i < chars.len() {
+        match chars[i] {
+            '\\' => {
+                if i + 1 == chars.len() {
+                    return Err("ends with an unfinished escape `\\`".into());
+                }
+                i += 1;
+            }
+            '[' => {
+                let Some(len) = chars[i + 1..].iter().position(|&c| c == ']') else {
+                    return Err(format!(
+                        "has a `[` at position {} that is never closed with `]`",
+                        i + 1
+                    ));
+                };
+                let mut class = &chars[i + 1..i + 1 + len];
+                if matches!(class.first(), Some('!') | Some('^')) {
+                    class = &class[1..];
+                }
+                if class.is_empty() {
+                    return Err(format!(
+                        "has an empty character class at position {}",
+                        i + 1
+                    ));
+                }
+                let mut j = 0;
+                while j < class.len() {
+                    if j + 2 < class.len() && class[j + 1] == '-' {
+                        if class[j] > class[j + 2] {
+                            return Err(format!(
+                                "has the range `{}-{}` out of order",
+                                class[j],
+                                class[j + 2]
+                            ));
+                        }
+                        j += 3;
+                    } else {
+                        j += 1;
+                    }
+                }
+                i += len + 1;
+            }
+            ']' => return Err(format!("has a `]` at position {} without its `[`", i + 1)),
+            '{' => depth += 1,
+            '}' => {
+                if depth == 0 {
+                    return Err(format!("has a `}}` at position {} without its `{{`", i + 1));
+                }
+                depth -= 1;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    if depth > 0 {
+        return Err("has a `{` that is never closed with `}`".into());
+    }
+    if count_alternatives(pattern) > MAX_ALTERNATIVES {
+        return Err(format!(
+            "expands to more than {MAX_ALTERNATIVES} alternatives; use fewer `{{…}}` groups"
+        ));
+    }
+    Ok(())
+}
+
+/// How many patterns `expand_braces` would produce, without producing them.
+fn count_alternatives(pattern: &str) -> usize {
+    let mut total = 1usize;
+    let mut rest = pattern;
+    while let Some(open) = rest.find('{') {
+        // Top-level groups multiply; nested ones add within their group (an upper bound).
+        let mut depth = 0;
+        let mut alternatives = 1usize;
+        let mut end = rest.len();
+        for (k, c) in rest[open..].char_indices() {
+            match c {
+                '{' => depth += 1,
+                '}' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        end = open + k + 1;
+                        break;
+                    }
+                }
+                ',' if depth >= 1 => alternatives += 1,
+                _ => {}
+            }
+        }
+        total = total.saturating_mul(alternatives);
+        rest = &rest[end..];
+    }
+    total
+}
+
 /// Whether `value` matches the doublestar `pattern`.
 pub fn glob(pattern: &str, value: &str) -> bool {
     expand_braces(pattern).iter().any(|p| {
@@ -190,5 +306,41 @@ mod tests {
         assert!(s.selects("v1"));
         assert!(!s.selects("dev-1"));
         assert!(Selector::everything().selects("x/y"));
+    }
+
+    #[test]
+    fn malformed_patterns_are_refused_with_the_reason() {
+        for good in [
+            "v*",
+            "**",
+            "v[0-9]*",
+            "v[!a]",
+            "{a,b}-{c,d}",
+            "a\\[",
+            "release-*",
+        ] {
+            assert_eq!(validate_pattern(good), Ok(()), "{good}");
+        }
+        for (bad, why) in [
+            ("", "empty"),
+            ("   ", "empty"),
+            ("v[1", "never closed"),
+            ("v[]", "empty character class"),
+            ("v[!]", "empty character class"),
+            ("v[z-a]", "out of order"),
+            ("v]", "without its `[`"),
+            ("{a,b", "never closed"),
+            ("a}", "without its"),
+            ("x\\", "escape"),
+            ("a\u{7}b", "control"),
+        ] {
+            let e = validate_pattern(bad).expect_err(bad);
+            assert!(e.contains(why), "{bad:?}: {e}");
+        }
+        assert!(validate_pattern(&"a".repeat(256)).is_err());
+        assert!(
+            validate_pattern(&"{a,b,c,d}".repeat(5)).is_err(),
+            "4^5 alternatives"
+        );
     }
 }

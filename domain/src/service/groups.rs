@@ -3,7 +3,6 @@
 use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set,
-    TransactionTrait,
 };
 
 use super::audit::{self, Outcome, Record};
@@ -58,7 +57,7 @@ impl Services {
                 "group type must be one of {GROUP_TYPES:?}"
             )));
         }
-        let txn = self.db.begin().await?;
+        let txn = crate::db::begin_write(&self.db).await?;
         let exists = user_group::Entity::find()
             .filter(user_group::Column::Name.eq(name))
             .filter(user_group::Column::GroupType.eq(group_type))
@@ -126,7 +125,7 @@ impl Services {
 
     pub async fn delete_group(&self, actor: &Actor, id: i64) -> DomainResult<()> {
         require_group_admin(self, actor, Action::Delete).await?;
-        let txn = self.db.begin().await?;
+        let txn = crate::db::begin_write(&self.db).await?;
         let g = user_group::Entity::find_by_id(id)
             .one(&txn)
             .await?

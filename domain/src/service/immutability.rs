@@ -5,7 +5,7 @@
 use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, IntoActiveModel,
-    QueryFilter, QueryOrder, Set, TransactionTrait,
+    QueryFilter, QueryOrder, Set,
 };
 
 use super::audit::{self, Outcome, Record};
@@ -75,12 +75,12 @@ pub struct RuleInput {
 }
 
 fn validate(input: &RuleInput) -> DomainResult<()> {
-    for (what, s) in [("repository", &input.repositories), ("tag", &input.tags)] {
-        if s.pattern.trim().is_empty() || s.pattern.len() > 255 {
-            return Err(DomainError::Invalid(format!(
-                "the {what} pattern must have 1-255 characters (use `**` for every {what})"
-            )));
-        }
+    for (field, s) in [
+        ("repository pattern", &input.repositories),
+        ("tag pattern", &input.tags),
+    ] {
+        crate::policy::selector::validate_pattern(&s.pattern)
+            .map_err(|why| DomainError::Invalid(format!("{field} `{}`: {why}", s.pattern)))?;
     }
     Ok(())
 }
@@ -146,7 +146,7 @@ impl Services {
         let p = self
             .project_for_rules(actor, project_name, Action::Create)
             .await?;
-        let txn = self.db.begin().await?;
+        let txn = crate::db::begin_write(&self.db).await?;
         let created = immutable_rule::ActiveModel {
             project_id: Set(Some(p.id)),
             repo_pattern: Set(input.repositories.pattern.trim().to_string()),
@@ -205,7 +205,7 @@ impl Services {
             .project_for_rules(actor, project_name, Action::Update)
             .await?;
         let rule = self.own_rule(&p, id).await?;
-        let txn = self.db.begin().await?;
+        let txn = crate::db::begin_write(&self.db).await?;
         let mut active = rule.into_active_model();
         active.repo_pattern = Set(input.repositories.pattern.trim().to_string());
         active.repo_decoration = Set(decoration_name(input.repositories.decoration).into());
@@ -239,7 +239,7 @@ impl Services {
             .project_for_rules(actor, project_name, Action::Delete)
             .await?;
         let rule = self.own_rule(&p, id).await?;
-        let txn = self.db.begin().await?;
+        let txn = crate::db::begin_write(&self.db).await?;
         immutable_rule::Entity::delete_by_id(rule.id)
             .exec(&txn)
             .await?;
@@ -265,7 +265,7 @@ impl Services {
         &self,
         wanted: &[(Selector, Selector)],
     ) -> DomainResult<Vec<String>> {
-        let txn = self.db.begin().await?;
+        let txn = crate::db::begin_write(&self.db).await?;
         let existing = immutable_rule::Entity::find()
             .filter(immutable_rule::Column::ProjectId.is_null())
             .filter(immutable_rule::Column::Source.eq("config"))

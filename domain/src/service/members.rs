@@ -3,7 +3,6 @@
 use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, Set,
-    TransactionTrait,
 };
 
 use super::audit::{self, Outcome, Record};
@@ -126,7 +125,7 @@ impl Services {
             Action::Create,
         )
         .await?;
-        let txn = self.db.begin().await?;
+        let txn = crate::db::begin_write(&self.db).await?;
         let (user_id, group_id, label) = match &who {
             MemberRef::User(name) => {
                 let u = user::Entity::find()
@@ -213,7 +212,7 @@ impl Services {
             Action::Update,
         )
         .await?;
-        let txn = self.db.begin().await?;
+        let txn = crate::db::begin_write(&self.db).await?;
         let m = project_member::Entity::find_by_id(member_id)
             .filter(project_member::Column::ProjectId.eq(p.id))
             .one(&txn)
@@ -259,7 +258,7 @@ impl Services {
             Action::Delete,
         )
         .await?;
-        let txn = self.db.begin().await?;
+        let txn = crate::db::begin_write(&self.db).await?;
         let m = project_member::Entity::find_by_id(member_id)
             .filter(project_member::Column::ProjectId.eq(p.id))
             .one(&txn)

@@ -6,7 +6,6 @@
 use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, Set,
-    TransactionTrait,
 };
 
 use super::audit::{self, Outcome, Record};
@@ -101,7 +100,7 @@ impl Services {
         create_as: Option<&str>,
         source_ip: &str,
     ) -> DomainResult<OidcSignIn> {
-        let txn = self.db.begin().await?;
+        let txn = crate::db::begin_write(&self.db).await?;
         let found = user::Entity::find()
             .filter(user::Column::OidcIssuer.eq(identity.issuer.as_str()))
             .filter(user::Column::OidcSubject.eq(identity.subject.as_str()))
@@ -268,7 +267,7 @@ impl Services {
         let secret = password::generate(CLI_SECRET_LEN);
         let expires = Utc::now() + self.settings.cli_secret_lifetime;
         let username = found.username.clone();
-        let txn = self.db.begin().await?;
+        let txn = crate::db::begin_write(&self.db).await?;
         let mut active = found.into_active_model();
         active.cli_secret_hash = Set(Some(password::hash(&secret)));
         active.cli_secret_expires_at = Set(Some(expires));
@@ -295,7 +294,7 @@ impl Services {
 
     /// Revokes a user's CLI secret (the provider refused to refresh their session, say).
     pub async fn revoke_cli_secret(&self, user_id: i64, reason: &str) -> DomainResult<()> {
-        let txn = self.db.begin().await?;
+        let txn = crate::db::begin_write(&self.db).await?;
         let Some(found) = user::Entity::find_by_id(user_id).one(&txn).await? else {
             return Ok(());
         };

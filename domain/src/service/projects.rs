@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, PaginatorTrait,
-    QueryFilter, QueryOrder, Set, TransactionTrait,
+    QueryFilter, QueryOrder, Set,
 };
 
 use super::audit::{self, Outcome, Record};
@@ -123,14 +123,19 @@ impl Services {
             Action::Create,
         )
         .await?;
-        let name = ProjectName::parse(&new.name).map_err(DomainError::Invalid)?;
+        let name = ProjectName::parse(&new.name)
+            .map_err(|why| DomainError::Invalid(format!("project_name: {why}")))?;
         validate_metadata(&new.metadata)?;
+        if let Some(limit) = new.storage_limit {
+            crate::policy::limits::storage_limit("storage_limit", limit)
+                .map_err(DomainError::Invalid)?;
+        }
         let mut metadata = new.metadata.clone();
         let public = metadata
             .remove("public")
             .map(|v| v == "true")
             .unwrap_or(new.public);
-        let txn = self.db.begin().await?;
+        let txn = crate::db::begin_write(&self.db).await?;
         if project::Entity::find()
             .filter(project::Column::Name.eq(name.as_str()))
             .one(&txn)
@@ -274,6 +279,10 @@ impl Services {
         )
         .await?;
         validate_metadata(&update.metadata)?;
+        if let Some(limit) = update.storage_limit {
+            crate::policy::limits::storage_limit("storage_limit", limit)
+                .map_err(DomainError::Invalid)?;
+        }
         if update.storage_limit.is_some()
             && !is_allowed(
                 &self.db,
@@ -288,7 +297,7 @@ impl Services {
                 "only system administrators may change a project's storage limit".into(),
             ));
         }
-        let txn = self.db.begin().await?;
+        let txn = crate::db::begin_write(&self.db).await?;
         let mut metadata: BTreeMap<String, String> =
             serde_json::from_str(&p.metadata).unwrap_or_default();
         let mut public = update.public.unwrap_or(p.public);
@@ -335,7 +344,7 @@ impl Services {
             Action::Delete,
         )
         .await?;
-        let txn = self.db.begin().await?;
+        let txn = crate::db::begin_write(&self.db).await?;
         let repos = repository::Entity::find()
             .filter(repository::Column::ProjectId.eq(p.id))
             .count(&txn)

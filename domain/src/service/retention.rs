@@ -6,12 +6,11 @@
 //! children of an image index and referrers (signatures, SBOMs) attached to a subject follow
 //! their parent and are never deleted by retention directly.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
-    TransactionTrait,
 };
 
 use super::audit::{self, Outcome, Record};
@@ -21,7 +20,7 @@ use crate::entities::{
 };
 use crate::policy::authz::{Action, Resource};
 use crate::policy::immutability::protecting;
-use crate::policy::retention::{evaluate, Candidate, Decision, Rule, Verdict};
+use crate::policy::retention::{deletion_order, evaluate, Candidate, Decision, Rule, Verdict};
 use crate::types::dto::{RetentionExecutionView, RetentionPolicyView};
 
 /// What an execution row stores.
@@ -53,14 +52,17 @@ fn validate(rules: &[Rule]) -> DomainResult<()> {
         ));
     }
     for (i, r) in rules.iter().enumerate() {
-        for (what, s) in [("repository", &r.repositories), ("tag", &r.tags)] {
-            if s.pattern.trim().is_empty() || s.pattern.len() > 255 {
-                return Err(DomainError::Invalid(format!(
-                    "rule {}: the {what} pattern must have 1-255 characters (`**` selects all)",
-                    i + 1
-                )));
-            }
+        for (field, s) in [
+            ("repository pattern", &r.repositories),
+            ("tag pattern", &r.tags),
+        ] {
+            crate::policy::selector::validate_pattern(&s.pattern).map_err(|why| {
+                DomainError::Invalid(format!("rule {}: {field} `{}`: {why}", i + 1, s.pattern))
+            })?;
         }
+        r.template
+            .validate()
+            .map_err(|why| DomainError::Invalid(format!("rule {}: {why}", i + 1)))?;
     }
     Ok(())
 }
@@ -133,7 +135,7 @@ impl Services {
         let p = self
             .retention_project(actor, project, Action::Update)
             .await?;
-        let txn = self.db.begin().await?;
+        let txn = crate::db::begin_write(&self.db).await?;
         retention_policy::Entity::delete_by_id(p.id)
             .exec(&txn)
             .await?;
@@ -185,18 +187,16 @@ impl Services {
             .all(&self.db)
             .await?;
         let ids: Vec<i64> = artifacts.iter().map(|a| a.id).collect();
-        // Children of an index in the same repository belong to it.
-        let children: HashSet<(i64, String)> = artifact_ref::Entity::find()
+        // The manifests each index references; the policy keeps them while the index stays.
+        let mut children: HashMap<i64, Vec<String>> = HashMap::new();
+        for r in artifact_ref::Entity::find()
             .filter(artifact_ref::Column::ArtifactId.is_in(ids))
             .filter(artifact_ref::Column::Kind.eq("manifest"))
             .all(&self.db)
             .await?
-            .into_iter()
-            .filter_map(|r| {
-                let parent = artifacts.iter().find(|a| a.id == r.artifact_id)?;
-                Some((parent.repository_id, r.digest))
-            })
-            .collect();
+        {
+            children.entry(r.artifact_id).or_default().push(r.digest);
+        }
         let mut tags: HashMap<i64, Vec<String>> = HashMap::new();
         for t in tag::Entity::find()
             .filter(tag::Column::RepositoryId.is_in(repo_ids))
@@ -210,7 +210,6 @@ impl Services {
         Ok(artifacts
             .into_iter()
             .filter(|a| a.subject_digest.is_none())
-            .filter(|a| !children.contains(&(a.repository_id, a.digest.clone())))
             .map(|a| {
                 let repository = repos.get(&a.repository_id).cloned().unwrap_or_default();
                 let tags = tags.remove(&a.id).unwrap_or_default();
@@ -227,6 +226,7 @@ impl Services {
                     push_time: a.push_time,
                     pull_time: a.pull_time,
                     immutable_tags,
+                    children: children.remove(&a.id).unwrap_or_default(),
                 }
             })
             .collect())
@@ -277,10 +277,8 @@ impl Services {
         let mut decisions = evaluate(&policy.rules, &candidates, started);
         let mut errors = Vec::new();
         if !dry_run {
-            for d in decisions
-                .iter_mut()
-                .filter(|d| d.verdict == Verdict::Delete)
-            {
+            for i in deletion_order(&candidates, &decisions) {
+                let d = &mut decisions[i];
                 if let Err(e) = self.retention_delete(actor, &p, d).await {
                     d.verdict = Verdict::Skip;
                     d.reason = format!("not deleted: {e}");
@@ -325,7 +323,7 @@ impl Services {
         p: &project::Model,
         d: &Decision,
     ) -> DomainResult<()> {
-        let txn = self.db.begin().await?;
+        let txn = crate::db::begin_write(&self.db).await?;
         let Some(a) = artifact::Entity::find_by_id(d.id).one(&txn).await? else {
             return Ok(()); // already gone
         };
@@ -342,6 +340,26 @@ impl Services {
             .find(|t| protecting(&rules, &d.repository, t).is_some())
         {
             return Err(DomainError::Immutable(format!("tag `{t}` is immutable")));
+        }
+        // An index pushed since the evaluation may reference it now: never from under it.
+        let parents: Vec<i64> = artifact_ref::Entity::find()
+            .filter(artifact_ref::Column::Kind.eq("manifest"))
+            .filter(artifact_ref::Column::Digest.eq(a.digest.clone()))
+            .all(&txn)
+            .await?
+            .into_iter()
+            .map(|r| r.artifact_id)
+            .collect();
+        if let Some(parent) = artifact::Entity::find()
+            .filter(artifact::Column::Id.is_in(parents))
+            .filter(artifact::Column::RepositoryId.eq(a.repository_id))
+            .one(&txn)
+            .await?
+        {
+            return Err(DomainError::Conflict(format!(
+                "index {} still references it",
+                parent.digest
+            )));
         }
         artifact::Entity::delete_by_id(a.id).exec(&txn).await?;
         audit::record(

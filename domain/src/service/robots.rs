@@ -1,9 +1,8 @@
 //! Robot accounts: named credentials with explicit permissions, a secret shown once, expiry.
 
-use chrono::{Duration, Utc};
+use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, Set,
-    TransactionTrait,
 };
 
 use super::audit::{self, Outcome, Record};
@@ -130,19 +129,21 @@ impl Services {
                 }
             }
         }
-        if new.duration_days == 0 || new.duration_days < -1 {
-            return Err(DomainError::Invalid(
-                "duration must be a number of days, or -1 for never".into(),
-            ));
-        }
+        let now = Utc::now();
+        let expires_at = match new.duration_days {
+            -1 => None,
+            days => Some(
+                crate::policy::limits::days_after("duration", now, days).map_err(|why| {
+                    DomainError::Invalid(format!("{why} (or -1 for never expiring)"))
+                })?,
+            ),
+        };
         let full_name = match &project {
             Some(p) => format!("{ROBOT_PREFIX}{}+{}", p.name, new.name),
             None => format!("{ROBOT_PREFIX}{}", new.name),
         };
         let secret = password::generate(32);
-        let now = Utc::now();
-        let expires_at = (new.duration_days > 0).then(|| now + Duration::days(new.duration_days));
-        let txn = self.db.begin().await?;
+        let txn = crate::db::begin_write(&self.db).await?;
         if robot::Entity::find()
             .filter(robot::Column::Name.eq(&full_name))
             .one(&txn)
@@ -240,7 +241,7 @@ impl Services {
         update: RobotUpdate,
     ) -> DomainResult<RobotView> {
         let (r, scope) = self.find_robot(actor, id, Action::Update).await?;
-        let txn = self.db.begin().await?;
+        let txn = crate::db::begin_write(&self.db).await?;
         let name = r.name.clone();
         let operation = match update.disabled {
             Some(true) if !r.disabled => "disable",
@@ -276,7 +277,7 @@ impl Services {
     pub async fn refresh_robot_secret(&self, actor: &Actor, id: i64) -> DomainResult<RobotSecret> {
         let (r, scope) = self.find_robot(actor, id, Action::Update).await?;
         let secret = password::generate(32);
-        let txn = self.db.begin().await?;
+        let txn = crate::db::begin_write(&self.db).await?;
         let (name, expires_at) = (r.name.clone(), r.expires_at);
         let mut active = r.into_active_model();
         active.secret_hash = Set(password::hash(&secret));
@@ -305,7 +306,7 @@ impl Services {
 
     pub async fn delete_robot(&self, actor: &Actor, id: i64) -> DomainResult<()> {
         let (r, scope) = self.find_robot(actor, id, Action::Delete).await?;
-        let txn = self.db.begin().await?;
+        let txn = crate::db::begin_write(&self.db).await?;
         robot::Entity::delete_by_id(r.id).exec(&txn).await?;
         audit::record(
             &txn,

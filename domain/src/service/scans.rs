@@ -53,8 +53,8 @@ pub struct Scans {
     pub vulndb: VulnDb,
     /// `trivy.ignore_unfixed`: leave findings without a fixed version out of reports.
     pub ignore_unfixed: bool,
-    /// The registry's write gate (see `Registry::write_semaphore`).
-    writes: Arc<tokio::sync::Semaphore>,
+    /// The database's write gate, shared with the registry.
+    writes: crate::db::WriteGate,
     /// Wakes an idle worker of this replica when a job is queued.
     pub wake: Arc<tokio::sync::Notify>,
 }
@@ -67,18 +67,13 @@ pub fn scannable(a: &artifact::Model) -> bool {
 }
 
 impl Scans {
-    pub fn new(
-        db: DatabaseConnection,
-        store: Arc<dyn BlobStore>,
-        ignore_unfixed: bool,
-        writes: Arc<tokio::sync::Semaphore>,
-    ) -> Self {
+    pub fn new(db: DatabaseConnection, store: Arc<dyn BlobStore>, ignore_unfixed: bool) -> Self {
         Self {
+            writes: crate::db::WriteGate::of(&db),
             vulndb: VulnDb::new(db.clone()),
             db,
             store,
             ignore_unfixed,
-            writes,
             wake: Arc::default(),
         }
     }
@@ -154,11 +149,8 @@ impl Scans {
     }
 
     /// Held while writing scan rows.
-    pub async fn write_gate(&self) -> tokio::sync::SemaphorePermit<'_> {
-        self.writes
-            .acquire()
-            .await
-            .expect("the write gate is never closed")
+    pub async fn write_gate(&self) -> Result<crate::db::WritePermit, DbErr> {
+        self.writes.enter().await
     }
 
     /// Queues a scan of `artifact_id` with `scanner` unless one is already queued or running;
@@ -186,7 +178,7 @@ impl Scans {
             )));
         }
         let now = Utc::now();
-        let _write = self.write_gate().await;
+        let _write = self.write_gate().await?;
         let existing = scan::Entity::find()
             .filter(scan::Column::ArtifactId.eq(artifact_id))
             .filter(scan::Column::Scanner.eq(scanner))
@@ -252,7 +244,7 @@ impl Scans {
     ) -> DomainResult<scan::Model> {
         let job = self.enqueue(artifact_id, scanner, trigger).await?;
         self.wake.notify_one();
-        let _write = self.write_gate().await;
+        let _write = self.write_gate().await?;
         super::audit::record(
             &self.db,
             actor,
@@ -283,7 +275,7 @@ impl Scans {
         if candidates.is_empty() {
             return Ok(None);
         }
-        let _write = self.write_gate().await;
+        let _write = self.write_gate().await?;
         for job in candidates {
             let claimed = scan::Entity::update_many()
                 .col_expr(scan::Column::Status, Expr::value("running"))
@@ -303,7 +295,7 @@ impl Scans {
     /// Puts back in the queue the jobs whose worker went away (a replica that stopped).
     pub async fn requeue_stale(&self) -> Result<u64, DbErr> {
         let cutoff = Utc::now() - Duration::minutes(STALE_AFTER_MINUTES);
-        let _write = self.write_gate().await;
+        let _write = self.write_gate().await?;
         Ok(scan::Entity::update_many()
             .col_expr(scan::Column::Status, Expr::value("queued"))
             .filter(scan::Column::Status.eq("running"))
@@ -349,7 +341,7 @@ impl Scans {
                 active.finished_at = Set(Some(now));
             }
         }
-        let _write = self.write_gate().await;
+        let _write = self.write_gate().await?;
         active.update(&self.db).await?;
         Ok(())
     }

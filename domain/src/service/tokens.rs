@@ -1,7 +1,7 @@
 //! Registry token grants (Docker token spec): what the caller asked for, intersected with
 //! what the policy allows. A partial grant is not an error.
 
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde::{Deserialize, Serialize};
 
 use super::audit::{self, Outcome, Record};
@@ -94,7 +94,7 @@ impl Services {
             for g in &granted {
                 project_ids.push(self.project_of(&g.name).await?.map(|p| p.id));
             }
-            let txn = self.db.begin().await?;
+            let txn = crate::db::begin_write(&self.db).await?;
             if granted.is_empty() {
                 audit::record(
                     &txn,

@@ -3,7 +3,7 @@
 use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter,
-    QueryOrder, Set, TransactionTrait,
+    QueryOrder, Set,
 };
 
 use super::audit::{self, Outcome, Record};
@@ -51,6 +51,22 @@ pub(crate) fn validate_username(name: &str) -> DomainResult<()> {
     } else {
         Err(DomainError::Invalid(format!(
             "invalid username `{name}`: use letters, digits and . _ - @ (not the robot$ prefix)"
+        )))
+    }
+}
+
+/// A plausible address: one `@` with something on both sides, a dot in the domain, no spaces.
+fn validate_email(email: &str) -> DomainResult<()> {
+    let ok = email.len() <= 255
+        && !email.chars().any(char::is_whitespace)
+        && email.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty() && domain.contains('.') && !domain.contains('@')
+        });
+    if ok {
+        Ok(())
+    } else {
+        Err(DomainError::Invalid(format!(
+            "email: `{email}` is not an email address"
         )))
     }
 }
@@ -185,7 +201,13 @@ impl Services {
         }
         validate_username(&new.username)?;
         validate_password(&new.password)?;
-        let txn = self.db.begin().await?;
+        if let Some(email) = new.email.as_deref() {
+            validate_email(email)?;
+        }
+        // Hashed before the write transaction: argon2 takes tens of milliseconds, which no
+        // other writer should wait for.
+        let password_hash = password::hash(&new.password);
+        let txn = crate::db::begin_write(&self.db).await?;
         if user::Entity::find()
             .filter(user::Column::Username.eq(&new.username))
             .one(&txn)
@@ -205,7 +227,7 @@ impl Services {
                 .display_name
                 .filter(|d| !d.is_empty())
                 .unwrap_or_else(|| new.username.clone())),
-            password_hash: Set(Some(password::hash(&new.password))),
+            password_hash: Set(Some(password_hash)),
             is_admin: Set(new.is_admin),
             disabled: Set(false),
             created_at: Set(now),
@@ -279,7 +301,7 @@ impl Services {
         apply: impl FnOnce(&mut user::ActiveModel),
     ) -> DomainResult<UserView> {
         require_user_admin(self, actor, Action::Update).await?;
-        let txn = self.db.begin().await?;
+        let txn = crate::db::begin_write(&self.db).await?;
         let found = user::Entity::find_by_id(id)
             .one(&txn)
             .await?
@@ -363,7 +385,8 @@ impl Services {
             require_user_admin(self, actor, Action::Update).await?;
         }
         validate_password(new_password)?;
-        let txn = self.db.begin().await?;
+        let new_hash = password::hash(new_password);
+        let txn = crate::db::begin_write(&self.db).await?;
         let found = user::Entity::find_by_id(id)
             .one(&txn)
             .await?
@@ -386,7 +409,7 @@ impl Services {
         }
         let username = found.username.clone();
         let mut active = found.into_active_model();
-        active.password_hash = Set(Some(password::hash(new_password)));
+        active.password_hash = Set(Some(new_hash));
         active.updated_at = Set(Utc::now());
         active.update(&txn).await?;
         audit::record(
@@ -407,6 +430,95 @@ impl Services {
 }
 
 impl Services {
+    /// Changes a user's profile (Harbor's `PUT /users/{id}`: email, real name); users change
+    /// their own, administrators anyone's.
+    pub async fn update_profile(
+        &self,
+        actor: &Actor,
+        id: i64,
+        email: Option<String>,
+        display_name: Option<String>,
+    ) -> DomainResult<UserView> {
+        let is_self = matches!(&actor.principal, Principal::User(u) if u.id == id);
+        if !is_self {
+            require_user_admin(self, actor, Action::Update).await?;
+        }
+        let email = email.map(|e| e.trim().to_string());
+        if let Some(e) = email.as_deref().filter(|e| !e.is_empty()) {
+            validate_email(e)?;
+        }
+        let display_name = display_name.map(|d| d.trim().to_string());
+        if display_name
+            .as_deref()
+            .is_some_and(|d| d.chars().count() > 255)
+        {
+            return Err(DomainError::Invalid(
+                "realname: must have at most 255 characters".into(),
+            ));
+        }
+        let txn = crate::db::begin_write(&self.db).await?;
+        let found = user::Entity::find_by_id(id)
+            .one(&txn)
+            .await?
+            .ok_or_else(|| DomainError::NotFound(format!("user {id} not found")))?;
+        let username = found.username.clone();
+        let mut active = found.into_active_model();
+        if let Some(e) = email {
+            active.email = Set(Some(e).filter(|e| !e.is_empty()));
+        }
+        if let Some(d) = display_name {
+            active.display_name = Set(if d.is_empty() { username.clone() } else { d });
+        }
+        active.updated_at = Set(Utc::now());
+        let updated = active.update(&txn).await?;
+        audit::record(
+            &txn,
+            actor,
+            Record {
+                operation: "update",
+                resource_type: "user",
+                resource: &username,
+                project_id: None,
+                outcome: Outcome::Success,
+            },
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(view(updated))
+    }
+
+    /// Deletes a user (system administrators; not oneself). Their memberships go with them
+    /// (the schema cascades), their CLI secret with the row, and their sessions end at their
+    /// next request, which finds no user; audit rows keep the name they were written with.
+    pub async fn delete_user(&self, actor: &Actor, id: i64) -> DomainResult<()> {
+        require_user_admin(self, actor, Action::Delete).await?;
+        if matches!(&actor.principal, Principal::User(u) if u.id == id) {
+            return Err(DomainError::Invalid(
+                "you cannot delete your own account".into(),
+            ));
+        }
+        let txn = crate::db::begin_write(&self.db).await?;
+        let found = user::Entity::find_by_id(id)
+            .one(&txn)
+            .await?
+            .ok_or_else(|| DomainError::NotFound(format!("user {id} not found")))?;
+        user::Entity::delete_by_id(id).exec(&txn).await?;
+        audit::record(
+            &txn,
+            actor,
+            Record {
+                operation: "delete",
+                resource_type: "user",
+                resource: &found.username,
+                project_id: None,
+                outcome: Outcome::Success,
+            },
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(())
+    }
+
     /// The oldest enabled system administrator, as (id, username): whom configuration-as-code
     /// acts for.
     pub async fn first_admin(&self) -> DomainResult<Option<(i64, String)>> {

@@ -8,9 +8,7 @@ use std::io::Read;
 use std::path::Path;
 
 use chrono::Utc;
-use sea_orm::{
-    ConnectionTrait, DatabaseBackend, DatabaseConnection, DbErr, Statement, TransactionTrait,
-};
+use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseConnection, DbErr, Statement};
 use serde::{Deserialize, Serialize};
 
 use crate::scan::osv::{normalise_name, Record};
@@ -128,7 +126,7 @@ impl VulnDb {
         }
         let backend = self.db.get_database_backend();
         let p = |n| ph(backend, n);
-        let txn = self.db.begin().await?;
+        let txn = crate::db::begin_write(&self.db).await?;
         for (_, record) in pending.drain(..) {
             let existing = txn
                 .query_one(Statement::from_sql_and_values(

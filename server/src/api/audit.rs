@@ -1,6 +1,7 @@
 //! `/audit-logs`.
 
-use axum::extract::{Query, State};
+use super::extract::Query;
+use axum::extract::State;
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
@@ -60,7 +61,7 @@ pub fn filter_from(q: &ListQuery) -> AuditFilter {
 pub async fn list_audit_logs(
     State(s): State<AppState>,
     ApiActor(actor): ApiActor,
-    axum::extract::Query(q): Query<ListQuery>,
+    Query(q): Query<ListQuery>,
 ) -> ApiResult<Response> {
     let page = s
         .services

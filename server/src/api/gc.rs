@@ -2,11 +2,12 @@
 //! report, or with `"background": true` answering 202 at once — and `GET /system/gc[/{id}]`
 //! lists the recorded runs with their progress and outcome.
 
-use axum::extract::{Path, State};
+use super::extract::{Json, Path};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Router;
 use domain::policy::authz::Action;
 use domain::service::audit::{self, Outcome, Record};
 use domain::service::registry::gc::{GcOptions, GcReport, GcRun};
@@ -159,14 +160,17 @@ async fn run_gc(
     s.services
         .require_configuration(&actor, Action::Update)
         .await?;
-    let window = req.window_minutes.unwrap_or(120);
-    if window < 0 {
-        return Err(ApiError::bad_request("window_minutes must not be negative"));
-    }
+    // At most a week: the window only has to outlast the slowest push in progress.
+    let window = domain::policy::limits::minutes(
+        "window_minutes",
+        req.window_minutes.unwrap_or(120),
+        7 * 24 * 60,
+    )
+    .map_err(ApiError::bad_request)?;
     let options = GcOptions {
         dry_run: req.dry_run,
         delete_untagged: req.delete_untagged,
-        window: chrono::Duration::minutes(window),
+        window,
         run: None,
     };
     if req.background {

@@ -1,10 +1,11 @@
 //! `/projects/{project}/immutabletagrules`: immutable tag rules in Harbor's shape.
 
-use axum::extract::{Path, State};
+use super::extract::{Json, Path};
+use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
-use axum::{Json, Router};
+use axum::Router;
 use domain::policy::selector::{Decoration, Selector};
 use domain::service::immutability::RuleInput;
 use domain::types::dto::ImmutableRuleView;

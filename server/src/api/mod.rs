@@ -2,6 +2,7 @@
 //! Berth. Handlers are adapters: actor → one service call → JSON or an error.
 
 mod audit;
+pub mod extract;
 pub mod gc;
 mod immutable;
 mod projects;
@@ -57,7 +58,8 @@ pub fn routes() -> Router<AppState> {
         projects::remove_member, projects::project_logs, projects::project_summary,
         robots::list_robots, robots::create_robot, robots::get_robot, robots::update_robot,
         robots::refresh_robot, robots::delete_robot,
-        users::list_users, users::create_user, users::current_user, users::get_user, users::set_sysadmin,
+        users::list_users, users::create_user, users::current_user, users::get_user, users::update_user,
+        users::delete_user, users::set_sysadmin,
         users::set_disabled, users::change_password,
         users::list_groups, users::create_group, users::delete_group,
         audit::list_audit_logs,
@@ -147,6 +149,17 @@ impl From<DomainError> for ApiError {
             }
             DomainError::TooManyRequests(m) => {
                 Self::new(StatusCode::TOO_MANY_REQUESTS, "TOO_MANY_REQUESTS", m)
+            }
+            DomainError::Database(e) if domain::db::is_busy(&e) => {
+                tracing::warn!(error = %e, "the database is busy; the client is asked to retry");
+                Self {
+                    retry_after: Some(1),
+                    ..Self::new(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "SERVICE_UNAVAILABLE",
+                        "Berth is busy; retry in a moment",
+                    )
+                }
             }
             DomainError::Database(e) => {
                 tracing::error!(error = %e, "database error in the REST API");

@@ -2,11 +2,12 @@
 
 use std::collections::BTreeMap;
 
-use axum::extract::{Path, Query, State};
+use super::extract::{Json, Path, Query};
+use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::{Json, Router};
+use axum::Router;
 use domain::service::members::MemberRef;
 use domain::service::projects::{NewProject, ProjectUpdate};
 use domain::types::dto::{AuditFilter, MemberKind, MemberView, ProjectView};

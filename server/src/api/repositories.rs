@@ -1,11 +1,12 @@
 //! `/projects/{project}/repositories/{repository}/artifacts/{reference}/tags`, Harbor's shape.
 //! Repository names are URL-encoded (`%2F` for slashes) and given without the project.
 
-use axum::extract::{Path, Query, State};
+use super::extract::{Json, Path, Query, RepoSegment};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{delete, get};
-use axum::{Json, Router};
+use axum::Router;
 use domain::types::dto::{ArtifactDetail, ArtifactView, RepositoryView};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -186,7 +187,7 @@ pub async fn list_repositories(
 pub async fn get_repository(
     State(s): State<AppState>,
     ApiActor(actor): ApiActor,
-    Path((project, repository)): Path<(String, String)>,
+    Path((project, repository)): Path<(String, RepoSegment)>,
 ) -> ApiResult<Json<RepositoryJson>> {
     Ok(Json(repository_json(
         s.registry
@@ -200,7 +201,7 @@ pub async fn get_repository(
 pub async fn delete_repository(
     State(s): State<AppState>,
     ApiActor(actor): ApiActor,
-    Path((project, repository)): Path<(String, String)>,
+    Path((project, repository)): Path<(String, RepoSegment)>,
 ) -> ApiResult<StatusCode> {
     s.registry
         .delete_repository(&actor, &project, &repository)
@@ -213,7 +214,7 @@ pub async fn delete_repository(
 pub async fn list_artifacts(
     State(s): State<AppState>,
     ApiActor(actor): ApiActor,
-    Path((project, repository)): Path<(String, String)>,
+    Path((project, repository)): Path<(String, RepoSegment)>,
     Query(q): Query<ArtifactQuery>,
 ) -> ApiResult<Response> {
     let page = s
@@ -259,7 +260,7 @@ pub async fn list_artifacts(
 pub async fn get_artifact(
     State(s): State<AppState>,
     ApiActor(actor): ApiActor,
-    Path((project, repository, reference)): Path<(String, String, String)>,
+    Path((project, repository, reference)): Path<(String, RepoSegment, String)>,
     Query(q): Query<ArtifactReadQuery>,
 ) -> ApiResult<Json<ArtifactDetailJson>> {
     let mut json = detail_json(
@@ -284,7 +285,7 @@ pub async fn get_artifact(
 pub async fn delete_artifact(
     State(s): State<AppState>,
     ApiActor(actor): ApiActor,
-    Path((project, repository, reference)): Path<(String, String, String)>,
+    Path((project, repository, reference)): Path<(String, RepoSegment, String)>,
 ) -> ApiResult<StatusCode> {
     s.registry
         .delete_artifact(&actor, &project, &repository, &reference)
@@ -297,7 +298,7 @@ pub async fn delete_artifact(
 pub async fn list_tags(
     State(s): State<AppState>,
     ApiActor(actor): ApiActor,
-    Path((project, repository, reference)): Path<(String, String, String)>,
+    Path((project, repository, reference)): Path<(String, RepoSegment, String)>,
 ) -> ApiResult<Json<Vec<TagJson>>> {
     let detail = s
         .registry
@@ -322,7 +323,7 @@ pub async fn list_tags(
 pub async fn create_tag(
     State(s): State<AppState>,
     ApiActor(actor): ApiActor,
-    Path((project, repository, reference)): Path<(String, String, String)>,
+    Path((project, repository, reference)): Path<(String, RepoSegment, String)>,
     Json(req): Json<TagReq>,
 ) -> ApiResult<StatusCode> {
     s.registry
@@ -337,7 +338,7 @@ pub async fn create_tag(
 pub async fn delete_tag(
     State(s): State<AppState>,
     ApiActor(actor): ApiActor,
-    Path((project, repository, reference, tag)): Path<(String, String, String, String)>,
+    Path((project, repository, reference, tag)): Path<(String, RepoSegment, String, String)>,
 ) -> ApiResult<StatusCode> {
     s.registry
         .delete_tag(&actor, &project, &repository, &reference, &tag)

@@ -2,10 +2,11 @@
 //! and runs. Berth's own shape (Harbor's retention API is keyed by policy id); see
 //! docs/configuration.md.
 
-use axum::extract::{Path, State};
+use super::extract::{Json, Path};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Router;
 use domain::policy::retention::{Decision, Rule};
 use domain::types::dto::{RetentionExecutionView, RetentionPolicyView};
 use serde::Deserialize;

@@ -1,10 +1,11 @@
 //! `/robots`: system and project robot accounts, in Harbor's shape.
 
-use axum::extract::{Path, Query, State};
+use super::extract::{Json, Path, Query};
+use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::{Json, Router};
+use axum::Router;
 use domain::policy::authz::{Action, Resource, RobotGrant};
 use domain::service::robots::{NewRobot, RobotUpdate};
 use domain::types::dto::{RobotSecret, RobotView};

@@ -4,11 +4,12 @@
 
 use std::collections::BTreeMap;
 
-use axum::extract::{Path, State};
+use super::extract::{Json, Path, RepoSegment};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Router;
 use domain::entities::project_scanner;
 use domain::policy::authz::Action;
 use domain::scan::report::{Report, REPORT_MIME};
@@ -69,7 +70,7 @@ pub fn routes() -> Router<AppState> {
 pub async fn scan_artifact(
     State(s): State<AppState>,
     ApiActor(actor): ApiActor,
-    Path((project, repository, reference)): Path<(String, String, String)>,
+    Path((project, repository, reference)): Path<(String, RepoSegment, String)>,
 ) -> ApiResult<StatusCode> {
     let (p, r, a) = s
         .registry
@@ -95,7 +96,7 @@ pub async fn scan_artifact(
 pub async fn vulnerabilities(
     State(s): State<AppState>,
     ApiActor(actor): ApiActor,
-    Path((project, repository, reference)): Path<(String, String, String)>,
+    Path((project, repository, reference)): Path<(String, RepoSegment, String)>,
 ) -> ApiResult<Json<BTreeMap<String, Report>>> {
     let (p, _, a) = s
         .registry

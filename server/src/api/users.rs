@@ -1,10 +1,11 @@
 //! `/users`, `/usergroups`, `/systeminfo`.
 
-use axum::extract::{Path, Query, State};
+use super::extract::{Json, Path, Query};
+use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
-use axum::{Json, Router};
+use axum::Router;
 use domain::service::users::NewUser;
 use domain::service::{DomainError, Principal};
 use domain::types::dto::{GroupView, UserView};
@@ -19,7 +20,10 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/users", get(list_users).post(create_user))
         .route("/users/current", get(current_user))
-        .route("/users/{id}", get(get_user))
+        .route(
+            "/users/{id}",
+            get(get_user).put(update_user).delete(delete_user),
+        )
         .route("/users/{id}/sysadmin", put(set_sysadmin))
         .route("/users/{id}/disabled", put(set_disabled))
         .route("/users/{id}/password", put(change_password))
@@ -152,6 +156,39 @@ pub async fn get_user(
     Path(id): Path<i64>,
 ) -> ApiResult<Json<UserJson>> {
     Ok(Json(user_json(s.services.get_user(&actor, id).await?)))
+}
+
+/// Harbor's `UserProfile`: what `PUT /users/{id}` changes.
+#[derive(Deserialize, ToSchema)]
+pub struct UserProfileReq {
+    pub email: Option<String>,
+    pub realname: Option<String>,
+}
+
+#[utoipa::path(put, path = "/api/v2.0/users/{id}", request_body = UserProfileReq, tag = "user", params(("id" = i64, Path)),
+    responses((status = 200, description = "Updated"), (status = 400, body = super::ErrorBody)))]
+pub async fn update_user(
+    State(s): State<AppState>,
+    ApiActor(actor): ApiActor,
+    Path(id): Path<i64>,
+    Json(req): Json<UserProfileReq>,
+) -> ApiResult<StatusCode> {
+    s.services
+        .update_profile(&actor, id, req.email, req.realname)
+        .await?;
+    Ok(StatusCode::OK)
+}
+
+#[utoipa::path(delete, path = "/api/v2.0/users/{id}", tag = "user", params(("id" = i64, Path)),
+    responses((status = 200, description = "Deleted: memberships and CLI secret end with it"),
+        (status = 403, body = super::ErrorBody), (status = 404, body = super::ErrorBody)))]
+pub async fn delete_user(
+    State(s): State<AppState>,
+    ApiActor(actor): ApiActor,
+    Path(id): Path<i64>,
+) -> ApiResult<StatusCode> {
+    s.services.delete_user(&actor, id).await?;
+    Ok(StatusCode::OK)
 }
 
 #[utoipa::path(put, path = "/api/v2.0/users/{id}/sysadmin", request_body = SysadminReq, tag = "user", params(("id" = i64, Path)),

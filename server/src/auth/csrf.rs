@@ -74,7 +74,8 @@ fn same_origin(request: &Request, external_url: &str) -> bool {
 
 pub async fn protect(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let path = request.uri().path();
-    let console_call = path.starts_with(app::api::SERVER_FN_PREFIX);
+    // The sign-in form too: a cross-site form must not sign a victim in as someone else.
+    let console_call = path.starts_with(app::api::SERVER_FN_PREFIX) || path == "/login";
     let needs_check = !is_safe(request.method()) && (console_call || has_session_cookie(&request));
     if needs_check && !same_origin(&request, &state.instance.external_url) {
         tracing::warn!(path, "refused a cross-site state-changing request");

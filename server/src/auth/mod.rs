@@ -3,6 +3,7 @@
 
 pub mod csrf;
 pub mod session_store;
+pub mod sign_in;
 pub mod token;
 
 use std::net::SocketAddr;

@@ -189,6 +189,19 @@ fn requested_scopes(query: &str) -> Vec<ScopeRequest> {
         .collect()
 }
 
+/// The `service` parameter of a token request, decoded; `None` when the client sent none.
+fn requested_service(query: &str) -> Option<String> {
+    query
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .find(|(k, _)| *k == "service")
+        .map(|(_, v)| {
+            urlencoding::decode(&v.replace('+', " "))
+                .map(|s| s.into_owned())
+                .unwrap_or_else(|_| v.to_string())
+        })
+}
+
 fn error(status: StatusCode, code: &str, message: &str) -> Response {
     let mut res = (
         status,
@@ -239,7 +252,19 @@ pub async fn token_endpoint(
             "the token service takes Basic credentials",
         );
     }
-    let scopes = requested_scopes(request.uri().query().unwrap_or_default());
+    let query = request.uri().query().unwrap_or_default();
+    if let Some(service) = requested_service(query).filter(|s| s != SERVICE) {
+        // A token minted for another service must not be usable here, and one for this
+        // registry must not claim another audience: refuse, as distribution's token server does.
+        return error(
+            StatusCode::BAD_REQUEST,
+            "INVALID_REQUEST",
+            &format!(
+                "this token service issues tokens for the service `{SERVICE}` only, not `{service}`"
+            ),
+        );
+    }
+    let scopes = requested_scopes(query);
     let access = match state.services.grant_access(&auth.actor, &scopes).await {
         Ok(access) => access,
         Err(e) => {
@@ -281,5 +306,18 @@ mod tests {
         assert_eq!(s[0].actions, vec!["pull", "push"]);
         let s = requested_scopes("scope=repository:a/b:pull+repository:a/c:push");
         assert_eq!(s.len(), 2);
+    }
+
+    #[test]
+    fn service_from_query_strings() {
+        assert_eq!(
+            requested_service("scope=x&service=berth").as_deref(),
+            Some("berth")
+        );
+        assert_eq!(
+            requested_service("service=not%20berth").as_deref(),
+            Some("not berth")
+        );
+        assert_eq!(requested_service("scope=x"), None);
     }
 }

@@ -110,7 +110,16 @@ impl HumanDuration {
             "d" => 86_400,
             _ => return Err(err()),
         };
-        Ok(Self(Duration::from_secs(number * seconds)))
+        // Bounded like every user-given duration (`policy::limits::MAX_DAYS`, about 100
+        // years), so that adding it to a date can never overflow.
+        let max_seconds = domain::policy::limits::MAX_DAYS as u64 * 86_400;
+        match number.checked_mul(seconds) {
+            Some(total) if total <= max_seconds => Ok(Self(Duration::from_secs(total))),
+            _ => Err(format!(
+                "`{text}` is too long: at most {} days",
+                domain::policy::limits::MAX_DAYS
+            )),
+        }
     }
 }
 
@@ -161,5 +170,17 @@ mod tests {
         assert!(HumanDuration::parse("12").is_err());
         assert!(HumanDuration::parse("h").is_err());
         assert!(HumanDuration::parse("3w").is_err());
+        // The boundaries: 36500 days is the longest; beyond, and past u64, a clear error.
+        assert!(HumanDuration::parse("36500d").is_ok());
+        for too_long in [
+            "36501d",
+            "876001h",
+            "99999999999d",
+            "18446744073709551615s",
+            "18446744073709551616s",
+            "999999999999999999999d",
+        ] {
+            assert!(HumanDuration::parse(too_long).is_err(), "{too_long}");
+        }
     }
 }

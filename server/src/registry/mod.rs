@@ -99,6 +99,11 @@ fn credentials_refused(state: &AppState, host: Option<&str>, failure: &AuthFailu
 pub fn registry_error(state: &AppState, host: Option<&str>, e: RegistryError) -> Response {
     let status = StatusCode::from_u16(e.code.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut response = error::oci_response(status, e.code.as_str(), &e.message);
+    if e.code == OciCode::Unavailable {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    }
     if e.code == OciCode::Unauthorized {
         response.headers_mut().insert(
             header::WWW_AUTHENTICATE,

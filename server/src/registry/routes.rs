@@ -88,23 +88,44 @@ fn body_stream(body: Body) -> ByteStream {
     Box::pin(body.into_data_stream().map_err(io::Error::other))
 }
 
-/// `Content-Range: <start>-<end>` of a chunk (`bytes ` prefix tolerated).
+/// `Content-Range: <start>-<end>` of a chunk, exactly the specification's form: HTTP's
+/// `bytes <start>-<end>/<size>` belongs to responses and is refused (416), as is anything else.
 fn content_range(headers: &HeaderMap) -> Result<Option<(u64, u64)>, RegistryError> {
     let Some(value) = headers.get(header::CONTENT_RANGE) else {
         return Ok(None);
     };
-    let text = value.to_str().unwrap_or_default().trim();
-    let text = text.strip_prefix("bytes ").unwrap_or(text);
-    let text = text.split('/').next().unwrap_or(text);
-    let parsed = text
-        .split_once('-')
-        .and_then(|(a, b)| Some((a.trim().parse::<u64>().ok()?, b.trim().parse::<u64>().ok()?)));
-    match parsed {
-        Some((start, end)) if start <= end => Ok(Some((start, end))),
-        _ => Err(bad(
+    let text = value.to_str().unwrap_or_default();
+    parse_chunk_range(text).map(Some).ok_or_else(|| {
+        bad(
             OciCode::RangeNotSatisfiable,
-            format!("invalid Content-Range `{text}`"),
-        )),
+            format!(
+                "invalid Content-Range `{text}`: expected `<start>-<end>` in bytes, e.g. `0-1023`"
+            ),
+        )
+    })
+}
+
+fn parse_chunk_range(text: &str) -> Option<(u64, u64)> {
+    let (a, b) = text.split_once('-')?;
+    let number = |s: &str| {
+        (!s.is_empty() && s.bytes().all(|c| c.is_ascii_digit()))
+            .then(|| s.parse::<u64>().ok())
+            .flatten()
+    };
+    let (start, end) = (number(a)?, number(b)?);
+    (start <= end).then_some((start, end))
+}
+
+/// A numeric query parameter of a listing (`n`): absent, or a non-negative integer.
+fn page_size_param(request: &Request, key: &str) -> Result<Option<u64>, RegistryError> {
+    match query_param(request, key) {
+        None => Ok(None),
+        Some(v) => v.parse::<u64>().map(Some).map_err(|_| {
+            bad(
+                OciCode::PaginationNumberInvalid,
+                format!("invalid number of results requested: `{key}` must be a non-negative integer, not `{v}`"),
+            )
+        }),
     }
 }
 
@@ -205,7 +226,7 @@ async fn handle(
     };
     match endpoint {
         Endpoint::Catalog if method == Method::GET => {
-            let n = query_param(&request, "n").and_then(|v| v.parse().ok());
+            let n = page_size_param(&request, "n")?;
             let last = query_param(&request, "last");
             let page = registry.catalog(caller, n, last.as_deref()).await?;
             let mut res =
@@ -223,13 +244,7 @@ async fn handle(
         }
         Endpoint::Tags(name) if method == Method::GET => {
             let name = repo(&name)?;
-            let n = match query_param(&request, "n") {
-                Some(v) => Some(
-                    v.parse::<u64>()
-                        .map_err(|_| bad(OciCode::Unsupported, "n must be a number"))?,
-                ),
-                None => None,
-            };
+            let n = page_size_param(&request, "n")?;
             let last = query_param(&request, "last");
             let page = registry
                 .list_tags(caller, &name, n, last.as_deref())
@@ -514,6 +529,28 @@ async fn handle(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn chunk_ranges_in_the_specification_form_only() {
+        assert_eq!(parse_chunk_range("0-1023"), Some((0, 1023)));
+        assert_eq!(parse_chunk_range("5-5"), Some((5, 5)));
+        for bad in [
+            "bytes 0-3/4",
+            "bytes 0-3",
+            "0-3/4",
+            " 0-3",
+            "0 - 3",
+            "-3",
+            "3-",
+            "4-3",
+            "+1-2",
+            "0x1-2",
+            "99999999999999999999-1",
+            "",
+        ] {
+            assert_eq!(parse_chunk_range(bad), None, "{bad:?} must be refused");
+        }
+    }
 
     #[test]
     fn paths_with_any_number_of_segments() {

@@ -161,10 +161,11 @@ async fn accept_scan(
         created_at: Set(Utc::now()),
         finished_at: Set(None),
     };
-    let inserted = {
-        let _write = state.scans.write_gate().await;
+    let inserted = async {
+        let _write = state.scans.write_gate().await?;
         row.insert(&state.db).await
-    };
+    }
+    .await;
     if let Err(e) = inserted {
         tracing::error!(error = %e, "cannot record an adapter scan");
         return error(StatusCode::INTERNAL_SERVER_ERROR, "internal error");
@@ -193,8 +194,11 @@ async fn accept_scan(
                 active.error = Set(Some(e));
             }
         }
-        let _write = task_state.scans.write_gate().await;
-        if let Err(e) = active.update(&task_state.db).await {
+        let updated = async {
+            let _write = task_state.scans.write_gate().await?;
+            active.update(&task_state.db).await
+        };
+        if let Err(e) = updated.await {
             tracing::error!(error = %e, "cannot record an adapter scan result");
         }
     });

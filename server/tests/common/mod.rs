@@ -5,6 +5,8 @@
 
 use std::path::PathBuf;
 
+pub mod oidc;
+
 use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode};
 use axum::Router;

@@ -2,7 +2,7 @@
 
 use chrono::Utc;
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, TransactionTrait};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 
 use super::{OciCode, Registry, RegistryCaller, RegistryError, RegistryResult, RepoAction};
 use crate::entities::{blob, repository_blob, upload};
@@ -170,7 +170,7 @@ impl Registry {
     ) -> RegistryResult<()> {
         self.authorize(caller, repo, RepoAction::Delete).await?;
         let repository = self.require_repository(repo).await?;
-        let _write = self.write_gate().await;
+        let _write = self.write_gate().await?;
         let res = repository_blob::Entity::delete_many()
             .filter(repository_blob::Column::RepositoryId.eq(repository.id))
             .filter(repository_blob::Column::Digest.eq(digest.to_string()))
@@ -192,7 +192,7 @@ impl Registry {
         repo: &RepoName,
     ) -> RegistryResult<UploadState> {
         let project = self.authorize(caller, repo, RepoAction::Push).await?;
-        let _write = self.write_gate().await;
+        let _write = self.write_gate().await?;
         let repository = self.ensure_repository(&self.db, &project, repo).await?;
         let id = uuid::Uuid::new_v4().to_string();
         self.store.start_upload(&id).await?;
@@ -235,8 +235,8 @@ impl Registry {
         if self.store.stat(digest).await?.is_none() {
             return Ok(None);
         }
-        let _write = self.write_gate().await;
-        let txn = self.db.begin().await?;
+        let write = self.write_gate().await?;
+        let txn = write.begin(&self.db).await?;
         super::gc::hold_off(&txn).await?;
         let repository = self.ensure_repository(&txn, &project, repo).await?;
         link_blob(
@@ -316,7 +316,7 @@ impl Registry {
             .ok_or_else(|| RegistryError::new(OciCode::BlobUploadUnknown, "upload unknown"))?;
         let offset = start.unwrap_or(size);
         let size = self.store.append(id, offset, body).await?;
-        let _write = self.write_gate().await;
+        let _write = self.write_gate().await?;
         upload::Entity::update_many()
             .col_expr(
                 upload::Column::UpdatedAt,
@@ -352,13 +352,13 @@ impl Registry {
         // Verification, fsync and the move into place run outside the write gate, so that
         // concurrent uploads do not queue behind each other's fsync.
         let committed = self.store.commit(id, digest).await;
-        let _write = self.write_gate().await;
+        let write = self.write_gate().await?;
         // Verified or refused, the session is over.
         upload::Entity::delete_by_id(id.to_string())
             .exec(&self.db)
             .await?;
         let size = committed?;
-        let txn = self.db.begin().await?;
+        let txn = write.begin(&self.db).await?;
         super::gc::hold_off(&txn).await?;
         link_blob(
             &txn,
@@ -391,7 +391,7 @@ impl Registry {
     ) -> RegistryResult<()> {
         self.authorize(caller, repo, RepoAction::Push).await?;
         self.upload_of(repo, id).await?;
-        let write = self.write_gate().await;
+        let write = self.write_gate().await?;
         upload::Entity::delete_by_id(id.to_string())
             .exec(&self.db)
             .await?;

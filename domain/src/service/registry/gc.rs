@@ -18,7 +18,7 @@
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::{ConnectionTrait, DatabaseBackend, Statement, TransactionTrait};
+use sea_orm::{ConnectionTrait, DatabaseBackend, Statement};
 
 use super::{Registry, RegistryResult};
 pub use crate::types::dto::{GcReport, GcRun};
@@ -126,8 +126,8 @@ impl Registry {
             for (i, batch) in dead_links.chunks(BATCH).enumerate() {
                 self.gc_progress(options.run, "links", i * BATCH, dead_links.len())
                     .await;
-                let _write = self.write_gate().await;
-                let txn = self.db.begin().await?;
+                let write = self.write_gate().await?;
+                let txn = write.begin(&self.db).await?;
                 exclusive(&txn).await?;
                 for (repository_id, digest) in batch {
                     let p = |n| ph(backend, n);
@@ -203,8 +203,8 @@ impl Registry {
             for (i, batch) in orphans.chunks(BATCH).enumerate() {
                 self.gc_progress(options.run, "blobs", i * BATCH, orphans.len())
                     .await;
-                let _write = self.write_gate().await;
-                let txn = self.db.begin().await?;
+                let write = self.write_gate().await?;
+                let txn = write.begin(&self.db).await?;
                 exclusive(&txn).await?;
                 let mut gone = BTreeSet::new();
                 for (digest, size) in batch {
@@ -273,8 +273,8 @@ impl Registry {
                 .unwrap_or(0);
             return Ok(n.max(0) as u64);
         }
-        let _write = self.write_gate().await;
-        let txn = self.db.begin().await?;
+        let write = self.write_gate().await?;
+        let txn = write.begin(&self.db).await?;
         exclusive(&txn).await?;
         let res = txn
             .execute(Statement::from_sql_and_values(
@@ -332,8 +332,8 @@ impl Registry {
         use super::OciCode;
         let backend = self.db.get_database_backend();
         let p = |n| ph(backend, n);
-        let _write = self.write_gate().await;
-        let txn = self.db.begin().await?;
+        let write = self.write_gate().await?;
+        let txn = write.begin(&self.db).await?;
         exclusive(&txn).await?;
         let stale = Utc::now() - Duration::seconds(STALE_RUN);
         let running = txn

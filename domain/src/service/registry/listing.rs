@@ -3,10 +3,10 @@
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde_json::{json, Value};
 
-use super::{Registry, RegistryCaller, RegistryResult, RepoAction};
+use super::{OciCode, Registry, RegistryCaller, RegistryError, RegistryResult, RepoAction};
 use crate::entities::{artifact, project, repository, tag};
 use crate::policy::authz::{Action, Resource};
-use crate::service::is_allowed;
+use crate::service::{is_allowed, Principal, RobotPrincipal, UserPrincipal};
 use crate::types::{Digest, RepoName};
 
 pub struct TagsPage {
@@ -72,6 +72,18 @@ impl Registry {
         n: Option<u64>,
         last: Option<&str>,
     ) -> RegistryResult<CatalogPage> {
+        // Anonymous callers are asked for credentials (as distribution does with token auth):
+        // a client that holds some only sends them after a challenge, and would otherwise see
+        // an empty catalog. Public repositories stay readable by name.
+        let Some(principal) = self.principal_now(caller).await? else {
+            return Err(RegistryError {
+                scope: Some("registry:catalog:*".into()),
+                ..RegistryError::new(
+                    OciCode::Unauthorized,
+                    "authentication required to list repositories",
+                )
+            });
+        };
         let limit = n.unwrap_or(MAX_PAGE).min(MAX_PAGE);
         if limit == 0 {
             return Ok(CatalogPage {
@@ -79,21 +91,12 @@ impl Registry {
                 next_last: None,
             });
         }
-        let full_catalog = match &caller.token_access {
-            Some(access) => access
-                .iter()
-                .any(|a| a.kind == "registry" && a.name == "catalog" && !a.actions.is_empty()),
-            None => {
-                is_allowed(
-                    &self.db,
-                    &caller.actor.principal,
-                    None,
-                    Resource::Catalog,
-                    Action::List,
-                )
-                .await?
-            }
-        };
+        let full_catalog =
+            caller.token_access.as_ref().is_some_and(|access| {
+                access
+                    .iter()
+                    .any(|a| a.kind == "registry" && a.name == "catalog" && !a.actions.is_empty())
+            }) || is_allowed(&self.db, &principal, None, Resource::Catalog, Action::List).await?;
         let mut q = repository::Entity::find().order_by_asc(repository::Column::Name);
         if let Some(last) = last {
             q = q.filter(repository::Column::Name.gt(last));
@@ -118,7 +121,7 @@ impl Registry {
                             Some(p) => {
                                 is_allowed(
                                     &self.db,
-                                    &caller.actor.principal,
+                                    &principal,
                                     Some(p),
                                     Resource::Repository,
                                     Action::Pull,
@@ -149,6 +152,43 @@ impl Registry {
         Ok(CatalogPage {
             repositories: out,
             next_last,
+        })
+    }
+
+    /// The caller as the database knows them now, `None` for anonymous (or an account that
+    /// was disabled, deleted or expired since its token was issued). A bearer token names its
+    /// subject but carries neither the administrator flag nor a robot's permissions.
+    async fn principal_now(&self, caller: &RegistryCaller) -> RegistryResult<Option<Principal>> {
+        use crate::entities::{robot, user};
+        let principal = &caller.actor.principal;
+        if caller.token_access.is_none() || matches!(principal, Principal::Anonymous) {
+            return Ok(Some(principal.clone()).filter(|p| !matches!(p, Principal::Anonymous)));
+        }
+        Ok(match principal {
+            Principal::User(u) => user::Entity::find_by_id(u.id)
+                .one(&self.db)
+                .await?
+                .filter(|row| !row.disabled)
+                .map(|row| {
+                    Principal::User(UserPrincipal {
+                        id: row.id,
+                        username: row.username,
+                        is_admin: row.is_admin,
+                    })
+                }),
+            Principal::Robot(r) => robot::Entity::find_by_id(r.id)
+                .one(&self.db)
+                .await?
+                .filter(|row| !row.disabled)
+                .filter(|row| row.expires_at.is_none_or(|e| e > chrono::Utc::now()))
+                .map(|row| {
+                    Principal::Robot(RobotPrincipal {
+                        id: row.id,
+                        name: row.name,
+                        grants: serde_json::from_str(&row.permissions).unwrap_or_default(),
+                    })
+                }),
+            Principal::Anonymous => None,
         })
     }
 

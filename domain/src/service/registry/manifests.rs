@@ -6,7 +6,6 @@ use bytes::Bytes;
 use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, Set,
-    TransactionTrait,
 };
 use serde_json::Value;
 
@@ -344,7 +343,7 @@ impl Registry {
         let Some(message) = refusal else {
             return Ok(());
         };
-        let _write = self.write_gate().await;
+        let _write = self.write_gate().await?;
         audit::record_with_detail(
             &self.db,
             caller.actor.principal.kind(),
@@ -440,10 +439,10 @@ impl Registry {
         }
         let parsed = parse(&bytes, content_type)?;
 
-        let _write = self.write_gate().await;
+        let write = self.write_gate().await?;
         // One transaction from the reference check to the tag, holding off garbage collection
         // (`gc::hold_off`), so that nothing checked here can be swept before it is referenced.
-        let txn = self.db.begin().await?;
+        let txn = write.begin(&self.db).await?;
         super::gc::hold_off(&txn).await?;
         // Everything the manifest references must already be in this repository.
         let repository = self.ensure_repository(&txn, &project, repo).await?;
@@ -594,8 +593,8 @@ impl Registry {
             .find_repository(&self.db, repo)
             .await?
             .ok_or_else(unknown)?;
-        let _write = self.write_gate().await;
-        let txn = self.db.begin().await?;
+        let write = self.write_gate().await?;
+        let txn = write.begin(&self.db).await?;
         match reference {
             Reference::Tag(t) => {
                 self.refuse_immutable(&txn, project.id, repo, &[t.to_string()], "cannot delete")

@@ -50,6 +50,10 @@ pub enum OciCode {
     TagImmutable,
     /// A pull refused by the project's vulnerability rule (412, reported as `DENIED`).
     Vulnerable,
+    /// `n` of a listing that is not a non-negative integer (distribution's code, 400).
+    PaginationNumberInvalid,
+    /// The database or the blob store is busy or down for now (503 with `Retry-After`).
+    Unavailable,
     Internal,
 }
 
@@ -69,6 +73,8 @@ impl OciCode {
             OciCode::Unauthorized => "UNAUTHORIZED",
             OciCode::Denied | OciCode::TagImmutable | OciCode::Vulnerable => "DENIED",
             OciCode::Unsupported => "UNSUPPORTED",
+            OciCode::PaginationNumberInvalid => "PAGINATION_NUMBER_INVALID",
+            OciCode::Unavailable => "UNAVAILABLE",
             OciCode::Internal => "UNKNOWN",
         }
     }
@@ -86,6 +92,7 @@ impl OciCode {
             OciCode::TooLarge => 413,
             OciCode::TagImmutable | OciCode::Vulnerable => 412,
             OciCode::Unsupported => 415,
+            OciCode::Unavailable => 503,
             OciCode::Internal => 500,
             _ => 400,
         }
@@ -112,6 +119,13 @@ impl RegistryError {
 
 impl From<sea_orm::DbErr> for RegistryError {
     fn from(e: sea_orm::DbErr) -> Self {
+        if crate::db::is_busy(&e) {
+            tracing::warn!(error = %e, "the database is busy; the client is asked to retry");
+            return RegistryError::new(
+                OciCode::Unavailable,
+                "the registry is busy; retry in a moment",
+            );
+        }
         tracing::error!(error = %e, "database error in the registry");
         RegistryError::new(OciCode::Internal, "internal error")
     }
@@ -212,9 +226,9 @@ pub struct Registry {
     pub store: Arc<dyn BlobStore>,
     pub settings: Arc<RegistrySettings>,
     pub pulls: PullRecorder,
-    /// SQLite has one writer at a time; queueing writers here is far cheaper than letting
-    /// them spin on the database lock. PostgreSQL gets no practical limit.
-    writes: Arc<tokio::sync::Semaphore>,
+    /// The database's write gate (`db::WriteGate`), for writes that span several statements
+    /// outside one transaction.
+    writes: crate::db::WriteGate,
     /// Recently served manifests by digest.
     manifest_cache: Arc<std::sync::Mutex<ByteCache>>,
 }
@@ -255,12 +269,8 @@ impl Registry {
         store: Arc<dyn BlobStore>,
         settings: RegistrySettings,
     ) -> Self {
-        let permits = match db.get_database_backend() {
-            sea_orm::DatabaseBackend::Sqlite => 1,
-            _ => tokio::sync::Semaphore::MAX_PERMITS,
-        };
-        let writes = Arc::new(tokio::sync::Semaphore::new(permits));
-        let pulls = PullRecorder::start(db.clone(), writes.clone());
+        let writes = crate::db::WriteGate::of(&db);
+        let pulls = PullRecorder::start(db.clone());
         Self {
             db,
             store,
@@ -300,18 +310,10 @@ impl Registry {
             .map(|_| ())
     }
 
-    /// The gate itself, for other writers that share the database with the registry (scans):
-    /// on SQLite a write outside it can make a push's transaction fail with `SQLITE_BUSY`.
-    pub fn write_semaphore(&self) -> Arc<tokio::sync::Semaphore> {
-        self.writes.clone()
-    }
-
-    /// Held while writing registry metadata.
-    pub(super) async fn write_gate(&self) -> tokio::sync::SemaphorePermit<'_> {
-        self.writes
-            .acquire()
-            .await
-            .expect("the write gate is never closed")
+    /// Held while writing registry metadata; [`crate::db::WritePermit::begin`] turns the turn
+    /// into a transaction.
+    pub(super) async fn write_gate(&self) -> Result<crate::db::WritePermit, sea_orm::DbErr> {
+        self.writes.enter().await
     }
 
     /// Checks that the caller may perform `action` on `repo`; returns its project.

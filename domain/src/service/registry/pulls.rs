@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, TransactionTrait};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use tokio::sync::mpsc;
 
 use crate::entities::artifact;
@@ -25,7 +25,7 @@ pub struct PullRecorder {
 }
 
 impl PullRecorder {
-    pub fn start(db: DatabaseConnection, writes: std::sync::Arc<tokio::sync::Semaphore>) -> Self {
+    pub fn start(db: DatabaseConnection) -> Self {
         let (tx, mut rx) = mpsc::unbounded_channel::<Pull>();
         tokio::spawn(async move {
             let mut batch = Vec::new();
@@ -41,12 +41,7 @@ impl PullRecorder {
                         _ = &mut deadline => break,
                     }
                 }
-                let permit = writes
-                    .acquire()
-                    .await
-                    .expect("the write gate is never closed");
                 let result = write(&db, &batch).await;
-                drop(permit);
                 if let Err(e) = result {
                     tracing::warn!(error = %e, pulls = batch.len(), "cannot record pulls");
                 }
@@ -67,7 +62,7 @@ impl PullRecorder {
 }
 
 async fn write(db: &DatabaseConnection, batch: &[Pull]) -> Result<(), sea_orm::DbErr> {
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let now = Utc::now();
     let mut counts: std::collections::HashMap<i64, i64> = std::collections::HashMap::new();
     for p in batch {

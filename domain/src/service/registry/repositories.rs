@@ -6,7 +6,6 @@ use chrono::Utc;
 use futures::StreamExt;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set,
-    TransactionTrait,
 };
 use serde_json::Value;
 
@@ -188,7 +187,7 @@ impl Registry {
         let (p, r) = self
             .repository_in(actor, project, name, Action::Delete)
             .await?;
-        let txn = self.db.begin().await?;
+        let txn = crate::db::begin_write(&self.db).await?;
         let tags = self.tags_of(&txn, tag::Column::RepositoryId, r.id).await?;
         self.refuse_immutable_tags(&txn, p.id, &r.name, &tags, "cannot delete the repository")
             .await?;
@@ -449,7 +448,7 @@ impl Registry {
             .repository_in(actor, project, repo, Action::Delete)
             .await?;
         let a = self.artifact_in(&r, reference).await?;
-        let txn = self.db.begin().await?;
+        let txn = crate::db::begin_write(&self.db).await?;
         let tags = self.tags_of(&txn, tag::Column::ArtifactId, a.id).await?;
         self.refuse_immutable_tags(&txn, p.id, &r.name, &tags, "cannot delete the artifact")
             .await?;
@@ -483,7 +482,7 @@ impl Registry {
             .await?;
         let t = Tag::parse(name).map_err(DomainError::Invalid)?;
         let a = self.artifact_in(&r, reference).await?;
-        let txn = self.db.begin().await?;
+        let txn = crate::db::begin_write(&self.db).await?;
         let exists = tag::Entity::find()
             .filter(tag::Column::RepositoryId.eq(r.id))
             .filter(tag::Column::Name.eq(t.as_str()))
@@ -532,7 +531,7 @@ impl Registry {
             .repository_in(actor, project, repo, Action::Delete)
             .await?;
         let a = self.artifact_in(&r, reference).await?;
-        let txn = self.db.begin().await?;
+        let txn = crate::db::begin_write(&self.db).await?;
         self.refuse_immutable_tags(&txn, p.id, &r.name, &[name.to_string()], "cannot delete")
             .await?;
         let res = tag::Entity::delete_many()
