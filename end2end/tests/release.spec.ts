@@ -124,6 +124,14 @@ test('run.sh serves a styled console that hydrates, signs in and responds withou
 
   await page.screenshot({ path: testInfo.outputPath('run-sh-console.png'), fullPage: true });
   await testInfo.attach('run-sh-console', { path: testInfo.outputPath('run-sh-console.png'), contentType: 'image/png' });
+
+  // Back after signing out shows nothing of the signed-in user: pages are never stored.
+  await page.getByRole('menuitem', { name: 'Sign out' }).click();
+  await page.waitForURL(/\/login/);
+  await page.goBack();
+  await page.waitForSelector('body[data-hydrated="true"]');
+  await expect(page.getByTestId('current-user')).not.toHaveText('admin');
+  expect(await page.content()).not.toContain('Signed in as');
   expect(failures, 'no failed request, script error or policy violation').toEqual([]);
   expect(credentialsInUrls(requests, berth.password)).toEqual([]);
   await context.close();

@@ -62,6 +62,13 @@ pub fn router(state: AppState) -> Router {
             }
         }
     };
+    // The compiled bundle, with its precompressed copies and conditional requests (a 304 when
+    // the browser's copy is current); Leptos's own file fallback passes neither on.
+    let bundle = tower_http::services::ServeDir::new(
+        std::path::Path::new(&*state.leptos.site_root).join(&*state.leptos.site_pkg_dir),
+    )
+    .precompressed_br()
+    .precompressed_gzip();
     let console = Router::new()
         .route("/login", axum::routing::post(auth::sign_in::form_sign_in))
         .leptos_routes_with_context(&state, routes, console_context.clone(), move || {
@@ -86,6 +93,7 @@ pub fn router(state: AppState) -> Router {
         .merge(oidc::routes())
         .merge(scanning::adapter::routes())
         .nest(api::PREFIX, api::routes())
+        .nest_service("/pkg", bundle)
         .merge(console)
         .with_state(state.clone())
         .layer(axum::middleware::from_fn_with_state(
