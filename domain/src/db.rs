@@ -107,12 +107,13 @@ impl WriteGate {
             LazyLock::new(Mutex::default);
         let permits = match db {
             DatabaseConnection::SqlxSqlitePoolConnection(_) => {
+                // Keyed by the file as configured: a file reached by two spellings gets two
+                // gates, which only costs fairness — the write lock still serialises writers.
                 let file = db
                     .get_sqlite_connection_pool()
                     .connect_options()
                     .get_filename()
                     .to_path_buf();
-                let file = std::fs::canonicalize(&file).unwrap_or(file);
                 let mut gates = GATES.lock().expect("the gate map is never poisoned");
                 Some(
                     gates

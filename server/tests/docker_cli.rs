@@ -19,7 +19,7 @@ use std::time::Duration;
 use axum::http::{Method, StatusCode};
 use common::oidc::{app_at, Browser, Provider};
 use common::{LiveServer, TestApp, ADMIN_PASSWORD};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 const ADMIN: Option<(&str, &str)> = Some(("admin", ADMIN_PASSWORD));
 
@@ -187,29 +187,6 @@ async fn public_project(app: &TestApp, name: &str) {
         .unwrap();
 }
 
-async fn robot(app: &TestApp, project: &str, name: &str, actions: &[&str]) -> (String, String) {
-    let access: Vec<Value> = actions
-        .iter()
-        .map(|a| json!({"resource": "repository", "action": a}))
-        .collect();
-    let res = app
-        .send(
-            Method::POST,
-            "/api/v2.0/robots",
-            ADMIN,
-            Some(json!({"name": name, "duration": -1, "level": "project",
-                "permissions": [{"kind": "project", "namespace": project, "access": access}]})),
-            &[],
-        )
-        .await;
-    assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
-    let body = res.json();
-    (
-        body["name"].as_str().unwrap().to_string(),
-        body["secret"].as_str().unwrap().to_string(),
-    )
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn docker_builds_pushes_and_pulls_through_berth() {
     let app = TestApp::new().await;
@@ -290,7 +267,7 @@ async fn docker_builds_pushes_and_pulls_through_berth() {
     assert_eq!(docker.image_id(&open_v1).await, built_id);
 
     // A pull-only robot, `robot$lib+puller`, pulls and is refused on push.
-    let (name, secret) = robot(&app, "lib", "puller", &["pull"]).await;
+    let (name, secret) = app.robot("lib", "puller", &["pull"]).await;
     assert!(name.contains('$'));
     let login = docker.login(&registry, &name, &secret).await;
     assert!(login.ok, "{}", login.text);

@@ -265,19 +265,11 @@ async fn tokens_for_another_service_are_refused() {
         "no token in {}",
         other.body
     );
-    let ours = app
-        .send(
-            Method::GET,
-            "/service/token?service=berth",
-            ADMIN,
-            None,
-            &[],
-        )
+    let bearer = app
+        .bearer("admin", ADMIN_PASSWORD, "registry:catalog:*")
         .await;
-    assert_eq!(ours.status, StatusCode::OK);
-    let token = ours.json()["token"].as_str().unwrap().to_string();
-    assert_eq!(common::jwt_claims(&token)["aud"], "berth");
-    let bearer = format!("Bearer {token}");
+    let token = bearer.strip_prefix("Bearer ").unwrap();
+    assert_eq!(common::jwt_claims(token)["aud"], "berth");
     let v2 = app
         .send(
             Method::GET,
@@ -342,72 +334,29 @@ async fn the_catalog_asks_for_credentials_and_lists_what_the_caller_may_read() {
         .await;
     assert_eq!(basic.status, StatusCode::OK);
     assert_eq!(list(basic), json!(["open/c", "private/a", "private/b"]));
-    // The same through a bearer token, as docker and skopeo ask after the challenge.
-    let token = app
-        .send(
-            Method::GET,
-            "/service/token?service=berth&scope=registry:catalog:*",
-            Some(("dev", &pw)),
-            None,
-            &[],
-        )
-        .await
-        .json()["token"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let bearer = format!("Bearer {token}");
-    let via_token = app
-        .send(
-            Method::GET,
-            "/v2/_catalog",
-            None,
-            None,
-            &[("authorization", &bearer)],
-        )
-        .await;
-    assert_eq!(via_token.status, StatusCode::OK, "{}", via_token.body);
+    // The same through a bearer token, as docker and skopeo ask after the challenge; and for a
+    // robot of one project, that project (and what is public).
+    let (robot, secret) = app.robot("theirs", "ci", &["pull"]).await;
+    let catalog_with_token = |user: String, password: String| {
+        let app = &app;
+        async move {
+            let bearer = app.bearer(&user, &password, "registry:catalog:*").await;
+            let res = app
+                .send(
+                    Method::GET,
+                    "/v2/_catalog",
+                    None,
+                    None,
+                    &[("authorization", &bearer)],
+                )
+                .await;
+            assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+            res
+        }
+    };
+    let via_token = catalog_with_token("dev".into(), pw.clone()).await;
     assert_eq!(list(via_token), json!(["open/c", "private/a", "private/b"]));
-    // A robot of one project sees that project (and what is public).
-    let robot = app
-        .send(
-            Method::POST,
-            "/api/v2.0/robots",
-            ADMIN,
-            Some(json!({"name": "ci", "duration": -1, "level": "project",
-                "permissions": [{"kind": "project", "namespace": "theirs",
-                    "access": [{"resource": "repository", "action": "pull"}]}]})),
-            &[],
-        )
-        .await;
-    assert_eq!(robot.status, StatusCode::CREATED, "{}", robot.body);
-    let (name, secret) = (
-        robot.json()["name"].as_str().unwrap().to_string(),
-        robot.json()["secret"].as_str().unwrap().to_string(),
-    );
-    let token = app
-        .send(
-            Method::GET,
-            "/service/token?service=berth&scope=registry:catalog:*",
-            Some((&name, &secret)),
-            None,
-            &[],
-        )
-        .await
-        .json()["token"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let bearer = format!("Bearer {token}");
-    let robot_view = app
-        .send(
-            Method::GET,
-            "/v2/_catalog",
-            None,
-            None,
-            &[("authorization", &bearer)],
-        )
-        .await;
+    let robot_view = catalog_with_token(robot, secret).await;
     assert_eq!(list(robot_view), json!(["open/c", "theirs/d"]));
 }
 

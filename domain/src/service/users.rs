@@ -80,6 +80,14 @@ fn validate_password(password: &str) -> DomainResult<()> {
     Ok(())
 }
 
+/// The user with `id`, or "not found".
+async fn user_by_id(conn: &impl sea_orm::ConnectionTrait, id: i64) -> DomainResult<user::Model> {
+    user::Entity::find_by_id(id)
+        .one(conn)
+        .await?
+        .ok_or_else(|| DomainError::NotFound(format!("user {id} not found")))
+}
+
 /// User administration is a system resource: the policy grants it to system administrators.
 async fn require_user_admin(
     services: &Services,
@@ -286,11 +294,7 @@ impl Services {
         if !is_self {
             require_user_admin(self, actor, Action::Update).await?;
         }
-        user::Entity::find_by_id(id)
-            .one(&self.db)
-            .await?
-            .map(view)
-            .ok_or_else(|| DomainError::NotFound(format!("user {id} not found")))
+        user_by_id(&self.db, id).await.map(view)
     }
 
     async fn update_user_flag(
@@ -302,10 +306,7 @@ impl Services {
     ) -> DomainResult<UserView> {
         require_user_admin(self, actor, Action::Update).await?;
         let txn = crate::db::begin_write(&self.db).await?;
-        let found = user::Entity::find_by_id(id)
-            .one(&txn)
-            .await?
-            .ok_or_else(|| DomainError::NotFound(format!("user {id} not found")))?;
+        let found = user_by_id(&txn, id).await?;
         let username = found.username.clone();
         let mut active = found.into_active_model();
         apply(&mut active);
@@ -387,10 +388,7 @@ impl Services {
         validate_password(new_password)?;
         let new_hash = password::hash(new_password);
         let txn = crate::db::begin_write(&self.db).await?;
-        let found = user::Entity::find_by_id(id)
-            .one(&txn)
-            .await?
-            .ok_or_else(|| DomainError::NotFound(format!("user {id} not found")))?;
+        let found = user_by_id(&txn, id).await?;
         if found.oidc_subject.is_some() {
             return Err(DomainError::Invalid(
                 "this user signs in through OpenID Connect and has no Berth password".into(),
@@ -457,10 +455,7 @@ impl Services {
             ));
         }
         let txn = crate::db::begin_write(&self.db).await?;
-        let found = user::Entity::find_by_id(id)
-            .one(&txn)
-            .await?
-            .ok_or_else(|| DomainError::NotFound(format!("user {id} not found")))?;
+        let found = user_by_id(&txn, id).await?;
         let username = found.username.clone();
         let mut active = found.into_active_model();
         if let Some(e) = email {
@@ -498,10 +493,7 @@ impl Services {
             ));
         }
         let txn = crate::db::begin_write(&self.db).await?;
-        let found = user::Entity::find_by_id(id)
-            .one(&txn)
-            .await?
-            .ok_or_else(|| DomainError::NotFound(format!("user {id} not found")))?;
+        let found = user_by_id(&txn, id).await?;
         user::Entity::delete_by_id(id).exec(&txn).await?;
         audit::record(
             &txn,

@@ -196,6 +196,49 @@ impl TestApp {
         password_of(name)
     }
 
+    /// `Bearer <token>` from the token service for `user` and the `scope` asked for.
+    pub async fn bearer(&self, user: &str, password: &str, scope: &str) -> String {
+        let res = self
+            .send(
+                Method::GET,
+                &format!("/service/token?service=berth&scope={scope}"),
+                Some((user, password)),
+                None,
+                &[],
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::OK, "token: {}", res.body);
+        format!("Bearer {}", res.json()["token"].as_str().unwrap())
+    }
+
+    /// A project robot (REST, as the administrator) allowed `actions` on the project's
+    /// repositories and never expiring; returns its full name (`robot$<project>+<name>`) and
+    /// secret.
+    pub async fn robot(&self, project: &str, name: &str, actions: &[&str]) -> (String, String) {
+        let access: Vec<serde_json::Value> = actions
+            .iter()
+            .map(|a| serde_json::json!({"resource": "repository", "action": a}))
+            .collect();
+        let res = self
+            .send(
+                Method::POST,
+                "/api/v2.0/robots",
+                Some(("admin", ADMIN_PASSWORD)),
+                Some(
+                    serde_json::json!({"name": name, "duration": -1, "level": "project",
+                    "permissions": [{"kind": "project", "namespace": project, "access": access}]}),
+                ),
+                &[],
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
+        let body = res.json();
+        (
+            body["name"].as_str().unwrap().to_string(),
+            body["secret"].as_str().unwrap().to_string(),
+        )
+    }
+
     /// A form post (server functions take form encoding), as a browser on `berth.test` sends it.
     pub async fn post_form(
         &self,
