@@ -9,7 +9,9 @@ import * as path from 'node:path';
 
 const port = Number(process.env.BERTH_E2E_PORT ?? 18090);
 const targetDir = process.env.CARGO_TARGET_DIR ?? path.join(os.homedir(), '.cache/berth/target');
-const berthBinary = path.join(targetDir, 'release', 'berth');
+// `BERTH_E2E_PROFILE=debug` runs against a debug build (scripts/build-site.sh) while iterating;
+// the suite (scripts/test.sh) always runs the release artifact.
+const berthBinary = path.join(targetDir, process.env.BERTH_E2E_PROFILE ?? 'release', 'berth');
 /** The admin password the e2e server starts with; tests read it from here. */
 export const adminPassword = 'E2e-Admin-Passw0rd';
 const dataDir = process.env.BERTH_E2E_DATA_DIR ?? fs.mkdtempSync(path.join(os.tmpdir(), 'berth-e2e-'));

@@ -274,7 +274,11 @@ pub async fn set_user_disabled(id: i64, disabled: bool) -> Result<UserView, Serv
 }
 
 #[server(prefix = "/console/fn", endpoint = "list_audit")]
-pub async fn list_audit(filter: AuditFilter, page: u64) -> Result<Page<AuditEntry>, ServerFnError> {
+pub async fn list_audit(
+    // With every filter empty nothing of `filter` is in the form: it must default, not fail.
+    #[server(default)] filter: AuditFilter,
+    page: u64,
+) -> Result<Page<AuditEntry>, ServerFnError> {
     let actor = ctx::actor().await?;
     ctx::services()?
         .list_audit(&actor, &filter, Some(page), Some(25))

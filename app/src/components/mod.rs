@@ -3,6 +3,7 @@
 pub mod icons;
 pub mod layout;
 pub mod page;
+pub mod query;
 pub mod rest;
 pub mod session;
 pub mod toast;

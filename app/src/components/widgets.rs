@@ -38,10 +38,10 @@ pub fn Modal(title: &'static str, open: RwSignal<bool>, children: ChildrenFn) ->
     }
 }
 
-/// Previous / next with "page X of Y".
+/// Previous / next with "page X of Y"; the page lives in the URL's query string.
 #[component]
 pub fn Pager(
-    page: RwSignal<u64>,
+    state: super::query::QueryState,
     #[prop(into)] total: Signal<u64>,
     page_size: u64,
 ) -> impl IntoView {
@@ -50,11 +50,11 @@ pub fn Pager(
         <div class="flex items-center justify-between border-t border-slate-200 px-4 py-3 text-sm text-slate-600">
             <span>{move || format!("{} total", total.get())}</span>
             <div class="flex items-center gap-3">
-                <button class=BUTTON_SECONDARY disabled=move || { page.get() <= 1 }
-                    on:click=move |_| page.update(|p| *p = p.saturating_sub(1).max(1))>"Previous"</button>
-                <span>{move || format!("Page {} of {}", page.get(), pages())}</span>
-                <button class=BUTTON_SECONDARY disabled=move || { page.get() >= pages() }
-                    on:click=move |_| page.update(|p| *p += 1)>"Next"</button>
+                <button class=BUTTON_SECONDARY disabled=move || { state.page() <= 1 }
+                    on:click=move |_| state.set_page(state.page().saturating_sub(1).max(1))>"Previous"</button>
+                <span>{move || format!("Page {} of {}", state.page(), pages())}</span>
+                <button class=BUTTON_SECONDARY disabled=move || { state.page() >= pages() }
+                    on:click=move |_| state.set_page(state.page() + 1)>"Next"</button>
             </div>
         </div>
     }

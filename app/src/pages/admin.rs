@@ -9,6 +9,7 @@ use crate::api::{
     oidc_settings, set_user_admin, set_user_disabled, start_gc, system_quota,
 };
 use crate::components::page::{EmptyState, PageHeader};
+use crate::components::query::use_query_state;
 use crate::components::session::use_current_user;
 use crate::components::toast::use_toasts;
 use crate::components::widgets::{
@@ -42,9 +43,11 @@ pub fn AdminPage() -> impl IntoView {
 fn UsersAdmin() -> impl IntoView {
     let toasts = use_toasts();
     let me = use_current_user();
-    let query = RwSignal::new(String::new());
-    let page = RwSignal::new(1u64);
-    let users = Resource::new(move || (query.get(), page.get()), |(q, p)| list_users(q, p));
+    let state = use_query_state();
+    let users = Resource::new(
+        move || (state.get("q"), state.page()),
+        |(q, p)| list_users(q, p),
+    );
     let dialog = RwSignal::new(false);
     let info = Resource::new(|| (), |_| load_instance_info());
     let username = RwSignal::new(String::new());
@@ -92,7 +95,8 @@ fn UsersAdmin() -> impl IntoView {
     view! {
             <div class="mb-4 flex items-center justify-between gap-4">
                 <input type="search" placeholder="Search users" aria-label="Search users" class=format!("max-w-xs {INPUT}")
-                    on:input=move |ev| { query.set(event_target_value(&ev)); page.set(1); } />
+                    prop:value=move || state.get("q")
+                    on:input=move |ev| state.replace(&[("q", event_target_value(&ev))]) />
                 <Transition fallback=|| ()>
                     {move || match info.get().and_then(|r| r.ok()).and_then(|i| i.oidc_name) {
                         // Under single sign-on people are onboarded by the provider, as in Harbor.
@@ -142,7 +146,7 @@ fn UsersAdmin() -> impl IntoView {
                                 </tr></thead>
                                 <tbody class="divide-y divide-slate-100">{rows}</tbody>
                             </table>
-                            <Pager page total page_size=20 />
+                            <Pager state total page_size=20 />
                         </div>
                     }
                 })}

@@ -6,42 +6,52 @@ use leptos::prelude::*;
 use super::login::server_message;
 use crate::api::list_audit;
 use crate::components::page::{EmptyState, PageHeader};
-use crate::components::widgets::{Badge, Pager, INPUT, TABLE, TD, TH};
+use crate::components::query::use_query_state;
+use crate::components::widgets::{Badge, Pager, BUTTON_SECONDARY, INPUT, TABLE, TD, TH};
 
-fn some(s: String) -> Option<String> {
-    (!s.trim().is_empty()).then(|| s.trim().to_string())
-}
+/// The filters, each a query parameter: `?actor=…&operation=…&resource_type=…&project=…`.
+const FILTERS: [(&str, &str); 4] = [
+    ("actor", "User"),
+    ("operation", "Operation"),
+    ("resource_type", "Resource type"),
+    ("project", "Project"),
+];
 
 #[component]
 pub fn AuditPage() -> impl IntoView {
-    let actor = RwSignal::new(String::new());
-    let operation = RwSignal::new(String::new());
-    let resource_type = RwSignal::new(String::new());
-    let project = RwSignal::new(String::new());
-    let page = RwSignal::new(1u64);
+    let state = use_query_state();
     let filter = move || AuditFilter {
-        actor: some(actor.get()),
-        operation: some(operation.get()),
-        resource_type: some(resource_type.get()),
+        actor: state.some("actor"),
+        operation: state.some("operation"),
+        resource_type: state.some("resource_type"),
         resource: None,
-        project: some(project.get()),
+        project: state.some("project"),
     };
-    let entries = Resource::new(move || (filter(), page.get()), |(f, p)| list_audit(f, p));
-    let field = |label: &'static str, signal: RwSignal<String>| {
+    let entries = Resource::new(move || (filter(), state.page()), |(f, p)| list_audit(f, p));
+    let field = move |key: &'static str, label: &'static str| {
         view! {
             <label class="text-xs font-medium text-slate-600">{label}
-                <input class=format!("mt-1 {INPUT}") aria-label=label
-                    on:change=move |ev| { signal.set(event_target_value(&ev)); page.set(1); } />
+                <input class=format!("mt-1 {INPUT}") aria-label=label name=key
+                    prop:value=move || state.get(key)
+                    on:change=move |ev| state.set(&[(key, event_target_value(&ev))]) />
             </label>
         }
     };
+    let filtered = move || FILTERS.iter().any(|(key, _)| state.some(key).is_some());
+    let clear = move |_| {
+        let cleared: Vec<(&str, String)> =
+            FILTERS.iter().map(|(k, _)| (*k, String::new())).collect();
+        state.set(&cleared);
+    };
     view! {
         <PageHeader title="Audit log" subtitle="Every sign-in, change and token grant, with its actor and source address." />
-        <div class="mb-4 grid grid-cols-4 gap-3">
-            {field("User", actor)}
-            {field("Operation", operation)}
-            {field("Resource type", resource_type)}
-            {field("Project", project)}
+        <div class="mb-4 grid grid-cols-2 items-end gap-3 md:grid-cols-5">
+            {FILTERS.iter().map(|(key, label)| field(key, label)).collect_view()}
+            <div>
+                <button type="button" class=BUTTON_SECONDARY disabled=move || !filtered() on:click=clear>
+                    "Clear filters"
+                </button>
+            </div>
         </div>
         <Transition fallback=|| view! { <p class="text-sm text-slate-500">"Loading…"</p> }>
             {move || entries.get().map(|r| match r {
@@ -68,7 +78,7 @@ pub fn AuditPage() -> impl IntoView {
                                 }).collect_view()}
                             </tbody>
                         </table>
-                        <Pager page total=p.total page_size=25 />
+                        <Pager state total=p.total page_size=25 />
                     </div>
                 }.into_any(),
             })}

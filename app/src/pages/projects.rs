@@ -6,6 +6,7 @@ use leptos_router::components::A;
 use super::login::server_message;
 use crate::api::{create_project, list_projects};
 use crate::components::page::{EmptyState, PageHeader};
+use crate::components::query::use_query_state;
 use crate::components::session::use_current_user;
 use crate::components::toast::use_toasts;
 use crate::components::widgets::{
@@ -18,10 +19,9 @@ const PAGE_SIZE: u64 = 15;
 pub fn ProjectsPage() -> impl IntoView {
     let toasts = use_toasts();
     let user = use_current_user();
-    let query = RwSignal::new(String::new());
-    let page = RwSignal::new(1u64);
+    let state = use_query_state();
     let projects = Resource::new(
-        move || (query.get(), page.get()),
+        move || (state.get("q"), state.page()),
         |(q, p)| list_projects(q, p),
     );
     let dialog = RwSignal::new(false);
@@ -46,7 +46,8 @@ pub fn ProjectsPage() -> impl IntoView {
         <PageHeader title="Projects" subtitle="Projects group repositories and decide who may push and pull them." />
         <div class="mb-4 flex items-center justify-between gap-4">
             <input type="search" placeholder="Search projects" aria-label="Search projects" class=format!("max-w-xs {INPUT}")
-                on:input=move |ev| { query.set(event_target_value(&ev)); page.set(1); } />
+                prop:value=move || state.get("q")
+                on:input=move |ev| state.replace(&[("q", event_target_value(&ev))]) />
             <Show when=move || user.get().is_some()>
                 <button class=BUTTON_PRIMARY on:click=move |_| dialog.set(true)>"New project"</button>
             </Show>
@@ -84,7 +85,7 @@ pub fn ProjectsPage() -> impl IntoView {
                                 }).collect_view()}
                             </tbody>
                         </table>
-                        <Pager page total=p.total page_size=PAGE_SIZE />
+                        <Pager state total=p.total page_size=PAGE_SIZE />
                     </div>
                 }.into_any(),
             })}

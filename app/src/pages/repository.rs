@@ -14,6 +14,7 @@ use crate::api::{
     delete_artifact, delete_repository, delete_tag, get_artifact, get_project, list_repositories,
     load_instance_info,
 };
+use crate::components::query::use_query_state;
 use crate::components::session::use_current_user;
 use crate::components::toast::use_toasts;
 use crate::components::widgets::{
@@ -42,17 +43,17 @@ pub fn PushHint(project: String) -> impl IntoView {
 #[component]
 pub fn RepositoriesTab(project: ProjectView) -> impl IntoView {
     let name = project.name.clone();
-    let query = RwSignal::new(String::new());
-    let page = RwSignal::new(1u64);
+    let state = use_query_state();
     let repos = Resource::new(
-        move || (name.clone(), query.get(), page.get()),
+        move || (name.clone(), state.get("q"), state.page()),
         |(p, q, n)| list_repositories(p, q, n),
     );
     let project_name = project.name.clone();
     view! {
             <div class="mb-4">
                 <input type="search" placeholder="Search repositories" aria-label="Search repositories" class=format!("max-w-xs {INPUT}")
-                    on:input=move |ev| { query.set(event_target_value(&ev)); page.set(1); } />
+                    prop:value=move || state.get("q")
+                    on:input=move |ev| state.replace(&[("q", event_target_value(&ev))]) />
             </div>
             <Transition fallback=|| ()>
                 {move || repos.get().map(|r| {
@@ -88,7 +89,7 @@ pub fn RepositoriesTab(project: ProjectView) -> impl IntoView {
                                 </tr></thead>
                                 <tbody class="divide-y divide-slate-100">{rows}</tbody>
                             </table>
-                            <Pager page total page_size=15 />
+                            <Pager state total page_size=15 />
                         </div>
                     }
                 })}
@@ -104,9 +105,9 @@ pub fn RepositoryPage() -> impl IntoView {
     let project = Resource::new(project_name, get_project);
     let user = use_current_user();
     let toasts = use_toasts();
-    let page = RwSignal::new(1u64);
+    let state = use_query_state();
     let artifacts = Resource::new(
-        move || (project_name(), repo(), page.get()),
+        move || (project_name(), repo(), state.page()),
         |(p, r, n)| list_artifacts_scanned(p, r, n),
     );
     // While a scan is queued or running, look again every two seconds (live status).
@@ -261,7 +262,7 @@ pub fn RepositoryPage() -> impl IntoView {
                                 </tr></thead>
                                 <tbody class="divide-y divide-slate-100">{rows}</tbody>
                             </table>
-                            <Pager page total page_size=15 />
+                            <Pager state total page_size=15 />
                         </div>
                     }
                 })}
