@@ -7,14 +7,19 @@ use super::icons;
 use super::session::use_current_user;
 use super::user_menu::UserMenu;
 
+/// Whether the side navigation is open on a narrow screen (below `lg` it is a drawer).
+#[derive(Clone, Copy)]
+struct NavDrawer(RwSignal<bool>);
+
 #[component]
 pub fn ConsoleLayout() -> impl IntoView {
+    provide_context(NavDrawer(RwSignal::new(false)));
     view! {
         <div class="flex min-h-full flex-col">
             <TopBar />
             <div class="mx-auto flex w-full max-w-screen-2xl flex-1">
                 <SideNav />
-                <main class="min-w-0 flex-1 px-8 py-8">
+                <main class="min-w-0 flex-1 px-4 py-6 sm:px-6 lg:px-8 lg:py-8">
                     <Outlet />
                 </main>
             </div>
@@ -24,9 +29,18 @@ pub fn ConsoleLayout() -> impl IntoView {
 
 #[component]
 fn TopBar() -> impl IntoView {
+    let drawer = expect_context::<NavDrawer>().0;
     view! {
         <header class="sticky top-0 z-30 border-b border-slate-800 bg-slate-900 text-white">
-            <div class="mx-auto flex h-14 max-w-screen-2xl items-center justify-between px-6">
+            <div class="mx-auto flex h-14 max-w-screen-2xl items-center justify-between px-4 lg:px-6">
+                <div class="flex items-center gap-2">
+                <button type="button" id="nav-toggle" class="rounded-md p-2 text-slate-300 hover:bg-slate-800 hover:text-white lg:hidden"
+                    aria-label="Menu" aria-controls="side-nav" aria-expanded=move || drawer.get().to_string()
+                    on:click=move |_| drawer.update(|open| *open = !*open)>
+                    <svg class="h-5 w-5" viewBox="0 0 20 20" fill="currentColor" aria-hidden="true">
+                        <path fill-rule="evenodd" d="M2 4.75A.75.75 0 0 1 2.75 4h14.5a.75.75 0 0 1 0 1.5H2.75A.75.75 0 0 1 2 4.75Zm0 5.25a.75.75 0 0 1 .75-.75h14.5a.75.75 0 0 1 0 1.5H2.75A.75.75 0 0 1 2 10Zm0 5.25a.75.75 0 0 1 .75-.75h14.5a.75.75 0 0 1 0 1.5H2.75a.75.75 0 0 1-.75-.75Z" clip-rule="evenodd" />
+                    </svg>
+                </button>
                 <a href="/" class="flex items-center gap-2.5 font-semibold tracking-tight">
                     {icons::logo()}
                     <span class="text-lg">"Berth"</span>
@@ -34,6 +48,7 @@ fn TopBar() -> impl IntoView {
                         "registry"
                     </span>
                 </a>
+                </div>
                 <UserMenu />
             </div>
         </header>
@@ -43,8 +58,18 @@ fn TopBar() -> impl IntoView {
 #[component]
 fn SideNav() -> impl IntoView {
     let user = use_current_user();
+    let drawer = expect_context::<NavDrawer>().0;
+    // From `lg` up a column beside the content; below it a drawer over the page, opened from
+    // the top bar's menu button.
     view! {
-        <nav aria-label="Main" class="w-60 shrink-0 border-r border-slate-200 bg-white px-3 py-6">
+        <Show when=move || drawer.get()>
+            <div class="fixed inset-0 top-14 z-20 bg-slate-900/40 lg:hidden" on:click=move |_| drawer.set(false) />
+        </Show>
+        <nav id="side-nav" aria-label="Main"
+            class=move || format!(
+                "w-60 shrink-0 border-r border-slate-200 bg-white px-3 py-6 lg:static lg:block {}",
+                if drawer.get() { "fixed bottom-0 left-0 top-14 z-30 block overflow-y-auto shadow-xl" } else { "hidden" }
+            )>
             <ul class="space-y-1">
                 <NavItem href="/projects" label="Projects" icon=icons::projects_icon />
                 // Only system administrators administer; the page itself refuses others too.
@@ -66,8 +91,10 @@ where
     I: Fn() -> V + Send + 'static,
     V: IntoView + 'static,
 {
+    // Choosing a destination closes the drawer (on narrow screens).
+    let drawer = expect_context::<NavDrawer>().0;
     view! {
-        <li>
+        <li on:click=move |_| drawer.set(false)>
             <A
                 href=href
                 attr:class="flex items-center gap-3 rounded-md px-3 py-2 text-sm font-medium text-slate-600 hover:bg-slate-100 hover:text-slate-900 aria-[current=page]:bg-sky-50 aria-[current=page]:text-sky-700"

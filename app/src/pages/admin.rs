@@ -138,14 +138,14 @@ fn UsersAdmin() -> impl IntoView {
                         }).collect_view().into_any(),
     };
                     view! {
-                        <div class="overflow-hidden rounded-lg border border-slate-200 bg-white">
-                            <table class=TABLE>
+                        <div class="rounded-lg border border-slate-200 bg-white">
+                            <div class="overflow-x-auto"><table class=TABLE>
                                 <thead class="bg-slate-50"><tr>
                                     <th class=TH>"Username"</th><th class=TH>"Email"</th><th class=TH>"Role"</th>
                                     <th class=TH>"Status"</th><th class=TH></th>
                                 </tr></thead>
                                 <tbody class="divide-y divide-slate-100">{rows}</tbody>
-                            </table>
+                            </table></div>
                             <Pager state total page_size=20 />
                         </div>
                     }
@@ -269,7 +269,7 @@ fn StorageAdmin() -> impl IntoView {
                                 <span class="font-medium">"Registry: "</span>{total}
                                 <span class="ml-3 text-slate-500">{format!("new projects get {}", limit_text(q.default_project_limit))}</span>
                             </p>
-                            <table class=TABLE>
+                            <div class="overflow-x-auto"><table class=TABLE>
                                 <thead class="bg-slate-50"><tr>
                                     <th class=TH>"Project"</th><th class=TH>"Used"</th><th class=TH>"Limit"</th><th class=TH>"Share of limit"</th>
                                 </tr></thead>
@@ -286,7 +286,7 @@ fn StorageAdmin() -> impl IntoView {
                                         }
                                     }).collect_view()}
                                 </tbody>
-                            </table>
+                            </table></div>
                         }.into_any()
                     }
                 })}
@@ -343,7 +343,7 @@ fn GcAdmin() -> impl IntoView {
                     Err(e) => view! { <p class="px-6 py-4 text-sm text-red-600">{server_message(&e)}</p> }.into_any(),
                     Ok(rs) if rs.is_empty() => view! { <p class="px-6 py-4 text-sm text-slate-500">"No runs yet."</p> }.into_any(),
                     Ok(rs) => view! {
-                        <table class=TABLE>
+                        <div class="overflow-x-auto"><table class=TABLE>
                             <thead class="bg-slate-50"><tr>
                                 <th class=TH>"Run"</th><th class=TH>"Started (UTC)"</th><th class=TH>"By"</th><th class=TH>"Kind"</th>
                                 <th class=TH>"Status"</th><th class=TH>"Result"</th>
@@ -380,7 +380,7 @@ fn GcAdmin() -> impl IntoView {
                                     }
                                 }).collect_view()}
                             </tbody>
-                        </table>
+                        </table></div>
                     }.into_any(),
                 })}
             </Transition>

@@ -59,8 +59,8 @@ pub fn AuditPage() -> impl IntoView {
                     <EmptyState title="Not available">{server_message(&e)}</EmptyState>
                 }.into_any(),
                 Ok(p) => view! {
-                    <div class="overflow-hidden rounded-lg border border-slate-200 bg-white">
-                        <table class=TABLE>
+                    <div class="rounded-lg border border-slate-200 bg-white">
+                        <div class="overflow-x-auto"><table class=TABLE>
                             <thead class="bg-slate-50"><tr>
                                 <th class=TH>"Time (UTC)"</th><th class=TH>"User"</th><th class=TH>"Operation"</th>
                                 <th class=TH>"Resource"</th><th class=TH>"Source"</th><th class=TH>"Result"</th>
@@ -77,7 +77,7 @@ pub fn AuditPage() -> impl IntoView {
                                     </tr>
                                 }).collect_view()}
                             </tbody>
-                        </table>
+                        </table></div>
                         <Pager state total=p.total page_size=25 />
                     </div>
                 }.into_any(),

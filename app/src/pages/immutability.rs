@@ -64,7 +64,7 @@ pub fn ImmutabilityTab(project: String, can_edit: bool) -> impl IntoView {
                         Err(e) => view! { <p class="px-5 py-4 text-sm text-red-600">{server_message(&e)}</p> }.into_any(),
                         Ok(rs) if rs.is_empty() => view! { <p class="px-5 py-4 text-sm text-slate-500">"No rules: every tag can move."</p> }.into_any(),
                         Ok(rs) => view! {
-                            <table class=TABLE>
+                            <div class="overflow-x-auto"><table class=TABLE>
                                 <thead class="bg-slate-50"><tr>
                                     <th class=TH>"Repositories"</th><th class=TH>"Tags"</th><th class=TH>"Source"</th><th class=TH></th>
                                 </tr></thead>
@@ -90,7 +90,7 @@ pub fn ImmutabilityTab(project: String, can_edit: bool) -> impl IntoView {
                                         }
                                     }).collect_view()}
                                 </tbody>
-                            </table>
+                            </table></div>
                         }.into_any(),
                     })}
                 </Transition>

@@ -217,8 +217,8 @@ fn MembersTab(project: ProjectView, is_admin: bool) -> impl IntoView {
                 <button type="submit" class=BUTTON_PRIMARY>"Add member"</button>
             </form>
         </Show>
-        <div class="overflow-hidden rounded-lg border border-slate-200 bg-white">
-            <table class=TABLE>
+        <div class="rounded-lg border border-slate-200 bg-white">
+            <div class="overflow-x-auto"><table class=TABLE>
                 <thead class="bg-slate-50"><tr>
                     <th class=TH>"Member"</th><th class=TH>"Type"</th><th class=TH>"Role"</th><th class=TH></th>
                 </tr></thead>
@@ -257,7 +257,7 @@ fn MembersTab(project: ProjectView, is_admin: bool) -> impl IntoView {
                         })}
                     </Transition>
                 </tbody>
-            </table>
+            </table></div>
         </div>
     }
 }
@@ -344,8 +344,8 @@ fn RobotsTab(project: ProjectView, is_admin: bool) -> impl IntoView {
                 <button class=BUTTON_PRIMARY on:click=move |_| dialog.set(true)>"New robot account"</button>
             </div>
         </Show>
-        <div class="overflow-hidden rounded-lg border border-slate-200 bg-white">
-            <table class=TABLE>
+        <div class="rounded-lg border border-slate-200 bg-white">
+            <div class="overflow-x-auto"><table class=TABLE>
                 <thead class="bg-slate-50"><tr>
                     <th class=TH>"Name"</th><th class=TH>"Permissions"</th><th class=TH>"Expires"</th>
                     <th class=TH>"Status"</th><th class=TH></th>
@@ -382,7 +382,7 @@ fn RobotsTab(project: ProjectView, is_admin: bool) -> impl IntoView {
                         })}
                     </Transition>
                 </tbody>
-            </table>
+            </table></div>
         </div>
         <Modal title="New robot account" open=dialog>
             <form method="post" class="space-y-4" on:submit=move |ev| { ev.prevent_default(); create.dispatch(()); }>

@@ -63,8 +63,8 @@ pub fn ProjectsPage() -> impl IntoView {
                     </EmptyState>
                 }.into_any(),
                 Ok(p) => view! {
-                    <div class="overflow-hidden rounded-lg border border-slate-200 bg-white">
-                        <table class=TABLE>
+                    <div class="rounded-lg border border-slate-200 bg-white">
+                        <div class="overflow-x-auto"><table class=TABLE>
                             <thead class="bg-slate-50"><tr>
                                 <th class=TH>"Name"</th><th class=TH>"Access"</th><th class=TH>"Your role"</th>
                                 <th class=TH>"Repositories"</th><th class=TH>"Created"</th>
@@ -84,7 +84,7 @@ pub fn ProjectsPage() -> impl IntoView {
                                     </tr>
                                 }).collect_view()}
                             </tbody>
-                        </table>
+                        </table></div>
                         <Pager state total=p.total page_size=PAGE_SIZE />
                     </div>
                 }.into_any(),

@@ -82,13 +82,13 @@ pub fn RepositoriesTab(project: ProjectView) -> impl IntoView {
                         }
     };
                     view! {
-                        <div class="overflow-hidden rounded-lg border border-slate-200 bg-white">
-                            <table class=TABLE>
+                        <div class="rounded-lg border border-slate-200 bg-white">
+                            <div class="overflow-x-auto"><table class=TABLE>
                                 <thead class="bg-slate-50"><tr>
                                     <th class=TH>"Repository"</th><th class=TH>"Artifacts"</th><th class=TH>"Pulls"</th><th class=TH>"Last modified"</th>
                                 </tr></thead>
                                 <tbody class="divide-y divide-slate-100">{rows}</tbody>
-                            </table>
+                            </table></div>
                             <Pager state total page_size=15 />
                         </div>
                     }
@@ -217,7 +217,7 @@ pub fn RepositoryPage() -> impl IntoView {
                                                 let tag = t.name.clone();
                                                 let d = a.digest.clone();
                                                 view! {
-                                                    <span class="inline-flex items-center gap-1 rounded bg-slate-100 px-1.5 py-0.5 font-mono text-xs">
+                                                    <span class="inline-flex items-center gap-1 whitespace-nowrap rounded bg-slate-100 px-1.5 py-0.5 font-mono text-xs">
                                                         {t.name.clone()}
                                                         <Show when=can_delete>
                                                             {let (tag, d) = (tag.clone(), d.clone()); view! {
@@ -232,7 +232,7 @@ pub fn RepositoryPage() -> impl IntoView {
                                         </div>
                                     </td>
                                     <td class=format!("{TD} text-xs")>{kind}</td>
-                                    <td class=TD>{human_size(a.size)}</td>
+                                    <td class=format!("{TD} whitespace-nowrap")>{human_size(a.size)}</td>
                                     <td class=format!("{TD} text-xs")>{a.push_time.replace('T', " ").trim_end_matches('Z').to_string()}</td>
                                     <td class=format!("{TD} text-xs")>{a.pull_time.clone().map(|t| t.replace('T', " ").trim_end_matches('Z').to_string()).unwrap_or_else(|| "never".into())}</td>
                                     <td class=TD>{a.pull_count}</td>
@@ -254,14 +254,14 @@ pub fn RepositoryPage() -> impl IntoView {
                         }).collect_view().into_any(),
     };
                     view! {
-                        <div class="overflow-hidden rounded-lg border border-slate-200 bg-white">
-                            <table class=TABLE>
+                        <div class="rounded-lg border border-slate-200 bg-white">
+                            <div class="overflow-x-auto"><table class=TABLE>
                                 <thead class="bg-slate-50"><tr>
                                     <th class=TH>"Digest"</th><th class=TH>"Tags"</th><th class=TH>"Type"</th><th class=TH>"Size"</th>
                                     <th class=TH>"Pushed"</th><th class=TH>"Last pull"</th><th class=TH>"Pulls"</th><th class=TH>"Vulnerabilities"</th><th class=TH></th>
                                 </tr></thead>
                                 <tbody class="divide-y divide-slate-100">{rows}</tbody>
-                            </table>
+                            </table></div>
                             <Pager state total page_size=15 />
                         </div>
                     }
@@ -306,13 +306,13 @@ fn ArtifactPanel(project: String, repo: String, digest: String) -> impl IntoView
                             <super::vulnerabilities::VulnerabilityTable project=vp.clone() repo=vr.clone() digest=vd.clone() />
                         })}
                         <h3 class="mt-4 text-sm font-semibold text-slate-700">"References"</h3>
-                        <table class=TABLE>
+                        <div class="overflow-x-auto"><table class=TABLE>
                             <tbody class="divide-y divide-slate-100">
                                 {d.references.iter().map(|l| view! {
                                     <tr><td class=format!("{TD} text-xs")>{l.kind.clone()}</td><td class=format!("{TD} font-mono text-xs")>{l.digest.clone()}</td><td class=TD>{human_size(l.size)}</td></tr>
                                 }).collect_view()}
                             </tbody>
-                        </table>
+                        </table></div>
                         {(!d.history.is_empty()).then(|| view! {
                             <h3 class="mt-4 text-sm font-semibold text-slate-700">"History"</h3>
                             <ol class="mt-1 list-decimal pl-6 font-mono text-xs text-slate-600">

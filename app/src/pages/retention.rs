@@ -83,7 +83,7 @@ fn verdict_badge(v: Verdict) -> impl IntoView {
 
 fn decisions_table(decisions: Vec<Decision>) -> impl IntoView {
     view! {
-        <table class=TABLE>
+        <div class="overflow-x-auto"><table class=TABLE>
             <thead class="bg-slate-50"><tr>
                 <th class=TH>"Repository"</th><th class=TH>"Tags"</th><th class=TH>"Digest"</th>
                 <th class=TH>"Verdict"</th><th class=TH>"Why"</th>
@@ -99,7 +99,7 @@ fn decisions_table(decisions: Vec<Decision>) -> impl IntoView {
                     </tr>
                 }).collect_view()}
             </tbody>
-        </table>
+        </table></div>
     }
 }
 
@@ -260,7 +260,7 @@ pub fn RetentionTab(project: String, can_edit: bool) -> impl IntoView {
                     </div>
                 </Show>
             </div>
-            <div class="overflow-hidden rounded-lg border border-slate-200 bg-white">
+            <div class="rounded-lg border border-slate-200 bg-white">
                 <div class="border-b border-slate-100 px-5 py-3">
                     <h2 class="text-base font-semibold text-slate-900">"Preview"</h2>
                     <Transition fallback=|| ()>
@@ -276,7 +276,7 @@ pub fn RetentionTab(project: String, can_edit: bool) -> impl IntoView {
                     {move || preview.get().and_then(|r| r.ok()).map(decisions_table)}
                 </Transition>
             </div>
-            <div class="overflow-hidden rounded-lg border border-slate-200 bg-white">
+            <div class="rounded-lg border border-slate-200 bg-white">
                 <h2 class="border-b border-slate-100 px-5 py-3 text-base font-semibold text-slate-900">"Runs"</h2>
                 <Transition fallback=|| ()>
                     {move || executions.get().and_then(|r| r.ok()).map(|list| view! {
@@ -346,7 +346,7 @@ fn execution_view(e: RetentionExecutionView) -> impl IntoView {
                 <ul class="mt-2 text-sm text-red-700">{e.errors.iter().map(|m| view! { <li>{m.clone()}</li> }).collect_view()}</ul>
             })}
         </div>
-        <div class="overflow-hidden rounded-lg border border-slate-200 bg-white">
+        <div class="rounded-lg border border-slate-200 bg-white">
             {decisions_table(e.decisions)}
         </div>
     }

@@ -370,7 +370,7 @@ pub fn VulnDbAdmin() -> impl IntoView {
                                         v.queue.iter().map(|(k, n)| format!("{n} {k}")).collect::<Vec<_>>().join(", ")
                                     }}
                                 </p>
-                                <table class=format!("mt-2 {TABLE}")>
+                                <div class="overflow-x-auto"><table class=format!("mt-2 {TABLE}")>
                                     <thead class="bg-slate-50"><tr><th class=TH>"Ecosystem"</th><th class=TH>"Records"</th></tr></thead>
                                     <tbody class="divide-y divide-slate-100">
                                         {if v.ecosystems.is_empty() {
@@ -381,7 +381,7 @@ pub fn VulnDbAdmin() -> impl IntoView {
                                             }).collect_view().into_any()
                                         }}
                                     </tbody>
-                                </table>
+                                </table></div>
                             }.into_any()
                         }
                     })}
@@ -469,7 +469,7 @@ pub fn ScannersAdmin() -> impl IntoView {
                 {move || scanners.get().map(|r| match r {
                     Err(e) => view! { <p class="px-6 py-4 text-sm text-red-600">{server_message(&e)}</p> }.into_any(),
                     Ok(list) => view! {
-                        <table class=TABLE>
+                        <div class="overflow-x-auto"><table class=TABLE>
                             <thead class="bg-slate-50"><tr>
                                 <th class=TH>"Name"</th><th class=TH>"Endpoint"</th><th class=TH>"Auth"</th><th class=TH></th>
                             </tr></thead>
@@ -493,7 +493,7 @@ pub fn ScannersAdmin() -> impl IntoView {
                                     }
                                 }).collect_view()}
                             </tbody>
-                        </table>
+                        </table></div>
                     }.into_any(),
                 })}
             </Transition>
