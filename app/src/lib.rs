@@ -16,16 +16,17 @@ use crate::components::toast::{provide_toasts, ToastHost};
 use crate::pages::{
     admin::AdminPage, audit::AuditPage, login::LoginPage, not_found::NotFound,
     onboard::OnboardPage, profile::ProfilePage, project::ProjectPage, projects::ProjectsPage,
-    repository::RepositoryPage, retention::RetentionExecutionPage, settings::SettingsPage,
+    repository::RepositoryRoute, retention::RetentionExecutionPage, settings::SettingsPage,
 };
 
 /// The HTML document around the app; rendered on the server only.
 #[cfg(feature = "ssr")]
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     use leptos_meta::MetaTags;
+    let theme = crate::components::theme::html_class(crate::components::theme::current());
     view! {
         <!DOCTYPE html>
-        <html lang="en" class="h-full bg-slate-50">
+        <html lang="en" class=format!("h-full bg-slate-50 {theme}")>
             <head>
                 <meta charset="utf-8" />
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
@@ -44,6 +45,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 pub fn App() -> impl IntoView {
     provide_meta_context();
     provide_toasts();
+    crate::components::widgets::provide_confirm();
     provide_current_user();
 
     // Runs only in the browser, once hydration has attached the event handlers; end-to-end
@@ -67,7 +69,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("") view=ProjectsPage />
                     <Route path=path!("/projects") view=ProjectsPage />
                     <Route path=path!("/projects/:name") view=ProjectPage />
-                    <Route path=path!("/projects/:name/repositories/*repo") view=RepositoryPage />
+                    <Route path=path!("/projects/:name/:tab") view=ProjectPage />
+                    <Route path=path!("/projects/:name/repositories/*repo") view=RepositoryRoute />
                     <Route path=path!("/projects/:name/retention/:id") view=RetentionExecutionPage />
                     <Route path=path!("/admin") view=AdminPage />
                     <Route path=path!("/audit") view=AuditPage />
@@ -77,5 +80,6 @@ pub fn App() -> impl IntoView {
             </Routes>
         </Router>
         <ToastHost />
+        <crate::components::widgets::ConfirmHost />
     }
 }

@@ -53,14 +53,14 @@ test('admin sets up a project, a developer and a robot; the audit log records it
   // The developer joins it.
   await page.getByRole('link', { name: project }).click();
   await expect(page.getByRole('heading', { name: project })).toBeVisible();
-  await page.getByRole('button', { name: 'Members' }).click();
+  await page.getByRole('tab', { name: 'Members' }).click();
   await page.locator('input[name="member-name"]').fill(developer);
   await page.locator('select[name="member-role"]').selectOption('developer');
   await page.getByRole('button', { name: 'Add member' }).click();
   await expect(page.locator(`tr[data-member="${developer}"] select`)).toHaveValue('developer');
 
   // A robot account; its secret is shown once and copied.
-  await page.getByRole('button', { name: 'Robot accounts' }).click();
+  await page.getByRole('tab', { name: 'Robot accounts' }).click();
   await page.getByRole('button', { name: 'New robot account' }).click();
   await page.locator('input[name="robot-name"]').fill('ci');
   await page.getByRole('dialog').getByRole('button', { name: 'Create' }).click();
@@ -91,12 +91,12 @@ test('admin sets up a project, a developer and a robot; the audit log records it
   await signIn(page, developer, developerPassword);
   await page.getByRole('link', { name: project }).click();
   await expect(page.getByRole('heading', { name: project })).toBeVisible();
-  await page.getByRole('button', { name: 'Members' }).click();
+  await page.getByRole('tab', { name: 'Members' }).click();
   await expect(page.locator(`tr[data-member="${developer}"]`)).toContainText('Developer');
   await expect(page.locator('form[data-testid="add-member"]')).toHaveCount(0);
   await expect(page.getByRole('button', { name: 'Remove' })).toHaveCount(0);
   await expect(page.locator('tbody select')).toHaveCount(0);
-  await expect(page.getByRole('button', { name: 'Robot accounts' })).toHaveCount(0);
+  await expect(page.getByRole('tab', { name: 'Robot accounts' })).toHaveCount(0);
   await expect(page.getByRole('link', { name: 'Administration' })).toHaveCount(0);
   await page.screenshot({ path: testInfo.outputPath('developer-view.png'), fullPage: true });
 

@@ -52,7 +52,7 @@ test('configuration policies, storage and garbage collection on the administrati
   // The project's immutable tags: the configuration's rule, marked, and one of its own.
   await page.goto(`/projects/${project}`);
   await hydrated(page);
-  await page.getByRole('button', { name: 'Immutable tags' }).click();
+  await page.getByRole('tab', { name: 'Immutable tags' }).click();
   const tab = page.getByTestId('immutability');
   await expect(tab.locator('tr[data-immutable-rule="release-*"]')).toContainText('From configuration');
   await page.getByLabel('Immutable rule tags').fill('v*');
@@ -75,10 +75,10 @@ test('a project declared by a policy file shows its policies as coming from conf
   await page.goto(`/projects/${policyFileProject}`);
   await hydrated(page);
   await expect(page.getByTestId('quota')).toContainText('46.6 GiB');
-  await page.getByRole('button', { name: 'Immutable tags' }).click();
+  await page.getByRole('tab', { name: 'Immutable tags' }).click();
   await expect(page.getByTestId('managed-note')).toContainText('payments.yml');
   await expect(page.getByTestId('immutability').locator('tr[data-immutable-rule="v*"]')).toContainText('api/**');
-  await page.getByRole('button', { name: 'Tag retention' }).click();
+  await page.getByRole('tab', { name: 'Tag retention' }).click();
   await expect(page.getByTestId('managed-note')).toContainText('payments.yml');
   await expect(page.getByLabel('Retention schedule')).toHaveValue('0 3 * * *');
   await expect(page.getByLabel('Rule 1 tags')).toHaveValue('v*');

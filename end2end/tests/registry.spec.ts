@@ -60,11 +60,14 @@ test('a pushed image is browsable in the console and a tag can be deleted', asyn
   await expect(artifact).toContainText('v1');
   await expect(artifact).toContainText('stable');
   await expect(artifact).toContainText(digest.slice(0, 19));
-  await artifact.getByRole('button', { name: digest.slice(0, 19) }).click();
+  await artifact.getByRole('link', { name: digest.slice(0, 19) }).click();
   const detail = page.getByTestId('artifact-detail');
   await expect(detail).toContainText('"schemaVersion": 2');
+  await page.getByRole('tab', { name: 'Build history' }).click();
   await expect(detail).toContainText('COPY hello /');
   await page.screenshot({ path: testInfo.outputPath('artifact.png'), fullPage: true });
+  await page.goBack();
+  await page.goBack();
 
   await artifact.getByRole('button', { name: 'Delete tag stable' }).click();
   await expect(page.getByRole('dialog')).toContainText('Delete tag stable?');

@@ -47,7 +47,7 @@ test('editing a retention rule changes the preview; a dry run shows its result p
   await signIn(page);
   await page.goto(`/projects/${project}`);
   await page.waitForSelector('body[data-hydrated="true"]');
-  await page.getByRole('button', { name: 'Tag retention' }).click();
+  await page.getByRole('tab', { name: 'Tag retention' }).click();
   const summary = page.getByTestId('retention-preview-summary');
   await expect(page.getByTestId('retention-source')).toContainText('No rules');
   await expect(summary).toContainText('Keeps 0 · deletes 0');

@@ -92,7 +92,7 @@ test('push an image, watch the scan finish, filter its vulnerabilities to Critic
   expect(created.status()).toBe(201);
   await page.goto(`/projects/${project}`);
   await page.waitForSelector('body[data-hydrated="true"]');
-  await page.getByRole('button', { name: 'Vulnerability' }).click();
+  await page.getByRole('tab', { name: 'Vulnerability' }).click();
   await expect(page.getByTestId('vuln-settings').getByLabel('Scan images automatically when they are pushed')).toBeChecked();
 
   // smallvec 1.0.0 is in RUSTSEC-2021-0003's range (Critical, CVSS 9.8); net2 0.2.33 in
@@ -116,10 +116,11 @@ source = "registry+https://github.com/rust-lang/crates.io-index"
   const row = page.locator(`tr[data-artifact="${digest}"]`);
   // The page refreshes itself while the scan is queued or running.
   await expect(row.getByTestId('scan-status')).toHaveAttribute('data-status', 'Success', { timeout: 30_000 });
-  await expect(row.getByTestId('scan-status')).toContainText('2 · Critical');
+  await expect(row.getByTestId('scan-status')).toContainText('1 Critical');
   await page.screenshot({ path: testInfo.outputPath('scan-finished.png'), fullPage: true });
 
-  await row.locator('td').first().locator('button').first().click();
+  await row.locator('td').first().getByRole('link').click();
+  await page.getByRole('tab', { name: 'Vulnerabilities' }).click();
   const table = page.getByTestId('vuln-table');
   await expect(table.locator('tr[data-vuln]')).toHaveCount(2);
   await page.getByTestId('vuln-severity').selectOption('Critical');
@@ -128,7 +129,12 @@ source = "registry+https://github.com/rust-lang/crates.io-index"
   await expect(table).not.toContainText('net2');
   await page.screenshot({ path: testInfo.outputPath('vulnerabilities-critical.png'), fullPage: true });
 
-  // A manual rescan from the same page goes back through the queue to a result.
+  await expect(page).toHaveURL(/severity=Critical/);
+  await expect(page.getByTestId('vuln-breakdown')).toContainText('1 Critical');
+
+  // A manual rescan from the repository page goes back through the queue to a result.
+  await page.goto(`/projects/${project}/repositories/app`);
+  await page.waitForSelector('body[data-hydrated="true"]');
   await row.getByTestId('scan-button').click();
   await expect(row.getByTestId('scan-status')).toHaveAttribute('data-status', 'Success', { timeout: 30_000 });
 });

@@ -11,6 +11,7 @@ mod m20261127_000006_retention;
 mod m20261127_000007_jobs;
 mod m20261127_000008_vulndb;
 mod m20261127_000009_scans;
+mod m20261201_000010_labels;
 
 pub struct Migrator;
 
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000007_jobs::Migration),
             Box::new(m20261127_000008_vulndb::Migration),
             Box::new(m20261127_000009_scans::Migration),
+            Box::new(m20261201_000010_labels::Migration),
         ]
     }
 }

@@ -61,6 +61,7 @@ pub fn rules_of(rules: &[crate::config::RetentionRule]) -> Vec<domain::policy::r
                 RetentionRuleKind::Always => Template::Always,
             },
             disabled: false,
+            labels: r.labels.clone(),
         })
         .collect()
 }

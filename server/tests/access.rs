@@ -714,3 +714,75 @@ async fn openapi_document_lists_the_api() {
     assert_eq!(res.status, StatusCode::NOT_FOUND);
     assert_eq!(res.json()["errors"][0]["code"], "NOT_FOUND");
 }
+
+#[tokio::test]
+async fn a_robots_permissions_are_replaced_through_put_and_checked() {
+    let app = world().await;
+    let (id, name, secret) = robot(&app, "editable", &[Action::Pull], -1).await;
+    let admin = Some(("admin", common::ADMIN_PASSWORD));
+    let put = |body: serde_json::Value| {
+        let app = &app;
+        async move {
+            app.send(
+                Method::PUT,
+                &format!("/api/v2.0/robots/{id}"),
+                admin,
+                Some(body),
+                &[],
+            )
+            .await
+        }
+    };
+    // Push too, in its own project: the next token carries it.
+    let res = put(json!({"description": "ci", "permissions": [{"kind": "project", "namespace": "team",
+        "access": [{"resource": "repository", "action": "pull"}, {"resource": "repository", "action": "push"}]}]}))
+    .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    let (_, body) = token(
+        &app,
+        Some((&name, &secret)),
+        "repository:team/app:pull,push",
+    )
+    .await;
+    assert_eq!(granted(&body), ["pull", "push"]);
+    let shown = app
+        .send(
+            Method::GET,
+            &format!("/api/v2.0/robots/{id}"),
+            admin,
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(shown.json()["description"], "ci");
+    // Another project's namespace, an ungrantable permission, or none at all: 400, unchanged.
+    for bad in [
+        json!([{"kind": "project", "namespace": "own", "access": [{"resource": "repository", "action": "pull"}]}]),
+        json!([{"kind": "project", "namespace": "team", "access": [{"resource": "member", "action": "create"}]}]),
+        json!([]),
+    ] {
+        let res = put(json!({"permissions": bad})).await;
+        assert_eq!(res.status, StatusCode::BAD_REQUEST, "{bad}: {}", res.body);
+    }
+    let (_, body) = token(
+        &app,
+        Some((&name, &secret)),
+        "repository:team/app:pull,push",
+    )
+    .await;
+    assert_eq!(granted(&body), ["pull", "push"]);
+    // Only those who manage the project's robots may edit them.
+    let dev = app
+        .member("team", "robot-dev", domain::types::Role::Developer)
+        .await;
+    let res = app
+        .send(
+            Method::PUT,
+            &format!("/api/v2.0/robots/{id}"),
+            Some(("robot-dev", &dev)),
+            Some(json!({"description": "mine"})),
+            &[],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN, "{}", res.body);
+}

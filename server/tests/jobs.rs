@@ -143,6 +143,7 @@ async fn the_scheduler_starts_gc_and_retention_once_per_occurrence() {
         untagged: false,
         template: Template::LatestPushedK(1),
         disabled: false,
+        labels: Vec::new(),
     }];
     app.state
         .services

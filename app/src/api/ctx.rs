@@ -68,7 +68,7 @@ pub fn status_of(e: &DomainError) -> http::StatusCode {
         DomainError::Forbidden(_) => StatusCode::FORBIDDEN,
         DomainError::NotFound(_) => StatusCode::NOT_FOUND,
         DomainError::Conflict(_) => StatusCode::CONFLICT,
-        DomainError::Invalid(_) => StatusCode::BAD_REQUEST,
+        DomainError::Invalid(_) | DomainError::Field { .. } => StatusCode::BAD_REQUEST,
         DomainError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
         DomainError::Immutable(_) => StatusCode::PRECONDITION_FAILED,
         DomainError::Database(e) if domain::db::is_busy(e) => StatusCode::SERVICE_UNAVAILABLE,
@@ -88,6 +88,9 @@ pub fn fail(e: DomainError) -> ServerFnError {
         DomainError::Database(db) => {
             tracing::error!(error = %db, "database error in a console call");
             refuse(status, "internal error; see the server log")
+        }
+        DomainError::Field { field, message } => {
+            refuse(status, super::field_message(&field, &message))
         }
         other => refuse(status, other.to_string()),
     }

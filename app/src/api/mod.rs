@@ -8,7 +8,7 @@ pub mod scanning;
 pub mod sign_in;
 
 use domain::types::dto::{
-    ArtifactDetail, ArtifactView, AuditEntry, AuditFilter, MemberKind, MemberView, Page,
+    ArtifactDetail, ArtifactView, AuditEntry, AuditFilter, LabelView, MemberKind, MemberView, Page,
     ProjectView, RepositoryView, RobotSecret, RobotView, UserView,
 };
 use domain::types::{
@@ -22,6 +22,21 @@ pub const SERVER_FN_PREFIX: &str = "/console/fn";
 
 #[cfg(feature = "ssr")]
 use ctx::fail;
+
+/// How the refusal of one field travels in a server function's error message: `[field] why`.
+pub fn field_message(field: &str, message: &str) -> String {
+    format!("[{field}] {message}")
+}
+
+/// The field a server function's error refuses and why, when it refuses one.
+pub fn refused_field(e: &ServerFnError) -> Option<(String, String)> {
+    let ServerFnError::ServerError(m) = e else {
+        return None;
+    };
+    let rest = m.strip_prefix('[')?;
+    let (field, message) = rest.split_once("] ")?;
+    Some((field.to_string(), message.to_string()))
+}
 
 #[server(prefix = "/console/fn", endpoint = "instance_info")]
 pub async fn load_instance_info() -> Result<InstanceInfo, ServerFnError> {
@@ -56,7 +71,10 @@ pub async fn login(username: String, password: String) -> Result<SessionUser, Se
             if let sign_in::SignInError::Internal(why) = &e {
                 tracing::error!(error = %why, "cannot store a console session");
             }
-            ctx::refuse(e.status(), e.message())
+            match e {
+                sign_in::SignInError::Internal(_) => ctx::refuse(e.status(), e.message()),
+                _ => ctx::refuse(e.status(), field_message("password", &e.message())),
+            }
         })?;
     Ok(session_user(&domain::service::Principal::User(user)).expect("a user"))
 }
@@ -104,6 +122,47 @@ pub async fn get_project(name: String) -> Result<ProjectView, ServerFnError> {
     let actor = ctx::actor().await?;
     ctx::services()?
         .get_project(&actor, &name)
+        .await
+        .map_err(fail)
+}
+
+/// Changes a project's visibility and (system administrators) its storage limit, given as
+/// people write sizes (`10GB`, `-1` for unlimited; empty leaves it as it is).
+#[server(prefix = "/console/fn", endpoint = "update_project_settings")]
+pub async fn update_project_settings(
+    name: String,
+    public: bool,
+    storage_limit: String,
+) -> Result<ProjectView, ServerFnError> {
+    let actor = ctx::actor().await?;
+    let storage_limit = match storage_limit.trim() {
+        "" => None,
+        text => Some(
+            domain::policy::limits::parse_size(text)
+                .map(|b| b.map_or(-1, |b| i64::try_from(b).unwrap_or(i64::MAX)))
+                .map_err(|why| fail(domain::service::DomainError::field("storage_limit", why)))?,
+        ),
+    };
+    ctx::services()?
+        .update_project(
+            &actor,
+            &name,
+            domain::service::projects::ProjectUpdate {
+                public: Some(public),
+                storage_limit,
+                ..Default::default()
+            },
+        )
+        .await
+        .map_err(fail)
+}
+
+/// Deletes an empty project.
+#[server(prefix = "/console/fn", endpoint = "delete_project")]
+pub async fn delete_project(name: String) -> Result<(), ServerFnError> {
+    let actor = ctx::actor().await?;
+    ctx::services()?
+        .delete_project(&actor, &name)
         .await
         .map_err(fail)
 }
@@ -167,40 +226,102 @@ pub async fn list_robots(project: String) -> Result<Vec<RobotView>, ServerFnErro
         .map_err(fail)
 }
 
-#[server(prefix = "/console/fn", endpoint = "create_robot")]
+/// Creates a robot of `project`, or (system administrators, no project) a system robot whose
+/// permissions apply in every project. `permissions` are (resource, action) pairs.
+#[server(prefix = "/console/fn", endpoint = "create_robot", input = leptos::server_fn::codec::Json)]
 pub async fn create_robot(
-    project: String,
+    project: Option<String>,
     name: String,
     description: String,
     duration_days: i64,
-    push: bool,
+    permissions: Vec<(
+        domain::policy::authz::Resource,
+        domain::policy::authz::Action,
+    )>,
 ) -> Result<RobotSecret, ServerFnError> {
-    use domain::policy::authz::{Action, Resource, RobotGrant};
     let actor = ctx::actor().await?;
-    let mut permissions = vec![RobotGrant {
-        namespace: project.clone(),
-        resource: Resource::Repository,
-        action: Action::Pull,
-    }];
-    if push {
-        permissions.push(RobotGrant {
-            namespace: project.clone(),
-            resource: Resource::Repository,
-            action: Action::Push,
-        });
-    }
+    let namespace = project.clone().unwrap_or_else(|| "*".into());
     let new = domain::service::robots::NewRobot {
         name,
         description,
-        project: Some(project),
+        project,
         duration_days,
-        permissions,
+        permissions: grants(&namespace, permissions),
         disabled: false,
     };
     ctx::services()?
         .create_robot(&actor, new)
         .await
         .map_err(fail)
+}
+
+#[cfg(feature = "ssr")]
+fn grants(
+    namespace: &str,
+    pairs: Vec<(
+        domain::policy::authz::Resource,
+        domain::policy::authz::Action,
+    )>,
+) -> Vec<domain::policy::authz::RobotGrant> {
+    pairs
+        .into_iter()
+        .map(|(resource, action)| domain::policy::authz::RobotGrant {
+            namespace: namespace.to_string(),
+            resource,
+            action,
+        })
+        .collect()
+}
+
+/// Changes a robot's description and permissions.
+#[server(prefix = "/console/fn", endpoint = "edit_robot", input = leptos::server_fn::codec::Json)]
+pub async fn edit_robot(
+    id: i64,
+    description: String,
+    permissions: Vec<(
+        domain::policy::authz::Resource,
+        domain::policy::authz::Action,
+    )>,
+) -> Result<RobotView, ServerFnError> {
+    let actor = ctx::actor().await?;
+    let services = ctx::services()?;
+    let robot = services.get_robot(&actor, id).await.map_err(fail)?;
+    let namespace = robot.project.unwrap_or_else(|| "*".into());
+    services
+        .update_robot(
+            &actor,
+            id,
+            domain::service::robots::RobotUpdate {
+                description: Some(description),
+                permissions: Some(grants(&namespace, permissions)),
+                ..Default::default()
+            },
+        )
+        .await
+        .map_err(fail)
+}
+
+/// Issues a robot a new secret (shown once); the old one stops working.
+#[server(prefix = "/console/fn", endpoint = "refresh_robot")]
+pub async fn refresh_robot(id: i64) -> Result<RobotSecret, ServerFnError> {
+    let actor = ctx::actor().await?;
+    ctx::services()?
+        .refresh_robot_secret(&actor, id)
+        .await
+        .map_err(fail)
+}
+
+/// Every system robot (system administrators).
+#[server(prefix = "/console/fn", endpoint = "list_system_robots")]
+pub async fn list_system_robots() -> Result<Vec<RobotView>, ServerFnError> {
+    let actor = ctx::actor().await?;
+    Ok(ctx::services()?
+        .list_robots(&actor, None)
+        .await
+        .map_err(fail)?
+        .into_iter()
+        .filter(|r| r.project.is_none())
+        .collect())
 }
 
 #[server(prefix = "/console/fn", endpoint = "set_robot_disabled")]
@@ -273,6 +394,43 @@ pub async fn set_user_disabled(id: i64, disabled: bool) -> Result<UserView, Serv
         .map_err(fail)
 }
 
+/// Deletes a local user (system administrators; never one's own account).
+#[server(prefix = "/console/fn", endpoint = "delete_user")]
+pub async fn delete_user(id: i64) -> Result<(), ServerFnError> {
+    let actor = ctx::actor().await?;
+    ctx::services()?.delete_user(&actor, id).await.map_err(fail)
+}
+
+/// Sets another user's password (system administrators).
+#[server(prefix = "/console/fn", endpoint = "reset_user_password")]
+pub async fn reset_user_password(id: i64, password: String) -> Result<(), ServerFnError> {
+    let actor = ctx::actor().await?;
+    ctx::services()?
+        .change_password(&actor, id, None, &password)
+        .await
+        .map_err(fail)
+}
+
+/// Changes the signed-in user's own password, given the current one.
+#[server(prefix = "/console/fn", endpoint = "change_my_password")]
+pub async fn change_my_password(
+    old_password: String,
+    new_password: String,
+) -> Result<(), ServerFnError> {
+    let actor = ctx::actor().await?;
+    let domain::service::Principal::User(me) = &actor.principal else {
+        return Err(ctx::refuse(
+            http::StatusCode::UNAUTHORIZED,
+            "sign in to change your password",
+        ));
+    };
+    let id = me.id;
+    ctx::services()?
+        .change_password(&actor, id, Some(&old_password), &new_password)
+        .await
+        .map_err(fail)
+}
+
 #[server(prefix = "/console/fn", endpoint = "list_audit")]
 pub async fn list_audit(
     // With every filter empty nothing of `filter` is in the form: it must default, not fail.
@@ -316,7 +474,14 @@ pub async fn list_artifacts(
 ) -> Result<Page<ArtifactView>, ServerFnError> {
     let actor = ctx::actor().await?;
     ctx::registry()?
-        .list_artifacts(&actor, &project, &repository, false, Some(page), Some(15))
+        .list_artifacts(
+            &actor,
+            &project,
+            &repository,
+            Default::default(),
+            Some(page),
+            Some(15),
+        )
         .await
         .map_err(fail)
 }
@@ -359,6 +524,116 @@ pub async fn delete_tag(
         .delete_tag(&actor, &project, &repository, &reference, &tag)
         .await
         .map_err(fail)
+}
+
+/// Adds `tag` to the artifact; with `move_existing`, a tag of that name on another artifact of
+/// the repository is moved here instead of refused.
+#[server(prefix = "/console/fn", endpoint = "tag_artifact")]
+pub async fn tag_artifact(
+    project: String,
+    repository: String,
+    reference: String,
+    tag: String,
+    move_existing: bool,
+) -> Result<(), ServerFnError> {
+    let actor = ctx::actor().await?;
+    let registry = ctx::registry()?;
+    let tag = tag.trim().to_string();
+    if move_existing {
+        registry
+            .move_tag(&actor, &project, &repository, &reference, &tag)
+            .await
+    } else {
+        registry
+            .add_tag(&actor, &project, &repository, &reference, &tag)
+            .await
+    }
+    .map_err(fail)
+}
+
+/// The labels an artifact of `project` may carry: global ones, then the project's.
+#[server(prefix = "/console/fn", endpoint = "project_labels")]
+pub async fn project_labels(project: String) -> Result<Vec<LabelView>, ServerFnError> {
+    let actor = ctx::actor().await?;
+    ctx::services()?
+        .labels_for_project(&actor, &project)
+        .await
+        .map_err(fail)
+}
+
+/// The global labels.
+#[server(prefix = "/console/fn", endpoint = "global_labels")]
+pub async fn global_labels() -> Result<Vec<LabelView>, ServerFnError> {
+    let actor = ctx::actor().await?;
+    Ok(ctx::services()?
+        .list_labels(&actor, "g", None, None, Some(1), Some(100))
+        .await
+        .map_err(fail)?
+        .items)
+}
+
+/// Creates a label of `project`, or a global one without a project.
+#[server(prefix = "/console/fn", endpoint = "create_label")]
+pub async fn create_label(
+    project: Option<String>,
+    name: String,
+    description: String,
+    color: String,
+) -> Result<LabelView, ServerFnError> {
+    let actor = ctx::actor().await?;
+    let services = ctx::services()?;
+    let (scope, project_id) = match project {
+        Some(p) => (
+            domain::service::labels::PROJECT,
+            Some(services.get_project(&actor, &p).await.map_err(fail)?.id),
+        ),
+        None => (domain::service::labels::GLOBAL, None),
+    };
+    services
+        .create_label(
+            &actor,
+            scope,
+            project_id,
+            domain::service::labels::LabelInput {
+                name: Some(name),
+                description: Some(description),
+                color: Some(color),
+            },
+        )
+        .await
+        .map_err(fail)
+}
+
+#[server(prefix = "/console/fn", endpoint = "delete_label")]
+pub async fn delete_label(id: i64) -> Result<(), ServerFnError> {
+    let actor = ctx::actor().await?;
+    ctx::services()?
+        .delete_label(&actor, id)
+        .await
+        .map_err(fail)
+}
+
+/// Attaches (`attach`) or detaches a label of an artifact.
+#[server(prefix = "/console/fn", endpoint = "label_artifact")]
+pub async fn label_artifact(
+    project: String,
+    repository: String,
+    reference: String,
+    label: i64,
+    attach: bool,
+) -> Result<(), ServerFnError> {
+    let actor = ctx::actor().await?;
+    let services = ctx::services()?;
+    if attach {
+        services
+            .add_artifact_label(&actor, &project, &repository, &reference, label)
+            .await
+    } else {
+        services
+            .remove_artifact_label(&actor, &project, &repository, &reference, label)
+            .await
+    }
+    .map_err(fail)
 }
 
 #[server(prefix = "/console/fn", endpoint = "oidc_pending")]

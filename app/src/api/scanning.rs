@@ -15,11 +15,22 @@ use super::ctx::{self, fail};
 pub async fn list_artifacts_scanned(
     project: String,
     repository: String,
+    label: Option<i64>,
     page: u64,
 ) -> Result<Page<ArtifactView>, ServerFnError> {
     let actor = ctx::actor().await?;
     let mut listed = ctx::registry()?
-        .list_artifacts(&actor, &project, &repository, false, Some(page), Some(15))
+        .list_artifacts(
+            &actor,
+            &project,
+            &repository,
+            domain::service::registry::ArtifactFilter {
+                only_tagged: false,
+                label,
+            },
+            Some(page),
+            Some(15),
+        )
         .await
         .map_err(fail)?;
     let p = domain::service::projects::find_project(&ctx::services()?.db, &project)
@@ -178,7 +189,7 @@ pub async fn save_vuln_settings(
     let items = settings
         .allowlist
         .iter()
-        .flat_map(|l| l.split([',', ' ', '\n']))
+        .flat_map(|l| l.split([',', '\n']))
         .map(str::trim)
         .filter(|s| !s.is_empty())
         .map(str::to_string)
@@ -232,4 +243,44 @@ pub async fn list_scanners() -> Result<Vec<ScannerView>, ServerFnError> {
         .registrations()
         .await
         .map_err(|e| fail(e.into()))
+}
+
+/// The scanners a project may choose from (enabled ones) and the uuid it uses now.
+#[server(prefix = "/console/fn", endpoint = "project_scanner")]
+pub async fn project_scanner(project: String) -> Result<(Vec<ScannerView>, String), ServerFnError> {
+    let actor = ctx::actor().await?;
+    let p = ctx::services()?
+        .get_project(&actor, &project)
+        .await
+        .map_err(fail)?;
+    let scans = ctx::scans()?;
+    let current = scans
+        .scanner_for_project(p.id)
+        .await
+        .map_err(|e| fail(e.into()))?;
+    let choices = scans
+        .registrations()
+        .await
+        .map_err(|e| fail(e.into()))?
+        .into_iter()
+        .filter(|s| !s.disabled)
+        .map(|s| ScannerView {
+            // What a project member needs to choose: no adapter URL or credential scheme.
+            url: String::new(),
+            auth: String::new(),
+            ..s
+        })
+        .collect();
+    Ok((choices, current))
+}
+
+/// Makes `uuid` the project's scanner.
+#[server(prefix = "/console/fn", endpoint = "choose_project_scanner")]
+pub async fn choose_project_scanner(project: String, uuid: String) -> Result<(), ServerFnError> {
+    let actor = ctx::actor().await?;
+    ctx::scans()?
+        .choose_scanner(&actor, &project, &uuid)
+        .await
+        .map(|_| ())
+        .map_err(fail)
 }

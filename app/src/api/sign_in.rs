@@ -6,7 +6,8 @@ use domain::service::robots::ROBOT_PREFIX;
 use domain::service::{Actor, Principal, Services, UserPrincipal};
 use http::StatusCode;
 
-/// Why a sign-in did not happen, with the status it is answered with.
+/// Why a sign-in did not happen, with the status it is answered with. Refusals and throttling
+/// are reported against the password field of the sign-in form.
 #[derive(Debug)]
 pub enum SignInError {
     /// Wrong credentials, a robot account, a disabled user: the caller's mistake (401).

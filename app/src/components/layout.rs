@@ -31,10 +31,10 @@ pub fn ConsoleLayout() -> impl IntoView {
 fn TopBar() -> impl IntoView {
     let drawer = expect_context::<NavDrawer>().0;
     view! {
-        <header class="sticky top-0 z-30 border-b border-slate-800 bg-slate-900 text-white">
+        <header class="sticky top-0 z-30 border-b border-white/10 bg-chrome text-white">
             <div class="mx-auto flex h-14 max-w-screen-2xl items-center justify-between px-4 lg:px-6">
                 <div class="flex items-center gap-2">
-                <button type="button" id="nav-toggle" class="rounded-md p-2 text-slate-300 hover:bg-slate-800 hover:text-white lg:hidden"
+                <button type="button" id="nav-toggle" class="rounded-md p-2 text-white/75 hover:bg-white/10 hover:text-white lg:hidden"
                     aria-label="Menu" aria-controls="side-nav" aria-expanded=move || drawer.get().to_string()
                     on:click=move |_| drawer.update(|open| *open = !*open)>
                     <svg class="h-5 w-5" viewBox="0 0 20 20" fill="currentColor" aria-hidden="true">
@@ -44,12 +44,15 @@ fn TopBar() -> impl IntoView {
                 <a href="/" class="flex items-center gap-2.5 font-semibold tracking-tight">
                     {icons::logo()}
                     <span class="text-lg">"Berth"</span>
-                    <span class="hidden rounded bg-slate-800 px-1.5 py-0.5 text-xs font-medium text-slate-300 sm:inline">
+                    <span class="hidden rounded bg-white/10 px-1.5 py-0.5 text-xs font-medium text-white/75 sm:inline">
                         "registry"
                     </span>
                 </a>
                 </div>
-                <UserMenu />
+                <div class="flex items-center gap-3">
+                    <super::theme::ThemeSwitch />
+                    <UserMenu />
+                </div>
             </div>
         </header>
     }
@@ -63,11 +66,11 @@ fn SideNav() -> impl IntoView {
     // the top bar's menu button.
     view! {
         <Show when=move || drawer.get()>
-            <div class="fixed inset-0 top-14 z-20 bg-slate-900/40 lg:hidden" on:click=move |_| drawer.set(false) />
+            <div class="fixed inset-0 top-14 z-20 bg-black/50 lg:hidden" on:click=move |_| drawer.set(false) />
         </Show>
         <nav id="side-nav" aria-label="Main"
             class=move || format!(
-                "w-60 shrink-0 border-r border-slate-200 bg-white px-3 py-6 lg:static lg:block {}",
+                "w-60 shrink-0 border-r border-slate-200 bg-surface px-3 py-6 lg:static lg:block {}",
                 if drawer.get() { "fixed bottom-0 left-0 top-14 z-30 block overflow-y-auto shadow-xl" } else { "hidden" }
             )>
             <ul class="space-y-1">

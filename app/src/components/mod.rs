@@ -6,6 +6,7 @@ pub mod page;
 pub mod query;
 pub mod rest;
 pub mod session;
+pub mod theme;
 pub mod toast;
 pub mod user_menu;
 pub mod widgets;

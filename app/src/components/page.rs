@@ -19,7 +19,7 @@ pub fn PageHeader(title: &'static str, #[prop(optional)] subtitle: &'static str)
 #[component]
 pub fn EmptyState(title: &'static str, children: Children) -> impl IntoView {
     view! {
-        <div class="rounded-lg border border-dashed border-slate-300 bg-white px-6 py-16 text-center">
+        <div class="rounded-lg border border-dashed border-slate-300 bg-surface px-6 py-16 text-center">
             <h2 class="text-base font-semibold text-slate-900">{title}</h2>
             <div class="mx-auto mt-2 max-w-md text-sm text-slate-500">{children()}</div>
         </div>

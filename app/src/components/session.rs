@@ -14,6 +14,11 @@ impl CurrentUser {
         self.0.get().and_then(|r| r.ok()).flatten()
     }
 
+    /// Like [`get`](Self::get), in an event handler (not tracked).
+    pub fn get_untracked(&self) -> Option<SessionUser> {
+        self.0.get_untracked().and_then(|r| r.ok()).flatten()
+    }
+
     pub fn is_admin(&self) -> bool {
         self.get().is_some_and(|u| u.is_admin)
     }

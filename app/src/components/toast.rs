@@ -66,8 +66,8 @@ pub fn ToastHost() -> impl IntoView {
                 <div
                     role=if toast.kind == ToastKind::Error { "alert" } else { "status" }
                     class=match toast.kind {
-                        ToastKind::Error => "pointer-events-auto flex items-start gap-3 rounded-lg border border-red-200 bg-white p-4 text-sm shadow-lg ring-1 ring-red-100",
-                        ToastKind::Success => "pointer-events-auto flex items-start gap-3 rounded-lg border border-emerald-200 bg-white p-4 text-sm shadow-lg ring-1 ring-emerald-100",
+                        ToastKind::Error => "pointer-events-auto flex items-start gap-3 rounded-lg border border-red-200 bg-surface p-4 text-sm shadow-lg ring-1 ring-red-100",
+                        ToastKind::Success => "pointer-events-auto flex items-start gap-3 rounded-lg border border-emerald-200 bg-surface p-4 text-sm shadow-lg ring-1 ring-emerald-100",
                     }
                 >
                     <span class=match toast.kind {
@@ -77,7 +77,7 @@ pub fn ToastHost() -> impl IntoView {
                     <p class="flex-1 text-slate-700">{toast.message.clone()}</p>
                     <button
                         type="button"
-                        class="text-slate-400 hover:text-slate-700"
+                        class="text-slate-500 hover:text-slate-700"
                         aria-label="Dismiss"
                         on:click=move |_| toasts.dismiss(toast.id)
                     >

@@ -34,12 +34,12 @@ pub fn UserMenu() -> impl IntoView {
             <button
                 type="button"
                 id="user-menu-button"
-                class="flex items-center gap-2 rounded-full py-1 pl-1 pr-2 text-sm text-slate-200 hover:bg-slate-800 focus:outline-none focus-visible:ring-2 focus-visible:ring-sky-400"
+                class="flex items-center gap-2 rounded-full py-1 pl-1 pr-2 text-sm text-white/85 hover:bg-white/10 focus:outline-none focus-visible:ring-2 focus-visible:ring-sky-400"
                 aria-haspopup="menu"
                 aria-expanded=move || open.get().to_string()
                 on:click=move |_| open.update(|o| *o = !*o)
             >
-                <span class="flex h-7 w-7 items-center justify-center rounded-full bg-slate-700 text-xs font-semibold uppercase">
+                <span class="flex h-7 w-7 items-center justify-center rounded-full bg-white/20 text-xs font-semibold uppercase">
                     <Transition fallback=|| "?">{initial}</Transition>
                 </span>
                 <span data-testid="current-user"><Transition fallback=|| "…">{name}</Transition></span>
@@ -52,7 +52,7 @@ pub fn UserMenu() -> impl IntoView {
                     role="menu"
                     id="user-menu"
                     aria-labelledby="user-menu-button"
-                    class="absolute right-0 z-50 mt-2 w-56 origin-top-right overflow-hidden rounded-lg border border-slate-200 bg-white py-1 text-sm text-slate-700 shadow-lg"
+                    class="absolute right-0 z-50 mt-2 w-56 origin-top-right overflow-hidden rounded-lg border border-slate-200 bg-surface py-1 text-sm text-slate-700 shadow-lg"
                 >
                     {move || match user.get() {
                         Some(u) => view! {

@@ -5,15 +5,17 @@ use leptos::prelude::*;
 
 use super::login::server_message;
 use crate::api::{
-    config_policies, create_user, list_gc_runs, list_users, load_instance_info, oidc_ping,
-    oidc_settings, set_user_admin, set_user_disabled, start_gc, system_quota,
+    config_policies, create_user, delete_user, list_gc_runs, list_users, load_instance_info,
+    oidc_ping, oidc_settings, reset_user_password, set_user_admin, set_user_disabled, start_gc,
+    system_quota,
 };
 use crate::components::page::{EmptyState, PageHeader};
 use crate::components::query::use_query_state;
 use crate::components::session::use_current_user;
 use crate::components::toast::use_toasts;
 use crate::components::widgets::{
-    human_size, Badge, Modal, Pager, BUTTON_PRIMARY, BUTTON_SECONDARY, INPUT, TABLE, TD, TH,
+    field_error_id, human_size, use_confirm, Badge, ConfirmRequest, FieldError, FormAlert,
+    FormError, Modal, Pager, BUTTON_DANGER, BUTTON_PRIMARY, BUTTON_SECONDARY, INPUT, TABLE, TD, TH,
 };
 
 #[component]
@@ -25,6 +27,8 @@ pub fn AdminPage() -> impl IntoView {
             {move || if user.is_admin() {
                 view! {
                     <UsersAdmin /> <OidcAdmin /> <StorageAdmin /> <GcAdmin />
+                    <div class="mt-8"><super::robots::RobotsPanel project=None manage=true /></div>
+                    <div class="mt-8"><super::labels::LabelsEditor project=None can_edit=true /></div>
                     <super::vulnerabilities::VulnDbAdmin /> <super::vulnerabilities::ScannersAdmin />
                     <ConfigPolicies />
                 }.into_any()
@@ -54,6 +58,7 @@ fn UsersAdmin() -> impl IntoView {
     let email = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
     let admin = RwSignal::new(false);
+    let form = FormError::new();
     let create = Action::new(move |_: &()| {
         let (u, e, p, a) = (
             username.get_untracked(),
@@ -70,7 +75,7 @@ fn UsersAdmin() -> impl IntoView {
                     password.set(String::new());
                     users.refetch();
                 }
-                Err(err) => toasts.error(server_message(&err)),
+                Err(err) => form.set(&err),
             }
         }
     });
@@ -81,6 +86,37 @@ fn UsersAdmin() -> impl IntoView {
                 toasts.error(server_message(&e));
             }
             users.refetch();
+        }
+    });
+    let confirm = use_confirm();
+    let remove = Action::new(move |id: &i64| {
+        let id = *id;
+        async move {
+            match delete_user(id).await {
+                Ok(()) => toasts.success("User deleted"),
+                Err(e) => toasts.error(server_message(&e)),
+            }
+            users.refetch();
+        }
+    });
+    // The password reset dialog: whose, the new password, and its refusal.
+    let reset_for = RwSignal::new(None::<(i64, String)>);
+    let reset_open = RwSignal::new(false);
+    let reset_password = RwSignal::new(String::new());
+    let reset_form = FormError::new();
+    let reset = Action::new(move |_: &()| {
+        let (target, pw) = (reset_for.get_untracked(), reset_password.get_untracked());
+        async move {
+            let Some((id, name)) = target else { return };
+            reset_form.clear();
+            match reset_user_password(id, pw).await {
+                Ok(()) => {
+                    toasts.success(format!("Password of {name} changed"));
+                    reset_open.set(false);
+                    reset_password.set(String::new());
+                }
+                Err(e) => reset_form.set(&e),
+            }
         }
     });
     let set_disabled = Action::new(move |(id, on): &(i64, bool)| {
@@ -117,6 +153,8 @@ fn UsersAdmin() -> impl IntoView {
                         Ok(p) => p.items.into_iter().map(|u| {
                             let (id, is_admin, disabled) = (u.id, u.is_admin, u.disabled);
                             let is_me = me.get().is_some_and(|m| m.username == u.username);
+                            let name = StoredValue::new(u.username.clone());
+                            let local = !u.oidc;
                             view! {
                                 <tr data-user=u.username.clone()>
                                     <td class=format!("{TD} font-medium")>{u.username.clone()}</td>
@@ -125,12 +163,50 @@ fn UsersAdmin() -> impl IntoView {
                                     <td class=TD>{if disabled { view! { <Badge text="Disabled" tone="red" /> } } else { view! { <Badge text="Active" tone="green" /> } }}</td>
                                     <td class=format!("{TD} space-x-2 text-right")>
                                         <Show when=move || !is_me>
-                                            <button class=BUTTON_SECONDARY on:click=move |_| { set_admin.dispatch((id, !is_admin)); }>
+                                            <button class=BUTTON_SECONDARY on:click={
+                                                let name = name.get_value();
+                                                move |_| confirm.ask(ConfirmRequest {
+                                                    title: if is_admin { "Revoke system administrator" } else { "Make system administrator" },
+                                                    message: if is_admin {
+                                                        format!("{name} will no longer administer this registry.")
+                                                    } else {
+                                                        format!("{name} will be able to manage every project, user and setting of this registry.")
+                                                    },
+                                                    action: if is_admin { "Revoke admin" } else { "Make admin" },
+                                                    typed: None,
+                                                    danger: is_admin,
+                                                    on_confirm: Callback::new(move |_| { set_admin.dispatch((id, !is_admin)); }),
+                                                })
+                                            }>
                                                 {if is_admin { "Revoke admin" } else { "Make admin" }}
                                             </button>
-                                            <button class=BUTTON_SECONDARY on:click=move |_| { set_disabled.dispatch((id, !disabled)); }>
+                                            <button class=BUTTON_SECONDARY on:click={
+                                                let name = name.get_value();
+                                                move |_| if disabled {
+                                                    set_disabled.dispatch((id, false));
+                                                } else {
+                                                    confirm.danger("Disable user", format!("Disable {name}? They can no longer sign in, push or pull."), "Disable", move || { set_disabled.dispatch((id, true)); });
+                                                }
+                                            }>
                                                 {if disabled { "Enable" } else { "Disable" }}
                                             </button>
+                                            <Show when=move || local>
+                                                <button class=BUTTON_SECONDARY on:click={
+                                                    let name = name.get_value();
+                                                    move |_| { reset_form.clear(); reset_for.set(Some((id, name.clone()))); reset_open.set(true); }
+                                                }>"Reset password"</button>
+                                            </Show>
+                                            <button class=BUTTON_DANGER on:click={
+                                                let name = name.get_value();
+                                                move |_| confirm.ask(ConfirmRequest {
+                                                    title: "Delete user",
+                                                    message: format!("Delete the user {name}? Their project memberships go with them. This cannot be undone."),
+                                                    action: "Delete user",
+                                                    typed: Some(name.clone()),
+                                                    danger: true,
+                                                    on_confirm: Callback::new(move |_| { remove.dispatch(id); }),
+                                                })
+                                            }>"Delete"</button>
                                         </Show>
                                     </td>
                                 </tr>
@@ -138,8 +214,8 @@ fn UsersAdmin() -> impl IntoView {
                         }).collect_view().into_any(),
     };
                     view! {
-                        <div class="rounded-lg border border-slate-200 bg-white">
-                            <div class="overflow-x-auto"><table class=TABLE>
+                        <div class="rounded-lg border border-slate-200 bg-surface">
+                            <div class="overflow-x-auto" tabindex="0"><table class=TABLE>
                                 <thead class="bg-slate-50"><tr>
                                     <th class=TH>"Username"</th><th class=TH>"Email"</th><th class=TH>"Role"</th>
                                     <th class=TH>"Status"</th><th class=TH></th>
@@ -152,18 +228,43 @@ fn UsersAdmin() -> impl IntoView {
                 })}
             </Transition>
             <Modal title="New user" open=dialog>
-                <form method="post" class="space-y-4" on:submit=move |ev| { ev.prevent_default(); create.dispatch(()); }>
+                <form method="post" class="space-y-4" on:submit=move |ev| { ev.prevent_default(); form.clear(); create.dispatch(()); }>
+                    <FormAlert form shown=|f| ["username", "email", "password"].contains(&f) />
                     <label class="block text-sm font-medium text-slate-700">"Username"
-                        <input name="new-username" required class=format!("mt-1 {INPUT}") bind:value=username /></label>
+                        <input name="new-username" required class=format!("mt-1 {INPUT}") bind:value=username
+                            aria-invalid=move || form.for_field("username").is_some().then_some("true")
+                            aria-describedby=move || form.for_field("username").map(|_| field_error_id("username")) /></label>
+                    <FieldError form field="username" />
                     <label class="block text-sm font-medium text-slate-700">"Email"
-                        <input name="new-email" type="email" class=format!("mt-1 {INPUT}") bind:value=email /></label>
+                        <input name="new-email" type="email" class=format!("mt-1 {INPUT}") bind:value=email
+                            aria-invalid=move || form.for_field("email").is_some().then_some("true")
+                            aria-describedby=move || form.for_field("email").map(|_| field_error_id("email")) /></label>
+                    <FieldError form field="email" />
                     <label class="block text-sm font-medium text-slate-700">"Password (8 characters or more)"
-                        <input name="new-password" type="password" required class=format!("mt-1 {INPUT}") bind:value=password /></label>
+                        <input name="new-password" type="password" required class=format!("mt-1 {INPUT}") bind:value=password
+                            aria-invalid=move || form.for_field("password").is_some().then_some("true")
+                            aria-describedby=move || form.for_field("password").map(|_| field_error_id("password")) /></label>
+                    <FieldError form field="password" />
                     <label class="flex items-center gap-2 text-sm text-slate-700">
                         <input type="checkbox" bind:checked=admin />"System administrator"</label>
                     <div class="flex justify-end gap-2 pt-2">
                         <button type="button" class=BUTTON_SECONDARY on:click=move |_| dialog.set(false)>"Cancel"</button>
                         <button type="submit" class=BUTTON_PRIMARY>"Create user"</button>
+                    </div>
+                </form>
+            </Modal>
+            <Modal title="Reset password" open=reset_open>
+                <form method="post" class="space-y-4" on:submit=move |ev| { ev.prevent_default(); reset.dispatch(()); }>
+                    <p class="text-sm text-slate-600">{move || reset_for.get().map(|(_, n)| format!("A new password for {n}. Tell them through a channel you trust."))}</p>
+                    <FormAlert form=reset_form shown=|f| f == "password" />
+                    <label class="block text-sm font-medium text-slate-700">"New password"
+                        <input name="reset-password" type="password" required autocomplete="new-password" class=format!("mt-1 {INPUT}") bind:value=reset_password
+                            aria-invalid=move || reset_form.for_field("password").is_some().then_some("true")
+                            aria-describedby=move || reset_form.for_field("password").map(|_| field_error_id("password")) /></label>
+                    <FieldError form=reset_form field="password" />
+                    <div class="flex justify-end gap-2 pt-2">
+                        <button type="button" class=BUTTON_SECONDARY on:click=move |_| reset_open.set(false)>"Cancel"</button>
+                        <button type="submit" class=BUTTON_PRIMARY>"Set password"</button>
                     </div>
                 </form>
             </Modal>
@@ -197,7 +298,7 @@ fn OidcAdmin() -> impl IntoView {
                     ("CLI secret lifetime", format!("{} days", s.cli_secret_lifetime_days)),
                 ];
                 view! {
-                    <section class="mt-8 rounded-lg border border-slate-200 bg-white" data-testid="oidc-settings">
+                    <section class="mt-8 rounded-lg border border-slate-200 bg-surface" data-testid="oidc-settings">
                         <div class="flex items-center justify-between border-b border-slate-100 px-6 py-4">
                             <div>
                                 <h2 class="text-base font-semibold text-slate-900">"Single sign-on (OpenID Connect)"</h2>
@@ -251,7 +352,7 @@ fn percent(used: i64, limit: i64) -> Option<i64> {
 fn StorageAdmin() -> impl IntoView {
     let quota = Resource::new(|| (), |_| system_quota());
     view! {
-        <section class="mt-8 rounded-lg border border-slate-200 bg-white" data-testid="system-quota">
+        <section class="mt-8 rounded-lg border border-slate-200 bg-surface" data-testid="system-quota">
             <div class="border-b border-slate-100 px-6 py-4">
                 <h2 class="text-base font-semibold text-slate-900">"Storage"</h2>
                 <p class="text-sm text-slate-500">"A blob counts once in each project that holds it, however many of the project's repositories share it; the registry total counts it once per project, as the limits do."</p>
@@ -269,7 +370,7 @@ fn StorageAdmin() -> impl IntoView {
                                 <span class="font-medium">"Registry: "</span>{total}
                                 <span class="ml-3 text-slate-500">{format!("new projects get {}", limit_text(q.default_project_limit))}</span>
                             </p>
-                            <div class="overflow-x-auto"><table class=TABLE>
+                            <div class="overflow-x-auto" tabindex="0"><table class=TABLE>
                                 <thead class="bg-slate-50"><tr>
                                     <th class=TH>"Project"</th><th class=TH>"Used"</th><th class=TH>"Limit"</th><th class=TH>"Share of limit"</th>
                                 </tr></thead>
@@ -322,7 +423,7 @@ fn GcAdmin() -> impl IntoView {
         }
     });
     view! {
-        <section class="mt-8 rounded-lg border border-slate-200 bg-white" data-testid="gc">
+        <section class="mt-8 rounded-lg border border-slate-200 bg-surface" data-testid="gc">
             <div class="flex flex-wrap items-center justify-between gap-4 border-b border-slate-100 px-6 py-4">
                 <div>
                     <h2 class="text-base font-semibold text-slate-900">"Garbage collection"</h2>
@@ -343,7 +444,7 @@ fn GcAdmin() -> impl IntoView {
                     Err(e) => view! { <p class="px-6 py-4 text-sm text-red-600">{server_message(&e)}</p> }.into_any(),
                     Ok(rs) if rs.is_empty() => view! { <p class="px-6 py-4 text-sm text-slate-500">"No runs yet."</p> }.into_any(),
                     Ok(rs) => view! {
-                        <div class="overflow-x-auto"><table class=TABLE>
+                        <div class="overflow-x-auto" tabindex="0"><table class=TABLE>
                             <thead class="bg-slate-50"><tr>
                                 <th class=TH>"Run"</th><th class=TH>"Started (UTC)"</th><th class=TH>"By"</th><th class=TH>"Kind"</th>
                                 <th class=TH>"Status"</th><th class=TH>"Result"</th>
@@ -394,7 +495,7 @@ fn GcAdmin() -> impl IntoView {
 fn ConfigPolicies() -> impl IntoView {
     let policies = Resource::new(|| (), |_| config_policies());
     view! {
-        <section class="mt-8 rounded-lg border border-slate-200 bg-white" data-testid="config-policies">
+        <section class="mt-8 rounded-lg border border-slate-200 bg-surface" data-testid="config-policies">
             <div class="border-b border-slate-100 px-6 py-4">
                 <h2 class="text-base font-semibold text-slate-900">"Policies from configuration"</h2>
                 <p class="text-sm text-slate-500">"Declared in the configuration file and applied at start (or with berth apply); change them there."</p>
@@ -402,7 +503,7 @@ fn ConfigPolicies() -> impl IntoView {
             <Transition fallback=|| ()>
                 {move || policies.get().and_then(|r| r.ok()).map(|c| {
                     let list = |items: Vec<String>| if items.is_empty() {
-                        view! { <span class="text-slate-400">"none"</span> }.into_any()
+                        view! { <span class="text-slate-500">"none"</span> }.into_any()
                     } else {
                         view! { <ul class="space-y-1">{items.into_iter().map(|i| view! { <li>{i}</li> }).collect_view()}</ul> }.into_any()
                     };

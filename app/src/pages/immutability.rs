@@ -54,7 +54,7 @@ pub fn ImmutabilityTab(project: String, can_edit: bool) -> impl IntoView {
     view! {
         <div class="space-y-6" data-testid="immutability">
             <crate::components::widgets::ManagedNote project=name.get_value() />
-            <div class="rounded-lg border border-slate-200 bg-white">
+            <div class="rounded-lg border border-slate-200 bg-surface">
                 <div class="border-b border-slate-100 px-5 py-4">
                     <h2 class="text-base font-semibold text-slate-900">"Immutable tags"</h2>
                     <p class="text-sm text-slate-500">"A tag a rule protects cannot be pushed to a different digest or deleted, nor its artifact or repository; pushing the same digest again is allowed. Retention skips it."</p>
@@ -64,7 +64,7 @@ pub fn ImmutabilityTab(project: String, can_edit: bool) -> impl IntoView {
                         Err(e) => view! { <p class="px-5 py-4 text-sm text-red-600">{server_message(&e)}</p> }.into_any(),
                         Ok(rs) if rs.is_empty() => view! { <p class="px-5 py-4 text-sm text-slate-500">"No rules: every tag can move."</p> }.into_any(),
                         Ok(rs) => view! {
-                            <div class="overflow-x-auto"><table class=TABLE>
+                            <div class="overflow-x-auto" tabindex="0"><table class=TABLE>
                                 <thead class="bg-slate-50"><tr>
                                     <th class=TH>"Repositories"</th><th class=TH>"Tags"</th><th class=TH>"Source"</th><th class=TH></th>
                                 </tr></thead>
@@ -96,7 +96,7 @@ pub fn ImmutabilityTab(project: String, can_edit: bool) -> impl IntoView {
                 </Transition>
             </div>
             <Show when=move || can_edit>
-                <form method="post" class="flex flex-wrap items-end gap-3 rounded-lg border border-slate-200 bg-white p-5"
+                <form method="post" class="flex flex-wrap items-end gap-3 rounded-lg border border-slate-200 bg-surface p-5"
                     on:submit=move |ev| { ev.prevent_default(); add.dispatch(()); }>
                     <label class="text-sm text-slate-700">"Repositories"
                         <input class=format!("mt-1 w-40 font-mono {INPUT}") aria-label="Immutable rule repositories" bind:value=repo /></label>

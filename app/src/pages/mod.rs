@@ -1,8 +1,10 @@
 //! One module per console page.
 
 pub mod admin;
+pub mod artifact;
 pub mod audit;
 pub mod immutability;
+pub mod labels;
 pub mod login;
 pub mod not_found;
 pub mod onboard;
@@ -11,5 +13,6 @@ pub mod project;
 pub mod projects;
 pub mod repository;
 pub mod retention;
+pub mod robots;
 pub mod settings;
 pub mod vulnerabilities;

@@ -17,7 +17,7 @@ pub fn NotFound() -> impl IntoView {
             <p class="text-sm font-semibold uppercase tracking-wide text-sky-600">"404"</p>
             <h1 class="mt-2 text-3xl font-semibold tracking-tight text-slate-900">"Page not found"</h1>
             <p class="mt-3 text-sm text-slate-500">"The page you asked for is not part of the Berth console."</p>
-            <a href="/" class="mt-8 rounded-md bg-sky-600 px-4 py-2 text-sm font-semibold text-white hover:bg-sky-700">
+            <a href="/" class="mt-8 rounded-md bg-accent px-4 py-2 text-sm font-semibold text-white hover:bg-accent-hover">
                 "Back to projects"
             </a>
         </div>

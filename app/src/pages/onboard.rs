@@ -33,7 +33,7 @@ pub fn OnboardPage() -> impl IntoView {
     });
     view! {
         <Title text="Choose your username" />
-        <div class="flex min-h-full items-center justify-center bg-slate-900 px-4 py-12">
+        <div class="flex min-h-full items-center justify-center bg-chrome px-4 py-12">
             <div class="w-full max-w-sm">
                 <div class="mb-8 flex items-center justify-center gap-3 text-white">
                     {icons::logo()}
@@ -42,7 +42,7 @@ pub fn OnboardPage() -> impl IntoView {
                 <Suspense fallback=|| ()>
                     {move || pending.get().map(|p| match p {
                         Ok(Some(identity)) => view! {
-                            <form method="post" class="space-y-5 rounded-xl bg-white p-8 shadow-xl" data-testid="onboard-form"
+                            <form method="post" class="space-y-5 rounded-xl bg-surface p-8 shadow-xl" data-testid="onboard-form"
                                 on:submit=move |ev| { ev.prevent_default(); submit.dispatch(username.get()); }>
                                 <h1 class="text-lg font-semibold text-slate-900">"Welcome to Berth"</h1>
                                 <p class="text-sm text-slate-600">
@@ -59,13 +59,13 @@ pub fn OnboardPage() -> impl IntoView {
                                     <input name="username" type="text" required class=format!("mt-1 {INPUT}") bind:value=username />
                                 </label>
                                 <button type="submit" disabled=move || submit.pending().get()
-                                    class="w-full rounded-md bg-sky-600 px-4 py-2 text-sm font-semibold text-white shadow-sm hover:bg-sky-700 disabled:opacity-60">
+                                    class="w-full rounded-md bg-accent px-4 py-2 text-sm font-semibold text-white shadow-sm hover:bg-accent-hover disabled:opacity-60">
                                     "Continue"
                                 </button>
                             </form>
                         }.into_any(),
                         _ => view! {
-                            <div class="space-y-3 rounded-xl bg-white p-8 text-sm text-slate-700 shadow-xl">
+                            <div class="space-y-3 rounded-xl bg-surface p-8 text-sm text-slate-700 shadow-xl">
                                 <p>"No sign-in is waiting for a username."</p>
                                 <a href="/login" class="font-medium text-sky-700 hover:underline">"Go to the sign-in page"</a>
                             </div>

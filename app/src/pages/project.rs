@@ -2,7 +2,7 @@
 //! offered; the same policy on the server refuses them anyway.
 
 use domain::policy::authz::{allows, Action as Act, ProjectFacts, Resource as Res, Subject};
-use domain::types::dto::{MemberKind, ProjectView, RobotSecret};
+use domain::types::dto::{MemberKind, ProjectView};
 use domain::types::Role;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -10,13 +10,14 @@ use leptos_router::hooks::use_params_map;
 
 use super::login::server_message;
 use crate::api::{
-    add_member, create_robot, delete_robot, get_project, list_members, list_robots, remove_member,
-    set_robot_disabled, update_member,
+    add_member, delete_project, get_project, list_members, remove_member, update_member,
+    update_project_settings,
 };
 use crate::components::session::use_current_user;
 use crate::components::toast::use_toasts;
 use crate::components::widgets::{
-    Badge, Modal, BUTTON_DANGER, BUTTON_PRIMARY, BUTTON_SECONDARY, INPUT, TABLE, TD, TH,
+    field_error_id, use_confirm, Badge, ConfirmRequest, FieldError, FormAlert, FormError, TabLinks,
+    BUTTON_DANGER, BUTTON_PRIMARY, INPUT, TABLE, TD, TH,
 };
 
 /// Whether the signed-in user may perform `action` on `resource` in this project.
@@ -33,23 +34,31 @@ pub(crate) fn may(is_admin: bool, project: &ProjectView, resource: Res, action: 
     )
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Tab {
-    Repositories,
-    Members,
-    Robots,
-    Retention,
-    Immutability,
-    Vulnerability,
-}
+/// The tabs of a project page: their path segment (`/projects/{name}/{segment}`) and label.
+pub(crate) const TABS: [(&str, &str); 8] = [
+    ("repositories", "Repositories"),
+    ("members", "Members"),
+    ("robots", "Robot accounts"),
+    ("retention", "Tag retention"),
+    ("immutable", "Immutable tags"),
+    ("vulnerability", "Vulnerability"),
+    ("logs", "Logs"),
+    ("settings", "Settings"),
+];
 
 #[component]
 pub fn ProjectPage() -> impl IntoView {
     let params = use_params_map();
     let name = move || params.read().get("name").unwrap_or_default();
+    let tab = move || {
+        params
+            .read()
+            .get("tab")
+            .filter(|t| TABS.iter().any(|(k, _)| k == t))
+            .unwrap_or_else(|| "repositories".into())
+    };
     let project = Resource::new(name, get_project);
     let user = use_current_user();
-    let tab = RwSignal::new(Tab::Repositories);
 
     view! {
         <Title text=move || name() />
@@ -58,65 +67,64 @@ pub fn ProjectPage() -> impl IntoView {
                 Err(e) => view! { <p class="text-sm text-red-600">{server_message(&e)}</p> }.into_any(),
                 Ok(p) => {
                     let is_admin = user.is_admin();
-                    let can_see_members = may(is_admin, &p, Res::Member, Act::List);
-                    let can_see_robots = may(is_admin, &p, Res::Robot, Act::List);
-                    let can_see_retention = may(is_admin, &p, Res::TagRetention, Act::Read);
+                    let visible = |key: &str| match key {
+                        "members" => may(is_admin, &p, Res::Member, Act::List),
+                        "robots" => may(is_admin, &p, Res::Robot, Act::List),
+                        "retention" => may(is_admin, &p, Res::TagRetention, Act::Read),
+                        "immutable" => may(is_admin, &p, Res::ImmutableTag, Act::List),
+                        "logs" => may(is_admin, &p, Res::AuditLog, Act::List),
+                        "settings" => may(is_admin, &p, Res::Project, Act::Update),
+                        _ => true,
+                    };
+                    let tabs: Vec<(String, &'static str, &'static str)> = TABS
+                        .iter()
+                        .filter(|(k, _)| visible(k))
+                        .map(|(k, label)| (format!("/projects/{}/{k}", p.name), *k, *label))
+                        .collect();
                     let can_edit_retention = may(is_admin, &p, Res::TagRetention, Act::Update);
-                    let can_see_immutable = may(is_admin, &p, Res::ImmutableTag, Act::List);
                     let can_edit_immutable = may(is_admin, &p, Res::ImmutableTag, Act::Create);
                     let can_edit_vuln = may(is_admin, &p, Res::Project, Act::Update);
-                    let p7 = p.name.clone();
-                    let tab_class = move |t: Tab| if tab.get() == t {
-                        "border-b-2 border-sky-600 px-1 pb-3 text-sm font-semibold text-sky-700"
-                    } else {
-                        "border-b-2 border-transparent px-1 pb-3 text-sm font-medium text-slate-500 hover:text-slate-800"
-                    };
-                    let p2 = p.clone();
-                    let p3 = p.clone();
-                    let p4 = p.clone();
-                    let p5 = p.name.clone();
-                    let p6 = p.name.clone();
+                    let allowed = StoredValue::new(tabs.iter().map(|(_, k, _)| *k).collect::<Vec<_>>());
+                    let p = StoredValue::new(p);
                     view! {
                         <div class="mb-6 border-b border-slate-200 pb-4">
                             <div class="flex items-center gap-3">
-                                <h1 class="text-2xl font-semibold tracking-tight text-slate-900">{p.name.clone()}</h1>
-                                {if p.public { view! { <Badge text="Public" tone="green" /> } } else { view! { <Badge text="Private" /> } }}
-                                {p.current_role.map(|r| view! { <Badge text=r.label() tone="blue" /> })}
+                                <h1 class="text-2xl font-semibold tracking-tight text-slate-900">{p.read_value().name.clone()}</h1>
+                                {if p.read_value().public { view! { <Badge text="Public" tone="green" /> } } else { view! { <Badge text="Private" /> } }}
+                                {p.read_value().current_role.map(|r| view! { <Badge text=r.label() tone="blue" /> })}
                             </div>
-                            <super::repository::PushHint project=p.name.clone() />
-                            <QuotaBar project=p.name.clone() />
+                            <super::repository::PushHint project=p.read_value().name.clone() />
+                            <QuotaBar project=p.read_value().name.clone() />
                         </div>
-                        <nav class="mb-6 flex gap-6 border-b border-slate-200" aria-label="Project sections">
-                            <button class=move || tab_class(Tab::Repositories) on:click=move |_| tab.set(Tab::Repositories)>"Repositories"</button>
-                            <Show when=move || can_see_members>
-                                <button class=move || tab_class(Tab::Members) on:click=move |_| tab.set(Tab::Members)>"Members"</button>
-                            </Show>
-                            <Show when=move || can_see_robots>
-                                <button class=move || tab_class(Tab::Robots) on:click=move |_| tab.set(Tab::Robots)>"Robot accounts"</button>
-                            </Show>
-                            <Show when=move || can_see_retention>
-                                <button class=move || tab_class(Tab::Retention) on:click=move |_| tab.set(Tab::Retention)>"Tag retention"</button>
-                            </Show>
-                            <Show when=move || can_see_immutable>
-                                <button class=move || tab_class(Tab::Immutability) on:click=move |_| tab.set(Tab::Immutability)>"Immutable tags"</button>
-                            </Show>
-                            <button class=move || tab_class(Tab::Vulnerability) on:click=move |_| tab.set(Tab::Vulnerability)>"Vulnerability"</button>
-                        </nav>
-                        {move || match tab.get() {
-                            Tab::Repositories => view! { <super::repository::RepositoriesTab project=p4.clone() /> }.into_any(),
-                            Tab::Members if can_see_members => view! { <MembersTab project=p2.clone() is_admin /> }.into_any(),
-                            Tab::Robots if can_see_robots => view! { <RobotsTab project=p3.clone() is_admin /> }.into_any(),
-                            Tab::Retention if can_see_retention => view! {
-                                <super::retention::RetentionTab project=p5.clone() can_edit=can_edit_retention />
-                            }.into_any(),
-                            Tab::Immutability if can_see_immutable => view! {
-                                <super::immutability::ImmutabilityTab project=p6.clone() can_edit=can_edit_immutable />
-                            }.into_any(),
-                            Tab::Vulnerability => view! {
-                                <super::vulnerabilities::VulnerabilityTab project=p7.clone() can_edit=can_edit_vuln />
-                            }.into_any(),
-                            _ => view! { <p class="text-sm text-slate-500">"Your role in this project does not include its members or robot accounts."</p> }.into_any(),
+                        <TabLinks label="Project sections" tabs current=Signal::derive(tab) />
+                        <div role="tabpanel" id="tab-panel" aria-labelledby=move || format!("tab-{}", tab())>
+                        {move || {
+                            let t = tab();
+                            let p = p.get_value();
+                            if !allowed.read_value().contains(&t.as_str()) {
+                                return view! { <p class="text-sm text-slate-500">"Your role in this project does not include this section."</p> }.into_any();
+                            }
+                            match t.as_str() {
+                                "members" => view! { <MembersTab project=p is_admin /> }.into_any(),
+                                "robots" => {
+                                    let manage = may(is_admin, &p, Res::Robot, Act::Create);
+                                    view! { <super::robots::RobotsPanel project=Some(p.name.clone()) manage /> }.into_any()
+                                }
+                                "retention" => view! {
+                                    <super::retention::RetentionTab project=p.name.clone() can_edit=can_edit_retention />
+                                }.into_any(),
+                                "immutable" => view! {
+                                    <super::immutability::ImmutabilityTab project=p.name.clone() can_edit=can_edit_immutable />
+                                }.into_any(),
+                                "logs" => view! { <super::audit::AuditLog project=Some(p.name.clone()) /> }.into_any(),
+                                "settings" => view! { <SettingsTab project=p is_admin /> }.into_any(),
+                                "vulnerability" => view! {
+                                    <super::vulnerabilities::VulnerabilityTab project=p.name.clone() can_edit=can_edit_vuln />
+                                }.into_any(),
+                                _ => view! { <super::repository::RepositoriesTab project=p /> }.into_any(),
+                            }
                         }}
+                        </div>
                     }.into_any()
                 }
             })}
@@ -136,6 +144,8 @@ fn MembersTab(project: ProjectView, is_admin: bool) -> impl IntoView {
     let toasts = use_toasts();
     let name = project.name.clone();
     let manage = may(is_admin, &project, Res::Member, Act::Create);
+    let confirm = use_confirm();
+    let user = use_current_user();
     let members = Resource::new(
         {
             let n = name.clone();
@@ -198,7 +208,7 @@ fn MembersTab(project: ProjectView, is_admin: bool) -> impl IntoView {
 
     view! {
         <Show when=move || manage>
-            <form method="post" data-testid="add-member" class="mb-6 flex flex-wrap items-end gap-3 rounded-lg border border-slate-200 bg-white p-4"
+            <form method="post" data-testid="add-member" class="mb-6 flex flex-wrap items-end gap-3 rounded-lg border border-slate-200 bg-surface p-4"
                 on:submit=move |ev| { ev.prevent_default(); add.dispatch((new_kind.get(), new_name.get(), new_role.get())); }>
                 <label class="text-sm font-medium text-slate-700">"Type"
                     <select name="member-kind" class=format!("mt-1 {INPUT}") on:change=move |ev| new_kind.set(event_target_value(&ev))>
@@ -217,8 +227,8 @@ fn MembersTab(project: ProjectView, is_admin: bool) -> impl IntoView {
                 <button type="submit" class=BUTTON_PRIMARY>"Add member"</button>
             </form>
         </Show>
-        <div class="rounded-lg border border-slate-200 bg-white">
-            <div class="overflow-x-auto"><table class=TABLE>
+        <div class="rounded-lg border border-slate-200 bg-surface">
+            <div class="overflow-x-auto" tabindex="0"><table class=TABLE>
                 <thead class="bg-slate-50"><tr>
                     <th class=TH>"Member"</th><th class=TH>"Type"</th><th class=TH>"Role"</th><th class=TH></th>
                 </tr></thead>
@@ -228,6 +238,7 @@ fn MembersTab(project: ProjectView, is_admin: bool) -> impl IntoView {
                             Err(e) => view! { <tr><td class=TD colspan="4">{server_message(&e)}</td></tr> }.into_any(),
                             Ok(list) => list.into_iter().map(|m| {
                                 let id = m.id;
+                                let remove_who = m.name.clone();
                                 view! {
                                     <tr data-member=m.name.clone()>
                                         <td class=format!("{TD} font-medium")>{m.name.clone()}</td>
@@ -236,8 +247,25 @@ fn MembersTab(project: ProjectView, is_admin: bool) -> impl IntoView {
                                             {if manage {
                                                 view! {
                                                     <select aria-label=format!("Role of {}", m.name) class="rounded-md border border-slate-300 px-2 py-1 text-sm"
-                                                        on:change=move |ev| {
-                                                            if let Ok(role) = event_target_value(&ev).parse::<Role>() { change.dispatch((id, role)); }
+                                                        on:change={
+                                                            let (who, old) = (m.name.clone(), m.role);
+                                                            move |ev| {
+                                                                let Ok(role) = event_target_value(&ev).parse::<Role>() else { return };
+                                                                let me = user.get_untracked().is_some_and(|u| u.username == who);
+                                                                if me && role.rank() < old.rank() {
+                                                                    confirm.ask(ConfirmRequest {
+                                                                        title: "Change your own role",
+                                                                        message: format!("You are about to make yourself {} in this project: you may lose rights you need to undo it.", role.label()),
+                                                                        action: "Change my role",
+                                                                        typed: None,
+                                                                        danger: true,
+                                                                        on_confirm: Callback::new(move |_| { change.dispatch((id, role)); }),
+                                                                    });
+                                                                    members.refetch();
+                                                                } else {
+                                                                    change.dispatch((id, role));
+                                                                }
+                                                            }
                                                         }>
                                                         {role_options(m.role)}
                                                     </select>
@@ -248,7 +276,10 @@ fn MembersTab(project: ProjectView, is_admin: bool) -> impl IntoView {
                                         </td>
                                         <td class=format!("{TD} text-right")>
                                             <Show when=move || manage>
-                                                <button class=BUTTON_DANGER on:click=move |_| { remove.dispatch(id); }>"Remove"</button>
+                                                <button class=BUTTON_DANGER on:click={
+                                                    let who = remove_who.clone();
+                                                    move |_| confirm.danger("Remove member", format!("Remove {who} from this project? They lose the access this membership gave them."), "Remove", move || { remove.dispatch(id); })
+                                                }>"Remove"</button>
                                             </Show>
                                         </td>
                                     </tr>
@@ -259,167 +290,6 @@ fn MembersTab(project: ProjectView, is_admin: bool) -> impl IntoView {
                 </tbody>
             </table></div>
         </div>
-    }
-}
-
-#[component]
-fn RobotsTab(project: ProjectView, is_admin: bool) -> impl IntoView {
-    let toasts = use_toasts();
-    let name = project.name.clone();
-    let manage = may(is_admin, &project, Res::Robot, Act::Create);
-    let robots = Resource::new(
-        {
-            let n = name.clone();
-            move || n.clone()
-        },
-        list_robots,
-    );
-    let dialog = RwSignal::new(false);
-    let revealed: RwSignal<Option<RobotSecret>> = RwSignal::new(None);
-    let secret_open = RwSignal::new(false);
-    let robot_name = RwSignal::new(String::new());
-    let description = RwSignal::new(String::new());
-    let days = RwSignal::new("30".to_string());
-    let push = RwSignal::new(true);
-    let create = Action::new({
-        let project = name.clone();
-        move |_: &()| {
-            let project = project.clone();
-            let (n, d, days, push) = (
-                robot_name.get_untracked(),
-                description.get_untracked(),
-                days.get_untracked(),
-                push.get_untracked(),
-            );
-            async move {
-                let days = days.trim().parse::<i64>().unwrap_or(30);
-                match create_robot(project, n, d, days, push).await {
-                    Ok(secret) => {
-                        dialog.set(false);
-                        robot_name.set(String::new());
-                        revealed.set(Some(secret));
-                        secret_open.set(true);
-                        robots.refetch();
-                    }
-                    Err(e) => toasts.error(server_message(&e)),
-                }
-            }
-        }
-    });
-    let toggle = Action::new(move |(id, disabled): &(i64, bool)| {
-        let (id, disabled) = (*id, *disabled);
-        async move {
-            match set_robot_disabled(id, disabled).await {
-                Ok(r) => toasts.success(format!(
-                    "{} {}",
-                    r.name,
-                    if disabled { "disabled" } else { "enabled" }
-                )),
-                Err(e) => toasts.error(server_message(&e)),
-            }
-            robots.refetch();
-        }
-    });
-    let delete = Action::new(move |id: &i64| {
-        let id = *id;
-        async move {
-            match delete_robot(id).await {
-                Ok(()) => toasts.success("Robot account deleted"),
-                Err(e) => toasts.error(server_message(&e)),
-            }
-            robots.refetch();
-        }
-    });
-    let copy = move |_| {
-        if let Some(secret) = revealed.get_untracked() {
-            let clipboard = window().navigator().clipboard();
-            let _ = clipboard.write_text(&secret.secret);
-            toasts.success("Secret copied to the clipboard");
-        }
-    };
-
-    view! {
-        <Show when=move || manage>
-            <div class="mb-4 flex justify-end">
-                <button class=BUTTON_PRIMARY on:click=move |_| dialog.set(true)>"New robot account"</button>
-            </div>
-        </Show>
-        <div class="rounded-lg border border-slate-200 bg-white">
-            <div class="overflow-x-auto"><table class=TABLE>
-                <thead class="bg-slate-50"><tr>
-                    <th class=TH>"Name"</th><th class=TH>"Permissions"</th><th class=TH>"Expires"</th>
-                    <th class=TH>"Status"</th><th class=TH></th>
-                </tr></thead>
-                <tbody class="divide-y divide-slate-100">
-                    <Transition fallback=|| ()>
-                        {move || robots.get().map(|r| match r {
-                            Err(e) => view! { <tr><td class=TD colspan="5">{server_message(&e)}</td></tr> }.into_any(),
-                            Ok(list) if list.is_empty() => view! {
-                                <tr><td class=format!("{TD} text-slate-500") colspan="5">"No robot accounts."</td></tr>
-                            }.into_any(),
-                            Ok(list) => list.into_iter().map(|robot| {
-                                let (id, disabled) = (robot.id, robot.disabled);
-                                let perms = robot.permissions.iter()
-                                    .map(|g| format!("{:?} {:?}", g.resource, g.action).to_lowercase())
-                                    .collect::<Vec<_>>().join(", ");
-                                view! {
-                                    <tr data-robot=robot.name.clone()>
-                                        <td class=format!("{TD} font-mono text-xs")>{robot.name.clone()}</td>
-                                        <td class=TD>{perms}</td>
-                                        <td class=TD>{robot.expires_at.clone().map(|e| e[..10].to_string()).unwrap_or_else(|| "Never".into())}</td>
-                                        <td class=TD>{if disabled { view! { <Badge text="Disabled" tone="red" /> } } else { view! { <Badge text="Enabled" tone="green" /> } }}</td>
-                                        <td class=format!("{TD} text-right space-x-2")>
-                                            <Show when=move || manage>
-                                                <button class=BUTTON_SECONDARY on:click=move |_| { toggle.dispatch((id, !disabled)); }>
-                                                    {if disabled { "Enable" } else { "Disable" }}
-                                                </button>
-                                                <button class=BUTTON_DANGER on:click=move |_| { delete.dispatch(id); }>"Delete"</button>
-                                            </Show>
-                                        </td>
-                                    </tr>
-                                }
-                            }).collect_view().into_any(),
-                        })}
-                    </Transition>
-                </tbody>
-            </table></div>
-        </div>
-        <Modal title="New robot account" open=dialog>
-            <form method="post" class="space-y-4" on:submit=move |ev| { ev.prevent_default(); create.dispatch(()); }>
-                <label class="block text-sm font-medium text-slate-700">"Name"
-                    <input name="robot-name" required class=format!("mt-1 {INPUT}") bind:value=robot_name placeholder="ci" />
-                </label>
-                <label class="block text-sm font-medium text-slate-700">"Description"
-                    <input name="robot-description" class=format!("mt-1 {INPUT}") bind:value=description />
-                </label>
-                <label class="block text-sm font-medium text-slate-700">"Expires after (days, -1 never)"
-                    <input name="robot-days" class=format!("mt-1 {INPUT}") bind:value=days />
-                </label>
-                <label class="flex items-center gap-2 text-sm text-slate-700">
-                    <input type="checkbox" name="robot-push" bind:checked=push />
-                    "May push (pull is always granted)"
-                </label>
-                <div class="flex justify-end gap-2 pt-2">
-                    <button type="button" class=BUTTON_SECONDARY on:click=move |_| dialog.set(false)>"Cancel"</button>
-                    <button type="submit" class=BUTTON_PRIMARY>"Create"</button>
-                </div>
-            </form>
-        </Modal>
-        <Modal title="Robot account created" open=secret_open>
-            {move || revealed.get().map(|s| view! {
-                <p class="text-sm text-slate-600">"Copy the secret now: Berth stores only its hash and cannot show it again."</p>
-                <dl class="mt-4 space-y-3 text-sm">
-                    <div><dt class="font-medium text-slate-500">"Name"</dt>
-                        <dd class="font-mono text-slate-900" data-testid="robot-name">{s.name.clone()}</dd></div>
-                    <div><dt class="font-medium text-slate-500">"Secret"</dt>
-                        <dd class="break-all rounded bg-slate-100 p-2 font-mono text-slate-900" data-testid="robot-secret">{s.secret.clone()}</dd></div>
-                </dl>
-            })}
-            <div class="mt-6 flex justify-end gap-2">
-                <button type="button" class=BUTTON_SECONDARY on:click=copy>"Copy secret"</button>
-                <button type="button" class=BUTTON_PRIMARY on:click=move |_| { secret_open.set(false); revealed.set(None); }>"Done"</button>
-            </div>
-        </Modal>
     }
 }
 
@@ -452,7 +322,7 @@ fn QuotaBar(project: String) -> impl IntoView {
                         {(!q.repositories.is_empty()).then(|| view! {
                             <details class="mt-2 text-xs text-slate-600" data-testid="quota-breakdown">
                                 <summary class="cursor-pointer text-slate-500">"By repository"</summary>
-                                <p class="mt-1 text-slate-400">"A layer shared by several repositories is listed in each, and counted once in the project's total."</p>
+                                <p class="mt-1 text-slate-500">"A layer shared by several repositories is listed in each, and counted once in the project's total."</p>
                                 <table class="mt-1 w-full"><tbody>
                                     {q.repositories.iter().map(|r| view! {
                                         <tr data-repository-usage=r.name.clone()>
@@ -467,5 +337,86 @@ fn QuotaBar(project: String) -> impl IntoView {
                 }
             })}
         </Transition>
+    }
+}
+
+/// A project's own settings: visibility, storage limit (system administrators), and deletion.
+#[component]
+fn SettingsTab(project: ProjectView, is_admin: bool) -> impl IntoView {
+    let toasts = use_toasts();
+    let confirm = use_confirm();
+    let name = StoredValue::new(project.name.clone());
+    let public = RwSignal::new(project.public);
+    let shown_limit = if project.storage_limit < 0 {
+        "-1".to_string()
+    } else {
+        crate::components::widgets::human_size(project.storage_limit as u64)
+    };
+    let initial_limit = StoredValue::new(shown_limit.clone());
+    let limit = RwSignal::new(shown_limit);
+    let can_delete = may(is_admin, &project, Res::Project, Act::Delete);
+    let form = FormError::new();
+    let save = Action::new(move |_: &()| {
+        let (n, p) = (name.get_value(), public.get_untracked());
+        // Only a limit the administrator changed is sent (the shown one is rounded).
+        let l = Some(limit.get_untracked())
+            .filter(|l| is_admin && *l != initial_limit.get_value())
+            .unwrap_or_default();
+        async move {
+            form.clear();
+            match update_project_settings(n, p, l).await {
+                Ok(_) => toasts.success("Project settings saved"),
+                Err(e) => form.set(&e),
+            }
+        }
+    });
+    let remove = Action::new(move |_: &()| {
+        let n = name.get_value();
+        async move {
+            match delete_project(n.clone()).await {
+                Ok(()) => crate::components::session::hard_navigate("/projects"),
+                Err(e) => toasts.error(server_message(&e)),
+            }
+        }
+    });
+    view! {
+        <div class="space-y-6">
+            <form method="post" class="max-w-xl space-y-4 rounded-lg border border-slate-200 bg-surface p-6" data-testid="project-settings"
+                on:submit=move |ev| { ev.prevent_default(); save.dispatch(()); }>
+                <FormAlert form shown=|f| f == "storage_limit" />
+                <label class="flex items-center gap-2 text-sm text-slate-700">
+                    <input type="checkbox" name="public" bind:checked=public />
+                    "Public: anyone may pull, without signing in"
+                </label>
+                {is_admin.then(|| view! {
+                    <label class="block text-sm font-medium text-slate-700">"Storage limit (e.g. 50GB, 512MiB; -1 for none)"
+                        <input name="storage-limit" class=format!("mt-1 {INPUT}") bind:value=limit
+                            aria-invalid=move || form.for_field("storage_limit").is_some().then_some("true")
+                            aria-describedby=move || form.for_field("storage_limit").map(|_| field_error_id("storage_limit")) />
+                    </label>
+                    <FieldError form field="storage_limit" />
+                })}
+                <button type="submit" class=BUTTON_PRIMARY>"Save"</button>
+            </form>
+            <super::labels::LabelsEditor project=Some(name.get_value())
+                can_edit=may(is_admin, &project, Res::Label, Act::Create) />
+            {can_delete.then(|| view! {
+                <section class="max-w-xl rounded-lg border border-red-200 bg-surface p-6" data-testid="danger-zone">
+                    <h2 class="text-base font-semibold text-red-800">"Delete this project"</h2>
+                    <p class="mt-1 text-sm text-slate-600">"Only an empty project can be deleted: delete its repositories first. Its members, robot accounts and policies go with it."</p>
+                    <button type="button" class=format!("mt-4 {BUTTON_DANGER}") on:click=move |_| {
+                        let n = name.get_value();
+                        confirm.ask(ConfirmRequest {
+                            title: "Delete project",
+                            message: format!("Delete the project {n}, its members, robot accounts and policies? This cannot be undone."),
+                            action: "Delete project",
+                            typed: Some(n),
+                            danger: true,
+                            on_confirm: Callback::new(move |_| { remove.dispatch(()); }),
+                        });
+                    }>"Delete project"</button>
+                </section>
+            })}
+        </div>
     }
 }

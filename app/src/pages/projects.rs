@@ -10,7 +10,8 @@ use crate::components::query::use_query_state;
 use crate::components::session::use_current_user;
 use crate::components::toast::use_toasts;
 use crate::components::widgets::{
-    Badge, Modal, Pager, BUTTON_PRIMARY, BUTTON_SECONDARY, INPUT, TABLE, TD, TH,
+    field_error_id, Badge, FieldError, FormAlert, FormError, Modal, Pager, RefreshButton,
+    BUTTON_PRIMARY, BUTTON_SECONDARY, INPUT, TABLE, TD, TH,
 };
 
 const PAGE_SIZE: u64 = 15;
@@ -27,6 +28,7 @@ pub fn ProjectsPage() -> impl IntoView {
     let dialog = RwSignal::new(false);
     let new_name = RwSignal::new(String::new());
     let new_public = RwSignal::new(false);
+    let form = FormError::new();
     let create = Action::new(move |(name, public): &(String, bool)| {
         let (name, public) = (name.clone(), *public);
         async move {
@@ -37,7 +39,7 @@ pub fn ProjectsPage() -> impl IntoView {
                     new_name.set(String::new());
                     projects.refetch();
                 }
-                Err(e) => toasts.error(server_message(&e)),
+                Err(e) => form.set(&e),
             }
         }
     });
@@ -48,9 +50,12 @@ pub fn ProjectsPage() -> impl IntoView {
             <input type="search" placeholder="Search projects" aria-label="Search projects" class=format!("max-w-xs {INPUT}")
                 prop:value=move || state.get("q")
                 on:input=move |ev| state.replace(&[("q", event_target_value(&ev))]) />
-            <Show when=move || user.get().is_some()>
-                <button class=BUTTON_PRIMARY on:click=move |_| dialog.set(true)>"New project"</button>
-            </Show>
+            <div class="flex items-center gap-2">
+                <RefreshButton on_click=move |_| projects.refetch() />
+                <Show when=move || user.get().is_some()>
+                    <button class=BUTTON_PRIMARY on:click=move |_| dialog.set(true)>"New project"</button>
+                </Show>
+            </div>
         </div>
         <Transition fallback=|| view! { <p class="text-sm text-slate-500">"Loading projects…"</p> }>
             {move || projects.get().map(|result| match result {
@@ -63,8 +68,8 @@ pub fn ProjectsPage() -> impl IntoView {
                     </EmptyState>
                 }.into_any(),
                 Ok(p) => view! {
-                    <div class="rounded-lg border border-slate-200 bg-white">
-                        <div class="overflow-x-auto"><table class=TABLE>
+                    <div class="rounded-lg border border-slate-200 bg-surface">
+                        <div class="overflow-x-auto" tabindex="0"><table class=TABLE>
                             <thead class="bg-slate-50"><tr>
                                 <th class=TH>"Name"</th><th class=TH>"Access"</th><th class=TH>"Your role"</th>
                                 <th class=TH>"Repositories"</th><th class=TH>"Created"</th>
@@ -91,12 +96,16 @@ pub fn ProjectsPage() -> impl IntoView {
             })}
         </Transition>
         <Modal title="New project" open=dialog>
-            <form method="post" class="space-y-4" on:submit=move |ev| { ev.prevent_default(); create.dispatch((new_name.get(), new_public.get())); }>
+            <form method="post" class="space-y-4" on:submit=move |ev| { ev.prevent_default(); form.clear(); create.dispatch((new_name.get(), new_public.get())); }>
+                <FormAlert form shown=|f| f == "project_name" />
                 <label class="block text-sm font-medium text-slate-700">
                     "Project name"
                     <input name="project-name" required class=format!("mt-1 {INPUT}") bind:value=new_name
+                        aria-invalid=move || form.for_field("project_name").is_some().then_some("true")
+                        aria-describedby=move || form.for_field("project_name").map(|_| field_error_id("project_name"))
                         placeholder="lower-case letters, digits, . _ -" />
                 </label>
+                <FieldError form field="project_name" />
                 <label class="flex items-center gap-2 text-sm text-slate-700">
                     <input type="checkbox" name="public" bind:checked=new_public />
                     "Public: anyone may pull, without signing in"

@@ -11,15 +11,15 @@ use super::login::server_message;
 use super::project::may;
 use crate::api::scanning::list_artifacts_scanned;
 use crate::api::{
-    delete_artifact, delete_repository, delete_tag, get_artifact, get_project, list_repositories,
+    delete_artifact, delete_repository, delete_tag, get_project, list_repositories,
     load_instance_info,
 };
 use crate::components::query::use_query_state;
 use crate::components::session::use_current_user;
 use crate::components::toast::use_toasts;
 use crate::components::widgets::{
-    human_size, short_digest, Badge, Modal, Pager, BUTTON_DANGER, BUTTON_SECONDARY, INPUT, TABLE,
-    TD, TH,
+    human_size, short_digest, Badge, ConfirmRequest, LabelChip, Pager, RefreshButton,
+    BUTTON_DANGER, INPUT, TABLE, TD, TH,
 };
 
 /// How to push into the project, with this registry's host.
@@ -50,10 +50,11 @@ pub fn RepositoriesTab(project: ProjectView) -> impl IntoView {
     );
     let project_name = project.name.clone();
     view! {
-            <div class="mb-4">
+            <div class="mb-4 flex items-center justify-between gap-4">
                 <input type="search" placeholder="Search repositories" aria-label="Search repositories" class=format!("max-w-xs {INPUT}")
                     prop:value=move || state.get("q")
                     on:input=move |ev| state.replace(&[("q", event_target_value(&ev))]) />
+                <RefreshButton on_click=move |_| repos.refetch() />
             </div>
             <Transition fallback=|| ()>
                 {move || repos.get().map(|r| {
@@ -82,8 +83,8 @@ pub fn RepositoriesTab(project: ProjectView) -> impl IntoView {
                         }
     };
                     view! {
-                        <div class="rounded-lg border border-slate-200 bg-white">
-                            <div class="overflow-x-auto"><table class=TABLE>
+                        <div class="rounded-lg border border-slate-200 bg-surface">
+                            <div class="overflow-x-auto" tabindex="0"><table class=TABLE>
                                 <thead class="bg-slate-50"><tr>
                                     <th class=TH>"Repository"</th><th class=TH>"Artifacts"</th><th class=TH>"Pulls"</th><th class=TH>"Last modified"</th>
                                 </tr></thead>
@@ -97,19 +98,49 @@ pub fn RepositoriesTab(project: ProjectView) -> impl IntoView {
         }
 }
 
+/// `/projects/{p}/repositories/{repository}[/artifacts/{digest}[/{tab}]]`: a repository's
+/// artifacts, or one artifact's page.
 #[component]
-pub fn RepositoryPage() -> impl IntoView {
+pub fn RepositoryRoute() -> impl IntoView {
     let params = use_params_map();
-    let project_name = move || params.read().get("name").unwrap_or_default();
-    let repo = move || params.read().get("repo").unwrap_or_default();
+    let target = Memo::new(move |_| {
+        let p = params.read();
+        (
+            p.get("name").unwrap_or_default(),
+            super::artifact::split_repository_path(&p.get("repo").unwrap_or_default()),
+        )
+    });
+    // The page is chosen by what it shows, not by its tab: switching tabs keeps the page.
+    // Pages take their object as props and never read the route's parameters themselves, so
+    // one that is being replaced cannot react to the new URL.
+    let page = Memo::new(move |_| {
+        let (project, (repo, artifact)) = target.get();
+        (project, repo, artifact.map(|(digest, _)| digest))
+    });
+    let tab = Signal::derive(move || target.get().1 .1.map(|(_, tab)| tab).unwrap_or_default());
+    move || match page.get() {
+        (project, repo, Some(digest)) => {
+            view! { <super::artifact::ArtifactPage project repo digest tab /> }.into_any()
+        }
+        (project, repo, None) => view! { <RepositoryPage project repo /> }.into_any(),
+    }
+}
+
+#[component]
+fn RepositoryPage(project: String, repo: String) -> impl IntoView {
+    let (project_value, repo_value) = (StoredValue::new(project), StoredValue::new(repo));
+    let project_name = move || project_value.get_value();
+    let repo = move || repo_value.get_value();
     let project = Resource::new(project_name, get_project);
     let user = use_current_user();
     let toasts = use_toasts();
     let state = use_query_state();
+    let label_filter = move || state.get("label").parse::<i64>().ok();
     let artifacts = Resource::new(
-        move || (project_name(), repo(), state.page()),
-        |(p, r, n)| list_artifacts_scanned(p, r, n),
+        move || (project_name(), repo(), label_filter(), state.page()),
+        |(p, r, l, n)| list_artifacts_scanned(p, r, l, n),
     );
+    let labels = Resource::new(project_name, crate::api::project_labels);
     // While a scan is queued or running, look again every two seconds (live status).
     Effect::new(move |_| {
         let scanning = artifacts.get().and_then(|r| r.ok()).is_some_and(|p| {
@@ -124,9 +155,7 @@ pub fn RepositoryPage() -> impl IntoView {
             );
         }
     });
-    let selected: RwSignal<Option<String>> = RwSignal::new(None);
-    let confirm: RwSignal<Option<(String, String)>> = RwSignal::new(None);
-    let confirm_open = RwSignal::new(false);
+    let confirm = crate::components::widgets::use_confirm();
     let remove = Action::new(move |(what, reference): &(String, String)| {
         let (what, reference) = (what.clone(), reference.clone());
         let (p, r) = (project_name(), repo());
@@ -150,7 +179,6 @@ pub fn RepositoryPage() -> impl IntoView {
                 }
                 Ok(()) => {
                     toasts.success("Deleted");
-                    selected.set(None);
                     artifacts.refetch();
                 }
                 Err(e) => toasts.error(server_message(&e)),
@@ -158,8 +186,42 @@ pub fn RepositoryPage() -> impl IntoView {
         }
     });
     let ask = move |what: String, reference: String| {
-        confirm.set(Some((what, reference)));
-        confirm_open.set(true);
+        let request = match what.as_str() {
+            "repository" => ConfirmRequest {
+                title: "Delete repository",
+                message: format!(
+                    "Delete repository {}/{} with all its artifacts and tags? This cannot be undone.",
+                    project_name(),
+                    reference
+                ),
+                action: "Delete repository",
+                typed: Some(reference.clone()),
+                danger: true,
+                on_confirm: Callback::new(|_| ()),
+            },
+            "artifact" => ConfirmRequest {
+                title: "Delete artifact",
+                message: format!("Delete artifact {} and all its tags?", short_digest(&reference)),
+                action: "Delete",
+                typed: None,
+                danger: true,
+                on_confirm: Callback::new(|_| ()),
+            },
+            tag => ConfirmRequest {
+                title: "Delete tag",
+                message: format!("Delete tag {}?", tag.trim_start_matches("tag:")),
+                action: "Delete",
+                typed: None,
+                danger: true,
+                on_confirm: Callback::new(|_| ()),
+            },
+        };
+        confirm.ask(ConfirmRequest {
+            on_confirm: Callback::new(move |_| {
+                remove.dispatch((what.clone(), reference.clone()));
+            }),
+            ..request
+        });
     };
     let can_delete = move || {
         project
@@ -181,11 +243,26 @@ pub fn RepositoryPage() -> impl IntoView {
                     <A href=move || format!("/projects/{}", project_name()) attr:class="text-sm text-sky-700 hover:underline">{project_name}</A>
                     <h1 class="text-2xl font-semibold tracking-tight text-slate-900">{move || format!("{}/{}", project_name(), repo())}</h1>
                 </div>
-                <Transition fallback=|| ()>
-                    <Show when=can_delete>
-                        <button class=BUTTON_DANGER on:click=move |_| ask("repository".into(), repo())>"Delete repository"</button>
-                    </Show>
-                </Transition>
+                <div class="flex items-center gap-2">
+                    <Transition fallback=|| ()>
+                        {move || labels.get().and_then(|r| r.ok()).filter(|l| !l.is_empty()).map(|list| view! {
+                            <select aria-label="Filter by label" data-testid="label-filter" class="rounded-md border border-slate-300 bg-surface px-2 py-1.5 text-sm"
+                                on:change=move |ev| state.set(&[("label", event_target_value(&ev))])>
+                                <option value="" selected=move || label_filter().is_none()>"All labels"</option>
+                                {list.into_iter().map(|l| {
+                                    let id = l.id;
+                                    view! { <option value=id.to_string() selected=move || label_filter() == Some(id)>{l.name}</option> }
+                                }).collect_view()}
+                            </select>
+                        })}
+                    </Transition>
+                    <RefreshButton on_click=move |_| artifacts.refetch() />
+                    <Transition fallback=|| ()>
+                        <Show when=can_delete>
+                            <button class=BUTTON_DANGER on:click=move |_| ask("repository".into(), repo())>"Delete repository"</button>
+                        </Show>
+                    </Transition>
+                </div>
             </div>
             <Transition fallback=|| ()>
                 {move || artifacts.get().map(|r| {
@@ -193,8 +270,9 @@ pub fn RepositoryPage() -> impl IntoView {
                     let rows = match r {
                         Err(e) => view! { <tr><td class=TD colspan="9">{server_message(&e)}</td></tr> }.into_any(),
                         Ok(p) => p.items.into_iter().map(|a| {
-                            let digest = a.digest.clone();
+                            let href = super::artifact::artifact_href(&project_name(), &repo(), &a.digest, None);
                             let d2 = a.digest.clone();
+                            let short = short_digest(&a.digest);
                             let d3 = a.digest.clone();
                             let d4 = a.digest.clone();
                             let scannable = a.artifact_type.is_none();
@@ -207,8 +285,8 @@ pub fn RepositoryPage() -> impl IntoView {
                             view! {
                                 <tr data-artifact=a.digest.clone()>
                                     <td class=format!("{TD} font-mono text-xs")>
-                                        <button class="text-sky-700 hover:underline" on:click=move |_| selected.set(Some(digest.clone()))>{short_digest(&a.digest)}</button>
-                                        <button class="ml-2 text-xs text-slate-400 hover:text-slate-700" title="Copy digest" aria-label="Copy digest"
+                                        <A href=href attr:class="text-sky-700 hover:underline">{short}</A>
+                                        <button class="ml-2 text-xs text-slate-500 hover:text-slate-700" title="Copy digest" aria-label="Copy digest"
                                             on:click=move |_| { let _ = window().navigator().clipboard().write_text(&d2); toasts.success("Digest copied"); }>"copy"</button>
                                     </td>
                                     <td class=TD>
@@ -221,20 +299,21 @@ pub fn RepositoryPage() -> impl IntoView {
                                                         {t.name.clone()}
                                                         <Show when=can_delete>
                                                             {let (tag, d) = (tag.clone(), d.clone()); view! {
-                                                                <button class="text-slate-400 hover:text-red-600" aria-label=format!("Delete tag {tag}")
+                                                                <button class="text-slate-500 hover:text-red-600" aria-label=format!("Delete tag {tag}")
                                                                     on:click=move |_| ask(format!("tag:{tag}"), d.clone())>"×"</button>
                                                             }}
                                                         </Show>
                                                     </span>
                                                 }
                                             }).collect_view()}
-                                            {(!a.referrers.is_empty()).then(|| view! { <Badge text=format!("{} referrer(s)", a.referrers.len()) tone="blue" /> })}
+                                            {a.labels.iter().map(|l| view! { <LabelChip label=l.clone() /> }).collect_view()}
+                                            {(!a.referrers.is_empty()).then(|| view! { <Badge text=format!("{} accessor{}", a.referrers.len(), if a.referrers.len() == 1 { "y" } else { "ies" }) tone="blue" /> })}
                                         </div>
                                     </td>
                                     <td class=format!("{TD} text-xs")>{kind}</td>
                                     <td class=format!("{TD} whitespace-nowrap")>{human_size(a.size)}</td>
-                                    <td class=format!("{TD} text-xs")>{a.push_time.replace('T', " ").trim_end_matches('Z').to_string()}</td>
-                                    <td class=format!("{TD} text-xs")>{a.pull_time.clone().map(|t| t.replace('T', " ").trim_end_matches('Z').to_string()).unwrap_or_else(|| "never".into())}</td>
+                                    <td class=format!("{TD} whitespace-nowrap text-xs")>{a.push_time.replace('T', " ").trim_end_matches('Z').to_string()}</td>
+                                    <td class=format!("{TD} whitespace-nowrap text-xs")>{a.pull_time.clone().map(|t| t.replace('T', " ").trim_end_matches('Z').to_string()).unwrap_or_else(|| "never".into())}</td>
                                     <td class=TD>{a.pull_count}</td>
                                     <td class=TD>
                                         {scannable.then(|| view! { <super::vulnerabilities::SeverityBar overview=overview.clone() /> })}
@@ -254,8 +333,8 @@ pub fn RepositoryPage() -> impl IntoView {
                         }).collect_view().into_any(),
     };
                     view! {
-                        <div class="rounded-lg border border-slate-200 bg-white">
-                            <div class="overflow-x-auto"><table class=TABLE>
+                        <div class="rounded-lg border border-slate-200 bg-surface">
+                            <div class="overflow-x-auto" tabindex="0"><table class=TABLE>
                                 <thead class="bg-slate-50"><tr>
                                     <th class=TH>"Digest"</th><th class=TH>"Tags"</th><th class=TH>"Type"</th><th class=TH>"Size"</th>
                                     <th class=TH>"Pushed"</th><th class=TH>"Last pull"</th><th class=TH>"Pulls"</th><th class=TH>"Vulnerabilities"</th><th class=TH></th>
@@ -267,67 +346,5 @@ pub fn RepositoryPage() -> impl IntoView {
                     }
                 })}
             </Transition>
-            {move || selected.get().map(|digest| view! { <ArtifactPanel project=project_name() repo=repo() digest /> })}
-            <Modal title="Confirm deletion" open=confirm_open>
-                <p class="text-sm text-slate-600">
-                    {move || confirm.get().map(|(what, reference)| match what.as_str() {
-                        "repository" => format!("Delete repository {} with all its artifacts?", reference),
-                        "artifact" => format!("Delete artifact {} and all its tags?", short_digest(&reference)),
-                        tag => format!("Delete tag {}?", tag.trim_start_matches("tag:")),
-                    })}
-                </p>
-                <div class="mt-6 flex justify-end gap-2">
-                    <button class=BUTTON_SECONDARY on:click=move |_| confirm_open.set(false)>"Cancel"</button>
-                    <button class=BUTTON_DANGER on:click=move |_| {
-                        if let Some(c) = confirm.get_untracked() { remove.dispatch(c); }
-                        confirm_open.set(false);
-                    }>"Delete"</button>
-                </div>
-            </Modal>
         }
-}
-
-#[component]
-fn ArtifactPanel(project: String, repo: String, digest: String) -> impl IntoView {
-    let (vp, vr, vd) = (project.clone(), repo.clone(), digest.clone());
-    let detail = Resource::new(
-        move || (project.clone(), repo.clone(), digest.clone()),
-        |(p, r, d)| get_artifact(p, r, d),
-    );
-    view! {
-        <section class="mt-6 rounded-lg border border-slate-200 bg-white p-6" data-testid="artifact-detail">
-            <Transition fallback=|| view! { <p class="text-sm text-slate-500">"Loading…"</p> }>
-                {move || detail.get().map(|r| match r {
-                    Err(e) => view! { <p class="text-sm text-red-600">{server_message(&e)}</p> }.into_any(),
-                    Ok(d) => view! {
-                        <h2 class="font-mono text-sm font-semibold text-slate-900">{d.artifact.digest.clone()}</h2>
-                        <p class="mt-1 text-xs text-slate-500">{d.artifact.media_type.clone()}" · pushed by "{d.artifact.pushed_by.clone()}</p>
-                        {d.artifact.artifact_type.is_none().then(|| view! {
-                            <super::vulnerabilities::VulnerabilityTable project=vp.clone() repo=vr.clone() digest=vd.clone() />
-                        })}
-                        <h3 class="mt-4 text-sm font-semibold text-slate-700">"References"</h3>
-                        <div class="overflow-x-auto"><table class=TABLE>
-                            <tbody class="divide-y divide-slate-100">
-                                {d.references.iter().map(|l| view! {
-                                    <tr><td class=format!("{TD} text-xs")>{l.kind.clone()}</td><td class=format!("{TD} font-mono text-xs")>{l.digest.clone()}</td><td class=TD>{human_size(l.size)}</td></tr>
-                                }).collect_view()}
-                            </tbody>
-                        </table></div>
-                        {(!d.history.is_empty()).then(|| view! {
-                            <h3 class="mt-4 text-sm font-semibold text-slate-700">"History"</h3>
-                            <ol class="mt-1 list-decimal pl-6 font-mono text-xs text-slate-600">
-                                {d.history.iter().map(|h| view! { <li>{h.clone()}</li> }).collect_view()}
-                            </ol>
-                        })}
-                        <h3 class="mt-4 text-sm font-semibold text-slate-700">"Manifest"</h3>
-                        <pre class="mt-1 max-h-96 overflow-auto rounded bg-slate-900 p-4 text-xs text-slate-100">{d.manifest.clone()}</pre>
-                        {d.config.clone().map(|c| view! {
-                            <h3 class="mt-4 text-sm font-semibold text-slate-700">"Configuration"</h3>
-                            <pre class="mt-1 max-h-96 overflow-auto rounded bg-slate-900 p-4 text-xs text-slate-100">{c}</pre>
-                        })}
-                    }.into_any(),
-                })}
-            </Transition>
-        </section>
-    }
 }

@@ -16,7 +16,8 @@ use crate::api::{
 use crate::components::session::hard_navigate;
 use crate::components::toast::use_toasts;
 use crate::components::widgets::{
-    short_digest, Badge, BUTTON_PRIMARY, BUTTON_SECONDARY, TABLE, TD, TH,
+    short_digest, Badge, FieldError, FormAlert, FormError, BUTTON_PRIMARY, BUTTON_SECONDARY, TABLE,
+    TD, TH,
 };
 
 /// A compact input for the inline rule editor (`INPUT` is full width).
@@ -83,7 +84,7 @@ fn verdict_badge(v: Verdict) -> impl IntoView {
 
 fn decisions_table(decisions: Vec<Decision>) -> impl IntoView {
     view! {
-        <div class="overflow-x-auto"><table class=TABLE>
+        <div class="overflow-x-auto" tabindex="0"><table class=TABLE>
             <thead class="bg-slate-50"><tr>
                 <th class=TH>"Repository"</th><th class=TH>"Tags"</th><th class=TH>"Digest"</th>
                 <th class=TH>"Verdict"</th><th class=TH>"Why"</th>
@@ -140,7 +141,9 @@ pub fn RetentionTab(project: String, can_edit: bool) -> impl IntoView {
         |(p, json)| preview_retention(p, json),
     );
     let executions = Resource::new(move || name.get_value(), list_retention_executions);
+    let form = FormError::new();
     let save = Action::new(move |_: &()| async move {
+        form.clear();
         let json = serde_json::to_string(&rules.get_untracked()).unwrap_or_default();
         match save_retention_policy(name.get_value(), json, schedule.get_untracked()).await {
             Ok(p) => {
@@ -148,7 +151,7 @@ pub fn RetentionTab(project: String, can_edit: bool) -> impl IntoView {
                 schedule.set(p.schedule.unwrap_or_default());
                 toasts.success("Retention policy saved");
             }
-            Err(e) => toasts.error(server_message(&e)),
+            Err(e) => form.set(&e),
         }
     });
     let run = Action::new(move |dry: &bool| {
@@ -175,7 +178,7 @@ pub fn RetentionTab(project: String, can_edit: bool) -> impl IntoView {
     view! {
         <div class="space-y-6" data-testid="retention">
             <crate::components::widgets::ManagedNote project=name.get_value() />
-            <div class="rounded-lg border border-slate-200 bg-white p-5">
+            <div class="rounded-lg border border-slate-200 bg-surface p-5">
                 <div class="flex items-center justify-between">
                     <div>
                         <h2 class="text-base font-semibold text-slate-900">"Tag retention rules"</h2>
@@ -191,13 +194,15 @@ pub fn RetentionTab(project: String, can_edit: bool) -> impl IntoView {
                         }}
                     </span>
                 </div>
+                <div class="mt-4"><FormAlert form shown=|f| f.starts_with("rules[") || f == "schedule" /></div>
                 <div class="mt-4 space-y-3">
                     <For each=indices key=|i| *i let:i>
                         {move || rules.get().get(i).cloned().map(|r| {
                             let key = template_key(r.template);
                             let count = template_count(r.template);
                             view! {
-                                <div class="flex flex-wrap items-center gap-2 text-sm" data-rule=i>
+                                <div data-rule=i>
+                                <div class="flex flex-wrap items-center gap-2 text-sm">
                                     <span class="text-slate-500">"In repositories matching"</span>
                                     <input class=format!("w-28 {FIELD}") aria-label=format!("Rule {} repositories", i + 1)
                                         prop:value=r.repositories.pattern.clone() disabled=!can_edit
@@ -220,6 +225,14 @@ pub fn RetentionTab(project: String, can_edit: bool) -> impl IntoView {
                                                 update(i, Box::new(move |r| r.template = template_of(template_key(r.template), n)));
                                             } />
                                     </Show>
+                                    <span class="text-slate-500">"labelled"</span>
+                                    <input class=format!("w-32 {FIELD}") aria-label=format!("Rule {} labels", i + 1) placeholder="any labels"
+                                        title="Only artifacts carrying every one of these labels (comma-separated names)"
+                                        prop:value=r.labels.join(", ") disabled=!can_edit
+                                        on:change=move |ev| {
+                                            let names: Vec<String> = event_target_value(&ev).split(',').map(|n| n.trim().to_string()).filter(|n| !n.is_empty()).collect();
+                                            update(i, Box::new(move |r| r.labels = names));
+                                        } />
                                     <label class="flex items-center gap-1 text-slate-600">
                                         <input type="checkbox" prop:checked=r.untagged disabled=!can_edit
                                             on:change=move |ev| { let c = event_target_checked(&ev); update(i, Box::new(move |r| r.untagged = c)); } />
@@ -230,6 +243,10 @@ pub fn RetentionTab(project: String, can_edit: bool) -> impl IntoView {
                                             on:click=move |_| rules.update(|rs| { if i < rs.len() { rs.remove(i); } })>"Remove"</button>
                                     </Show>
                                 </div>
+                                {["repositories", "tags", "count", "template"].map(|k| view! {
+                                    <FieldError form field=format!("rules[{i}].{k}") />
+                                }).collect_view()}
+                                </div>
                             }
                         })}
                     </For>
@@ -239,8 +256,9 @@ pub fn RetentionTab(project: String, can_edit: bool) -> impl IntoView {
                     <input id="retention-schedule" class=format!("w-40 font-mono {FIELD}") placeholder="manual only"
                         aria-label="Retention schedule" prop:value=move || schedule.get() disabled=!can_edit
                         on:change=move |ev| schedule.set(event_target_value(&ev)) />
-                    <span class="text-xs text-slate-400">"e.g. 0 3 * * * for every day at 03:00"</span>
+                    <span class="text-xs text-slate-500">"e.g. 0 3 * * * for every day at 03:00"</span>
                 </div>
+                <FieldError form field="schedule" />
                 <Show when=move || can_edit>
                     <div class="mt-4 flex flex-wrap gap-2">
                         <button type="button" class=BUTTON_SECONDARY on:click=move |_| rules.update(|rs| rs.push(Rule {
@@ -249,6 +267,7 @@ pub fn RetentionTab(project: String, can_edit: bool) -> impl IntoView {
                             untagged: false,
                             template: Template::LatestPushedK(10),
                             disabled: false,
+                            labels: Vec::new(),
                         }))>"Add rule"</button>
                         <button type="button" class=BUTTON_PRIMARY on:click=move |_| { save.dispatch(()); }>"Save rules"</button>
                         <button type="button" class=BUTTON_SECONDARY on:click=move |_| { run.dispatch(true); }>"Dry run"</button>
@@ -260,7 +279,7 @@ pub fn RetentionTab(project: String, can_edit: bool) -> impl IntoView {
                     </div>
                 </Show>
             </div>
-            <div class="rounded-lg border border-slate-200 bg-white">
+            <div class="rounded-lg border border-slate-200 bg-surface">
                 <div class="border-b border-slate-100 px-5 py-3">
                     <h2 class="text-base font-semibold text-slate-900">"Preview"</h2>
                     <Transition fallback=|| ()>
@@ -276,7 +295,7 @@ pub fn RetentionTab(project: String, can_edit: bool) -> impl IntoView {
                     {move || preview.get().and_then(|r| r.ok()).map(decisions_table)}
                 </Transition>
             </div>
-            <div class="rounded-lg border border-slate-200 bg-white">
+            <div class="rounded-lg border border-slate-200 bg-surface">
                 <h2 class="border-b border-slate-100 px-5 py-3 text-base font-semibold text-slate-900">"Runs"</h2>
                 <Transition fallback=|| ()>
                     {move || executions.get().and_then(|r| r.ok()).map(|list| view! {
@@ -311,6 +330,19 @@ pub fn RetentionExecutionPage() -> impl IntoView {
         )
     };
     let execution = Resource::new(key, |(name, id)| get_retention_execution(name, id));
+    // A run in progress is looked at again every second until it finishes.
+    Effect::new(move |_| {
+        if execution
+            .get()
+            .and_then(|r| r.ok())
+            .is_some_and(|e| e.status == "running")
+        {
+            set_timeout(
+                move || execution.refetch(),
+                std::time::Duration::from_secs(1),
+            );
+        }
+    });
     view! {
         <Title text="Retention run" />
         <Transition fallback=|| view! { <p class="text-sm text-slate-500">"Loading…"</p> }>
@@ -333,10 +365,10 @@ fn execution_view(e: RetentionExecutionView) -> impl IntoView {
         e.id,
         e.project
     );
-    let back = format!("/projects/{}", e.project);
+    let back = format!("/projects/{}/retention", e.project);
     view! {
         <div class="mb-6 border-b border-slate-200 pb-4">
-            <a href=back class="text-sm text-sky-700 hover:underline">"← Project"</a>
+            <a href=back class="text-sm text-sky-700 hover:underline">"← Tag retention"</a>
             <h1 class="mt-2 text-2xl font-semibold tracking-tight text-slate-900" data-testid="execution-title">{title}</h1>
             <p class="mt-1 text-sm text-slate-600" data-testid="execution-summary">
                 {format!("{} · {} · started {}{}", summary(&e.decisions), e.status, e.started_at,
@@ -346,7 +378,7 @@ fn execution_view(e: RetentionExecutionView) -> impl IntoView {
                 <ul class="mt-2 text-sm text-red-700">{e.errors.iter().map(|m| view! { <li>{m.clone()}</li> }).collect_view()}</ul>
             })}
         </div>
-        <div class="rounded-lg border border-slate-200 bg-white">
+        <div class="rounded-lg border border-slate-200 bg-surface">
             {decisions_table(e.decisions)}
         </div>
     }

@@ -10,7 +10,7 @@ pub fn SettingsPage() -> impl IntoView {
     let info = Resource::new(|| (), |_| load_instance_info());
     view! {
         <PageHeader title="Settings" subtitle="How this registry is configured." />
-        <div class="rounded-lg border border-slate-200 bg-white">
+        <div class="rounded-lg border border-slate-200 bg-surface">
             <Suspense fallback=|| view! { <p class="p-6 text-sm text-slate-500">"Loading…"</p> }>
                 {move || info.get().map(|result| match result {
                     Ok(info) => view! {

@@ -10,11 +10,16 @@ use crate::api::scanning::{
     artifact_vulnerabilities, list_scanners, load_vuln_settings, save_vuln_settings, scan_artifact,
     vulndb_view,
 };
+use crate::components::query::use_query_state;
 use crate::components::rest;
 use crate::components::toast::use_toasts;
 use crate::components::widgets::{
-    Badge, BUTTON_DANGER, BUTTON_PRIMARY, BUTTON_SECONDARY, INPUT, TABLE, TD, TH,
+    field_error_id, Badge, FieldError, FormAlert, FormError, Pager, BUTTON_DANGER, BUTTON_PRIMARY,
+    BUTTON_SECONDARY, INPUT, TABLE, TD, TH,
 };
+
+/// Findings per page of an artifact's vulnerability table.
+const VULN_PAGE: usize = 50;
 
 /// Harbor's severities, highest first, with their colours.
 pub const SEVERITIES: [(&str, &str); 6] = [
@@ -63,12 +68,16 @@ pub fn SeverityBar(overview: Option<Overview>) -> impl IntoView {
                         })
                     })
                     .collect_view();
-                let label = format!(
-                    "{} · {} ({} fixable)",
-                    summary.total,
-                    if o.severity.is_empty() { "Unknown".into() } else { o.severity.clone() },
-                    summary.fixable
-                );
+                // Each severity with its own count: "1 High · 120 Unknown", never "121 · High".
+                let counts = SEVERITIES
+                    .iter()
+                    .filter_map(|(name, _)| {
+                        let n = summary.summary.get(*name).copied().unwrap_or(0);
+                        (n > 0).then(|| format!("{n} {name}"))
+                    })
+                    .collect::<Vec<_>>()
+                    .join(" · ");
+                let label = format!("{counts} ({} fixable)", summary.fixable);
                 view! {
                     <div class="w-40">
                         <div class="flex h-2 w-full overflow-hidden rounded bg-slate-100">{segments}</div>
@@ -84,7 +93,7 @@ pub fn SeverityBar(overview: Option<Overview>) -> impl IntoView {
         .into_any(),
         Some(o) if o.scan_status == "Pending" => view! { <Badge text="Queued" tone="blue" /> }.into_any(),
         Some(_) => view! { <Badge text="Scanning…" tone="blue" /> }.into_any(),
-        None => view! { <span class="text-xs text-slate-400">"Not scanned"</span> }.into_any(),
+        None => view! { <span class="text-xs text-slate-500">"Not scanned"</span> }.into_any(),
     };
     view! { <div data-testid="scan-status" data-status=status>{body}</div> }
 }
@@ -123,29 +132,36 @@ pub fn VulnerabilityTable(project: String, repo: String, digest: String) -> impl
         move || (project.clone(), repo.clone(), digest.clone()),
         |(p, r, d)| artifact_vulnerabilities(p, r, d),
     );
-    let severity = RwSignal::new(String::new());
-    let package = RwSignal::new(String::new());
-    let fixable = RwSignal::new(false);
-    let sort = RwSignal::new("severity".to_string());
+    // The filters and the page live in the URL: a shared link shows the same findings.
+    let state = use_query_state();
+    let severity = move || state.get("severity");
+    let package = move || state.get("package");
+    let fixable = move || state.get("fixable") == "true";
+    let sort = move || {
+        Some(state.get("sort"))
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| "severity".into())
+    };
     let rank = |s: &str| SEVERITIES.iter().position(|(n, _)| *n == s).unwrap_or(9);
     view! {
-        <section class="mt-6" data-testid="vulnerabilities">
-            <h3 class="text-sm font-semibold text-slate-700">"Vulnerabilities"</h3>
+        <section class="mt-2" data-testid="vulnerabilities">
             <div class="mt-2 flex flex-wrap items-center gap-3">
                 <select class=format!("max-w-[10rem] {INPUT}") aria-label="Severity" data-testid="vuln-severity"
-                    on:change=move |ev| severity.set(event_target_value(&ev))>
-                    <option value="">"All severities"</option>
-                    {SEVERITIES.iter().map(|(n, _)| view! { <option value=*n>{*n}</option> }).collect_view()}
+                    on:change=move |ev| state.set(&[("severity", event_target_value(&ev))])>
+                    <option value="" selected=move || severity().is_empty()>"All severities"</option>
+                    {SEVERITIES.iter().map(|(n, _)| view! { <option value=*n selected=move || severity() == *n>{*n}</option> }).collect_view()}
                 </select>
                 <input type="search" class=format!("max-w-[14rem] {INPUT}") placeholder="Package" aria-label="Package"
-                    on:input=move |ev| package.set(event_target_value(&ev)) />
+                    prop:value=package
+                    on:input=move |ev| state.replace(&[("package", event_target_value(&ev))]) />
                 <label class="flex items-center gap-2 text-sm text-slate-700">
-                    <input type="checkbox" bind:checked=fixable />"Fixable only"
+                    <input type="checkbox" prop:checked=fixable
+                        on:change=move |ev| state.set(&[("fixable", if event_target_checked(&ev) { "true".into() } else { String::new() })]) />"Fixable only"
                 </label>
-                <select class=format!("max-w-[10rem] {INPUT}") aria-label="Sort by" on:change=move |ev| sort.set(event_target_value(&ev))>
-                    <option value="severity">"Sort: severity"</option>
-                    <option value="id">"Sort: id"</option>
-                    <option value="package">"Sort: package"</option>
+                <select class=format!("max-w-[10rem] {INPUT}") aria-label="Sort by" on:change=move |ev| state.set(&[("sort", event_target_value(&ev))])>
+                    <option value="severity" selected=move || sort() == "severity">"Sort: severity"</option>
+                    <option value="id" selected=move || sort() == "id">"Sort: id"</option>
+                    <option value="package" selected=move || sort() == "package">"Sort: package"</option>
                 </select>
             </div>
             <Transition fallback=|| view! { <p class="text-sm text-slate-500">"Loading…"</p> }>
@@ -153,8 +169,12 @@ pub fn VulnerabilityTable(project: String, repo: String, digest: String) -> impl
                     Err(e) => view! { <p class="text-sm text-red-600">{server_message(&e)}</p> }.into_any(),
                     Ok(None) => view! { <p class="mt-2 text-sm text-slate-500">"Not scanned yet."</p> }.into_any(),
                     Ok(Some(report)) => {
-                        let (sev, pkg, fix, order) = (severity.get(), package.get().to_lowercase(), fixable.get(), sort.get());
+                        let (sev, pkg, fix, order) = (severity(), package().to_lowercase(), fixable(), sort());
                         let total = report.vulnerabilities.len();
+                        let mut by_severity = std::collections::BTreeMap::<usize, usize>::new();
+                        for v in &report.vulnerabilities {
+                            *by_severity.entry(rank(&v.severity)).or_default() += 1;
+                        }
                         let mut rows: Vec<Vulnerability> = report.vulnerabilities.into_iter()
                             .filter(|v| sev.is_empty() || v.severity == sev)
                             .filter(|v| pkg.is_empty() || v.package.to_lowercase().contains(&pkg))
@@ -166,10 +186,27 @@ pub fn VulnerabilityTable(project: String, repo: String, digest: String) -> impl
                             _ => rows.sort_by(|a, b| rank(&a.severity).cmp(&rank(&b.severity)).then_with(|| a.id.cmp(&b.id))),
                         }
                         let shown = rows.len();
+                        let pages = shown.div_ceil(VULN_PAGE).max(1) as u64;
+                        let page = state.page().min(pages);
+                        let rows: Vec<Vulnerability> = rows.into_iter().skip((page as usize - 1) * VULN_PAGE).take(VULN_PAGE).collect();
                         view! {
+                            <ul class="mt-3 flex flex-wrap gap-2" data-testid="vuln-breakdown" aria-label="Findings by severity">
+                                {by_severity.into_iter().map(|(r, n)| {
+                                    let name = SEVERITIES.get(r).map(|(n, _)| *n).unwrap_or("Unknown");
+                                    view! {
+                                        <li><button type="button" data-severity=name
+                                            class=move || if severity() == name { "rounded-full bg-accent px-3 py-1 text-xs font-medium text-white" } else { "rounded-full bg-slate-100 px-3 py-1 text-xs font-medium text-slate-700 hover:bg-slate-200" }
+                                            on:click=move |_| state.set(&[("severity", if severity() == name { String::new() } else { name.to_string() })])>
+                                            {format!("{n} {name}")}
+                                        </button></li>
+                                    }
+                                }).collect_view()}
+                            </ul>
                             <p class="mt-2 text-xs text-slate-500" data-testid="vuln-count">
                                 {format!("{shown} of {total} shown · scanned by {} {} at {}", report.scanner.name, report.scanner.version, report.generated_at)}
                             </p>
+                            <div class="mt-2 rounded-lg border border-slate-200 bg-surface">
+                            <div class="overflow-x-auto" tabindex="0">
                             <table class=TABLE data-testid="vuln-table">
                                 <thead class="bg-slate-50"><tr>
                                     <th class=TH>"Vulnerability"</th><th class=TH>"Severity"</th><th class=TH>"Package"</th>
@@ -192,6 +229,9 @@ pub fn VulnerabilityTable(project: String, repo: String, digest: String) -> impl
                                     }).collect_view()}
                                 </tbody>
                             </table>
+                            </div>
+                            {(pages > 1).then(|| view! { <Pager state total=shown as u64 page_size=VULN_PAGE as u64 /> })}
+                            </div>
                         }.into_any()
                     }
                 })}
@@ -205,18 +245,22 @@ pub fn VulnerabilityTable(project: String, repo: String, digest: String) -> impl
 #[component]
 pub fn VulnerabilityTab(project: String, can_edit: bool) -> impl IntoView {
     let toasts = use_toasts();
+    let scanner_project = project.clone();
     let name = project.clone();
     let settings = Resource::new(move || name.clone(), load_vuln_settings);
+    let form = FormError::new();
     let save = Action::new(move |s: &VulnSettings| {
         let (p, s) = (project.clone(), s.clone());
         async move {
+            form.clear();
             match save_vuln_settings(p, s).await {
                 Ok(()) => toasts.success("Vulnerability settings saved"),
-                Err(e) => toasts.error(server_message(&e)),
+                Err(e) => form.set(&e),
             }
         }
     });
     view! {
+        <ScannerChoice project=scanner_project can_edit />
         <Transition fallback=|| ()>
             {move || settings.get().map(|r| match r {
                 Err(e) => view! { <p class="text-sm text-red-600">{server_message(&e)}</p> }.into_any(),
@@ -228,7 +272,7 @@ pub fn VulnerabilityTab(project: String, can_edit: bool) -> impl IntoView {
                     let allowlist = RwSignal::new(s.allowlist.join("\n"));
                     let expires = RwSignal::new(s.expires.clone());
                     view! {
-                        <form method="post" class="max-w-2xl space-y-4 rounded-lg border border-slate-200 bg-white p-6" data-testid="vuln-settings"
+                        <form method="post" class="max-w-2xl space-y-4 rounded-lg border border-slate-200 bg-surface p-6" data-testid="vuln-settings"
                             on:submit=move |ev| {
                                 ev.prevent_default();
                                 save.dispatch(VulnSettings {
@@ -240,6 +284,7 @@ pub fn VulnerabilityTab(project: String, can_edit: bool) -> impl IntoView {
                                     expires: expires.get_untracked(),
                                 });
                             }>
+                            <FormAlert form shown=|f| f == "items" />
                             <label class="flex items-center gap-2 text-sm text-slate-700">
                                 <input type="checkbox" bind:checked=auto_scan disabled=!can_edit />"Scan images automatically when they are pushed"
                             </label>
@@ -260,7 +305,10 @@ pub fn VulnerabilityTab(project: String, can_edit: bool) -> impl IntoView {
                                 <label class="block text-sm font-medium text-slate-700" for="cve-allowlist">"CVE allowlist"</label>
                                 <p class="text-xs text-slate-500">"One id per line (CVE or advisory id). Allowlisted findings never block pulls."</p>
                                 <textarea id="cve-allowlist" rows="5" class=format!("mt-1 font-mono {INPUT}") disabled=!can_edit
+                                    aria-invalid=move || form.for_field("items").is_some().then_some("true")
+                                    aria-describedby=move || form.for_field("items").map(|_| field_error_id("items"))
                                     prop:value=move || allowlist.get() on:input=move |ev| allowlist.set(event_target_value(&ev))></textarea>
+                                <FieldError form field="items" />
                             </div>
                             <div class="flex flex-wrap items-center gap-2 text-sm text-slate-700">
                                 <label for="cve-expires">"Allowlist expires on (UTC, empty: never)"</label>
@@ -301,13 +349,25 @@ pub fn VulnDbAdmin() -> impl IntoView {
             match rest::call("POST", "/vulndb/import", rest::Body::File(file)).await {
                 Ok(body) => {
                     let report: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
-                    toasts.success(format!(
-                        "Imported: {} new, {} updated, {} unchanged, {} failed",
+                    let failed = report["failed"].as_array().cloned().unwrap_or_default();
+                    let summary = format!(
+                        "{} new, {} updated, {} unchanged, {} failed",
                         report["imported"],
                         report["updated"],
                         report["unchanged"],
-                        report["failed"].as_array().map_or(0, Vec::len)
-                    ));
+                        failed.len()
+                    );
+                    // Any record that failed makes the import a failure the user must see.
+                    match failed.first() {
+                        None => toasts.success(format!("Imported: {summary}")),
+                        Some(first) => toasts.error(format!(
+                            "Import incomplete: {summary}. First failure: {}",
+                            first
+                                .as_str()
+                                .map(str::to_string)
+                                .unwrap_or_else(|| first.to_string())
+                        )),
+                    }
                     view_data.refetch();
                 }
                 Err(e) => toasts.error(e),
@@ -349,7 +409,7 @@ pub fn VulnDbAdmin() -> impl IntoView {
         }
     });
     view! {
-        <section class="mt-8 rounded-lg border border-slate-200 bg-white" data-testid="vulndb">
+        <section class="mt-8 rounded-lg border border-slate-200 bg-surface" data-testid="vulndb">
             <div class="border-b border-slate-100 px-6 py-4">
                 <h2 class="text-base font-semibold text-slate-900">"Vulnerability database"</h2>
                 <p class="text-sm text-slate-500">"OSV advisories the built-in scanner matches packages against. Import a record or an OSV all.zip; re-imports only replace newer records."</p>
@@ -370,7 +430,7 @@ pub fn VulnDbAdmin() -> impl IntoView {
                                         v.queue.iter().map(|(k, n)| format!("{n} {k}")).collect::<Vec<_>>().join(", ")
                                     }}
                                 </p>
-                                <div class="overflow-x-auto"><table class=format!("mt-2 {TABLE}")>
+                                <div class="overflow-x-auto" tabindex="0"><table class=format!("mt-2 {TABLE}")>
                                     <thead class="bg-slate-50"><tr><th class=TH>"Ecosystem"</th><th class=TH>"Records"</th></tr></thead>
                                     <tbody class="divide-y divide-slate-100">
                                         {if v.ecosystems.is_empty() {
@@ -460,7 +520,7 @@ pub fn ScannersAdmin() -> impl IntoView {
         }
     });
     view! {
-        <section class="mt-8 rounded-lg border border-slate-200 bg-white" data-testid="scanners">
+        <section class="mt-8 rounded-lg border border-slate-200 bg-surface" data-testid="scanners">
             <div class="border-b border-slate-100 px-6 py-4">
                 <h2 class="text-base font-semibold text-slate-900">"Scanners"</h2>
                 <p class="text-sm text-slate-500">"Projects use the default scanner unless they choose another. External scanners speak Harbor's pluggable-scanner API; Berth hands them a short-lived pull-only token."</p>
@@ -469,7 +529,7 @@ pub fn ScannersAdmin() -> impl IntoView {
                 {move || scanners.get().map(|r| match r {
                     Err(e) => view! { <p class="px-6 py-4 text-sm text-red-600">{server_message(&e)}</p> }.into_any(),
                     Ok(list) => view! {
-                        <div class="overflow-x-auto"><table class=TABLE>
+                        <div class="overflow-x-auto" tabindex="0"><table class=TABLE>
                             <thead class="bg-slate-50"><tr>
                                 <th class=TH>"Name"</th><th class=TH>"Endpoint"</th><th class=TH>"Auth"</th><th class=TH></th>
                             </tr></thead>
@@ -514,5 +574,43 @@ pub fn ScannersAdmin() -> impl IntoView {
                 <button type="submit" class=BUTTON_PRIMARY>"Register"</button>
             </form>
         </section>
+    }
+}
+
+/// Which scanner scans the project's artifacts (Harbor's per-project scanner).
+#[component]
+fn ScannerChoice(project: String, can_edit: bool) -> impl IntoView {
+    let toasts = use_toasts();
+    let name = StoredValue::new(project);
+    let state = Resource::new(
+        move || name.get_value(),
+        crate::api::scanning::project_scanner,
+    );
+    let choose = Action::new(move |uuid: &String| {
+        let (p, u) = (name.get_value(), uuid.clone());
+        async move {
+            match crate::api::scanning::choose_project_scanner(p, u).await {
+                Ok(()) => toasts.success("Scanner chosen; new scans use it"),
+                Err(e) => toasts.error(server_message(&e)),
+            }
+            state.refetch();
+        }
+    });
+    view! {
+        <Transition fallback=|| ()>
+            {move || state.get().and_then(|r| r.ok()).map(|(choices, current)| view! {
+                <div class="mb-4 flex max-w-2xl flex-wrap items-center gap-3 rounded-lg border border-slate-200 bg-surface p-4 text-sm" data-testid="project-scanner">
+                    <label for="project-scanner" class="font-medium text-slate-700">"Scanner"</label>
+                    <select id="project-scanner" class=format!("max-w-xs {INPUT}") disabled=!can_edit
+                        on:change=move |ev| { choose.dispatch(event_target_value(&ev)); }>
+                        {choices.into_iter().map(|s| {
+                            let selected = s.uuid == current;
+                            view! { <option value=s.uuid.clone() selected=selected>{s.name.clone()}</option> }
+                        }).collect_view()}
+                    </select>
+                    <span class="text-slate-500">"Scans of this project's artifacts run with it."</span>
+                </div>
+            })}
+        </Transition>
     }
 }

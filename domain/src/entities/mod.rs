@@ -2,11 +2,13 @@
 
 pub mod adapter_scan;
 pub mod artifact;
+pub mod artifact_label;
 pub mod artifact_ref;
 pub mod audit_log;
 pub mod blob;
 pub mod cve_allowlist;
 pub mod immutable_rule;
+pub mod label;
 pub mod project;
 pub mod project_member;
 pub mod project_scanner;

@@ -21,6 +21,11 @@ pub enum Resource {
     TagRetention,
     ImmutableTag,
     Quota,
+    /// The project's labels; with no project, global labels (system administrators manage
+    /// them, everyone signed in sees them).
+    Label,
+    /// Attaching labels to the project's artifacts and taking them off.
+    ArtifactLabel,
     /// System scope: local users.
     User,
     /// System scope: user groups.
@@ -87,9 +92,13 @@ pub fn role_allows(role: Role, resource: Resource, action: Action) -> bool {
                 | TagRetention
                 | ImmutableTag
                 | Quota
+                | Label
+                | ArtifactLabel
         ),
         Role::Maintainer => match resource {
             Project | Quota => matches!(action, Read),
+            Label => matches!(action, Read | List | Create | Update | Delete),
+            ArtifactLabel => matches!(action, Read | List | Create | Delete),
             Member | Robot => matches!(action, Read | List),
             Repository | Artifact | Tag | TagRetention | ImmutableTag => true,
             Scan => matches!(action, Create | Read),
@@ -97,6 +106,8 @@ pub fn role_allows(role: Role, resource: Resource, action: Action) -> bool {
         },
         Role::Developer => match resource {
             Project | Quota => matches!(action, Read),
+            Label => matches!(action, Read | List),
+            ArtifactLabel => matches!(action, Read | List | Create | Delete),
             Member => matches!(action, Read | List),
             Repository => matches!(action, Pull | Push | Read | List | Update),
             Artifact => matches!(action, Read | List | Create),
@@ -107,6 +118,7 @@ pub fn role_allows(role: Role, resource: Resource, action: Action) -> bool {
         },
         Role::Guest => match resource {
             Project | Quota => matches!(action, Read),
+            Label | ArtifactLabel => matches!(action, Read | List),
             Member => matches!(action, Read | List),
             Repository => matches!(action, Pull | Read | List),
             Artifact | Tag => matches!(action, Read | List),
@@ -128,6 +140,7 @@ pub fn role_allows(role: Role, resource: Resource, action: Action) -> bool {
 fn public_allows(resource: Resource, action: Action) -> bool {
     match resource {
         Project => matches!(action, Read),
+        Label | ArtifactLabel => matches!(action, Read | List),
         Repository => matches!(action, Pull | Read | List),
         Artifact | Tag => matches!(action, Read | List),
         Scan => matches!(action, Read),
@@ -162,7 +175,10 @@ pub fn allows(
         }
         // Without a project: system resources. Any signed-in user may create a project
         // (Harbor's default `project_creation_restriction: everyone`) and list what they see.
-        (Subject::User { .. }, None) => matches!((resource, action), (Project, Create | List)),
+        (Subject::User { .. }, None) => matches!(
+            (resource, action),
+            (Project, Create | List) | (Label, Read | List)
+        ),
         (Subject::Anonymous, None) => matches!((resource, action), (Project, List)),
         (Subject::Anonymous, Some(p)) => p.public && public_allows(resource, action),
         (Subject::User { .. }, Some(p)) => {
@@ -172,8 +188,22 @@ pub fn allows(
     }
 }
 
+/// What a robot may be granted: registry and artifact operations, never administration.
+pub const ROBOT_GRANTABLE: [(Resource, Action); 10] = [
+    (Repository, Pull),
+    (Repository, Push),
+    (Repository, Delete),
+    (Artifact, Read),
+    (Artifact, List),
+    (Artifact, Delete),
+    (Tag, List),
+    (Tag, Create),
+    (Tag, Delete),
+    (Scan, Create),
+];
+
 /// Every project resource and action, for tables and exhaustive tests.
-pub const PROJECT_RESOURCES: [Resource; 11] = [
+pub const PROJECT_RESOURCES: [Resource; 13] = [
     Project,
     Member,
     Repository,
@@ -185,6 +215,8 @@ pub const PROJECT_RESOURCES: [Resource; 11] = [
     TagRetention,
     ImmutableTag,
     Quota,
+    Label,
+    ArtifactLabel,
 ];
 pub const ACTIONS: [Action; 7] = [Read, List, Create, Update, Delete, Pull, Push];
 
@@ -231,6 +263,8 @@ mod tests {
         (Role::ProjectAdmin, TagRetention, &[Read, List, Create, Update, Delete, Pull, Push]),
         (Role::ProjectAdmin, ImmutableTag, &[Read, List, Create, Update, Delete, Pull, Push]),
         (Role::ProjectAdmin, Quota,        &[Read, List, Create, Update, Delete, Pull, Push]),
+        (Role::ProjectAdmin, Label,        &[Read, List, Create, Update, Delete, Pull, Push]),
+        (Role::ProjectAdmin, ArtifactLabel,&[Read, List, Create, Update, Delete, Pull, Push]),
         (Role::Maintainer,   Project,      &[Read]),
         (Role::Maintainer,   Member,       &[Read, List]),
         (Role::Maintainer,   Repository,   &[Read, List, Create, Update, Delete, Pull, Push]),
@@ -242,6 +276,8 @@ mod tests {
         (Role::Maintainer,   TagRetention, &[Read, List, Create, Update, Delete, Pull, Push]),
         (Role::Maintainer,   ImmutableTag, &[Read, List, Create, Update, Delete, Pull, Push]),
         (Role::Maintainer,   Quota,        &[Read]),
+        (Role::Maintainer,   Label,        &[Read, List, Create, Update, Delete]),
+        (Role::Maintainer,   ArtifactLabel,&[Read, List, Create, Delete]),
         (Role::Developer,    Project,      &[Read]),
         (Role::Developer,    Member,       &[Read, List]),
         (Role::Developer,    Repository,   &[Read, List, Update, Pull, Push]),
@@ -253,6 +289,8 @@ mod tests {
         (Role::Developer,    TagRetention, &[Read, List]),
         (Role::Developer,    ImmutableTag, &[Read, List]),
         (Role::Developer,    Quota,        &[Read]),
+        (Role::Developer,    Label,        &[Read, List]),
+        (Role::Developer,    ArtifactLabel,&[Read, List, Create, Delete]),
         (Role::Guest,        Project,      &[Read]),
         (Role::Guest,        Member,       &[Read, List]),
         (Role::Guest,        Repository,   &[Read, List, Pull]),
@@ -264,6 +302,8 @@ mod tests {
         (Role::Guest,        TagRetention, &[Read, List]),
         (Role::Guest,        ImmutableTag, &[Read, List]),
         (Role::Guest,        Quota,        &[Read]),
+        (Role::Guest,        Label,        &[Read, List]),
+        (Role::Guest,        ArtifactLabel,&[Read, List]),
         (Role::LimitedGuest, Project,      &[Read]),
         (Role::LimitedGuest, Member,       &[]),
         (Role::LimitedGuest, Repository,   &[Read, List, Pull]),
@@ -275,6 +315,8 @@ mod tests {
         (Role::LimitedGuest, TagRetention, &[]),
         (Role::LimitedGuest, ImmutableTag, &[]),
         (Role::LimitedGuest, Quota,        &[]),
+        (Role::LimitedGuest, Label,        &[]),
+        (Role::LimitedGuest, ArtifactLabel,&[]),
     ];
 
     #[test]
@@ -296,7 +338,7 @@ mod tests {
                 cells += 1;
             }
         }
-        assert_eq!(cells, 5 * 11 * 7);
+        assert_eq!(cells, 5 * 13 * 7);
     }
 
     #[test]

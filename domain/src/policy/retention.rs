@@ -85,12 +85,15 @@ pub struct Rule {
     pub template: Template,
     #[serde(default)]
     pub disabled: bool,
+    /// Names of labels an artifact must all carry to be selected (none: no condition).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub labels: Vec<String>,
 }
 
 impl Rule {
     pub fn describe(&self) -> String {
         format!(
-            "{} of tags {} `{}` in repositories {} `{}`{}",
+            "{} of tags {} `{}` in repositories {} `{}`{}{}",
             self.template.describe(),
             decoration(&self.tags),
             self.tags.pattern,
@@ -100,6 +103,11 @@ impl Rule {
                 ", untagged included"
             } else {
                 ""
+            },
+            if self.labels.is_empty() {
+                String::new()
+            } else {
+                format!(", labelled {}", self.labels.join(" and "))
             }
         )
     }
@@ -119,6 +127,8 @@ struct RuleWire {
     count: Option<i64>,
     #[serde(default)]
     disabled: bool,
+    #[serde(default)]
+    labels: Vec<String>,
 }
 
 impl TryFrom<RuleWire> for Rule {
@@ -152,6 +162,7 @@ impl TryFrom<RuleWire> for Rule {
             untagged: w.untagged,
             template,
             disabled: w.disabled,
+            labels: w.labels,
         })
     }
 }
@@ -179,6 +190,9 @@ pub struct Candidate {
     /// For an index: the digests of the manifests it references (in the same repository).
     #[serde(default)]
     pub children: Vec<String>,
+    /// Names of the labels on the artifact.
+    #[serde(default)]
+    pub labels: Vec<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -218,6 +232,7 @@ pub fn evaluate(rules: &[Rule], candidates: &[Candidate], now: DateTime<Utc>) ->
             .filter(|&i| {
                 let c = &candidates[i];
                 rule.repositories.selects(&c.repository)
+                    && rule.labels.iter().all(|l| c.labels.contains(l))
                     && if c.tags.is_empty() {
                         rule.untagged
                     } else {
@@ -432,6 +447,7 @@ mod tests {
             pull_time: None,
             immutable_tags: Vec::new(),
             children: Vec::new(),
+            labels: Vec::new(),
         }
     }
 
@@ -442,6 +458,7 @@ mod tests {
             untagged: false,
             template,
             disabled: false,
+            labels: Vec::new(),
         }
     }
 
@@ -568,6 +585,7 @@ mod tests {
             untagged: false,
             template: Template::LatestPushedK(1),
             disabled: false,
+            labels: Vec::new(),
         }];
         let d = evaluate(&rules, &c, now());
         assert_eq!(
@@ -691,6 +709,28 @@ mod tests {
         let d = evaluate(&[rule("1.*", Template::LatestPushedK(1))], &c, now());
         assert_eq!(d[3].verdict, Verdict::Skip);
         assert_eq!(d[0].verdict, Verdict::Keep, "{}", d[0].reason);
+    }
+
+    #[test]
+    fn a_rule_with_labels_selects_only_artifacts_carrying_all_of_them() {
+        let mut approved = artifact(1, "r", &["v1"], 5);
+        approved.labels = vec!["approved".into(), "prod".into()];
+        let mut half = artifact(2, "r", &["v2"], 4);
+        half.labels = vec!["approved".into()];
+        let plain = artifact(3, "r", &["v3"], 3);
+        let mut keep_approved = rule("**", Template::Always);
+        keep_approved.labels = vec!["approved".into(), "prod".into()];
+        let d = evaluate(&[keep_approved], &[approved, half, plain], now());
+        assert_eq!(
+            d.iter().map(|x| x.verdict).collect::<Vec<_>>(),
+            [Verdict::Keep, Verdict::Delete, Verdict::Delete],
+            "{d:?}"
+        );
+        assert!(
+            d[0].reason.contains("labelled approved and prod"),
+            "{}",
+            d[0].reason
+        );
     }
 
     #[test]

@@ -41,6 +41,7 @@ impl Services {
             Action::Update,
         )
         .await?;
+        validate_ids(&list.items)?;
         set_allowlist(&self.db, p.id, list).await?;
         audit::record(
             &self.db,
@@ -66,6 +67,7 @@ impl Services {
         list: &CveAllowlist,
     ) -> DomainResult<()> {
         self.require_configuration(actor, Action::Update).await?;
+        validate_ids(&list.items)?;
         set_allowlist(&self.db, 0, list).await?;
         audit::record(
             &self.db,
@@ -79,5 +81,39 @@ impl Services {
             },
         )
         .await
+    }
+}
+
+/// Every entry of an allowlist is one vulnerability id (`CVE-2024-1234`, `GHSA-xxxx-…`,
+/// `RUSTSEC-2021-0003`): a line of free text is refused, not split into words.
+fn validate_ids(items: &[String]) -> DomainResult<()> {
+    for (i, id) in items.iter().enumerate() {
+        let ok = id.len() <= 128
+            && id.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
+            && id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.:".contains(c));
+        if !ok {
+            return Err(super::DomainError::field(
+                "items",
+                format!(
+                    "entry {}: `{id}` is not a vulnerability id (one id per line, such as CVE-2024-1234)",
+                    i + 1
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn allowlist_entries_are_ids_not_words() {
+        assert!(
+            super::validate_ids(&["CVE-2024-1234".into(), "GHSA-abcd-efgh-ijkl".into()]).is_ok()
+        );
+        assert!(super::validate_ids(&["CVE-1 accepted risk".into()]).is_err());
+        assert!(super::validate_ids(&["-x".into()]).is_err());
     }
 }

@@ -75,12 +75,12 @@ pub struct RuleInput {
 }
 
 fn validate(input: &RuleInput) -> DomainResult<()> {
-    for (field, s) in [
-        ("repository pattern", &input.repositories),
-        ("tag pattern", &input.tags),
+    for (key, what, s) in [
+        ("repositories", "repository pattern", &input.repositories),
+        ("tags", "tag pattern", &input.tags),
     ] {
         crate::policy::selector::validate_pattern(&s.pattern)
-            .map_err(|why| DomainError::Invalid(format!("{field} `{}`: {why}", s.pattern)))?;
+            .map_err(|why| DomainError::field(key, format!("{what} `{}`: {why}", s.pattern)))?;
     }
     Ok(())
 }

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod bootstrap;
 pub mod groups;
 pub mod immutability;
+pub mod labels;
 pub mod limiter;
 pub mod login;
 pub mod members;
@@ -121,6 +122,11 @@ pub enum DomainError {
     Conflict(String),
     #[error("{0}")]
     Invalid(String),
+    /// A value the caller gave for one field is not acceptable (400): `field` names it as the
+    /// request spells it (`project_name`, `rules[0].tags`), so that forms can show the message
+    /// next to that field.
+    #[error("{field}: {message}")]
+    Field { field: String, message: String },
     #[error("{0}")]
     TooManyRequests(String),
     /// An immutable tag rule protects what the request would change (412).
@@ -131,6 +137,16 @@ pub enum DomainError {
 }
 
 pub type DomainResult<T> = Result<T, DomainError>;
+
+impl DomainError {
+    /// A refusal of the value given for `field`.
+    pub fn field(field: impl Into<String>, message: impl Into<String>) -> Self {
+        DomainError::Field {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
 
 /// Settings the services take from the configuration.
 #[derive(Clone, Debug)]

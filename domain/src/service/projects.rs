@@ -123,12 +123,12 @@ impl Services {
             Action::Create,
         )
         .await?;
-        let name = ProjectName::parse(&new.name)
-            .map_err(|why| DomainError::Invalid(format!("project_name: {why}")))?;
+        let name =
+            ProjectName::parse(&new.name).map_err(|why| DomainError::field("project_name", why))?;
         validate_metadata(&new.metadata)?;
         if let Some(limit) = new.storage_limit {
             crate::policy::limits::storage_limit("storage_limit", limit)
-                .map_err(DomainError::Invalid)?;
+                .map_err(|why| DomainError::field("storage_limit", why))?;
         }
         let mut metadata = new.metadata.clone();
         let public = metadata
@@ -281,7 +281,7 @@ impl Services {
         validate_metadata(&update.metadata)?;
         if let Some(limit) = update.storage_limit {
             crate::policy::limits::storage_limit("storage_limit", limit)
-                .map_err(DomainError::Invalid)?;
+                .map_err(|why| DomainError::field("storage_limit", why))?;
         }
         if update.storage_limit.is_some()
             && !is_allowed(

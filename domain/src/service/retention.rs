@@ -52,17 +52,22 @@ fn validate(rules: &[Rule]) -> DomainResult<()> {
         ));
     }
     for (i, r) in rules.iter().enumerate() {
-        for (field, s) in [
-            ("repository pattern", &r.repositories),
-            ("tag pattern", &r.tags),
+        for (key, what, s) in [
+            ("repositories", "repository pattern", &r.repositories),
+            ("tags", "tag pattern", &r.tags),
         ] {
             crate::policy::selector::validate_pattern(&s.pattern).map_err(|why| {
-                DomainError::Invalid(format!("rule {}: {field} `{}`: {why}", i + 1, s.pattern))
+                DomainError::field(
+                    format!("rules[{i}].{key}"),
+                    format!("{what} `{}`: {why}", s.pattern),
+                )
             })?;
         }
-        r.template
-            .validate()
-            .map_err(|why| DomainError::Invalid(format!("rule {}: {why}", i + 1)))?;
+        r.template.validate().map_err(|why| {
+            // The template's own messages start with the parameter they refuse (`count: …`).
+            let (key, why) = why.split_once(": ").unwrap_or(("template", why.as_str()));
+            DomainError::field(format!("rules[{i}].{key}"), why)
+        })?;
     }
     Ok(())
 }
@@ -125,11 +130,12 @@ impl Services {
         let schedule = schedule.filter(|s| !s.trim().is_empty());
         if let Some(s) = &schedule {
             crate::policy::cron::Schedule::parse(s)
-                .map_err(|e| DomainError::Invalid(format!("schedule: {e}")))?;
+                .map_err(|e| DomainError::field("schedule", e.to_string()))?;
         }
         if schedule.is_some() && rules.is_empty() {
-            return Err(DomainError::Invalid(
-                "a schedule needs at least one rule".into(),
+            return Err(DomainError::field(
+                "schedule",
+                "a schedule needs at least one rule",
             ));
         }
         let p = self
@@ -207,6 +213,8 @@ impl Services {
             tags.entry(t.artifact_id).or_default().push(t.name);
         }
         let rules = super::immutability::rules_for(&self.db, p.id).await?;
+        let ids: Vec<i64> = artifacts.iter().map(|a| a.id).collect();
+        let mut labels = super::labels::labels_of(&self.db, &ids).await?;
         Ok(artifacts
             .into_iter()
             .filter(|a| a.subject_digest.is_none())
@@ -227,6 +235,12 @@ impl Services {
                     pull_time: a.pull_time,
                     immutable_tags,
                     children: children.remove(&a.id).unwrap_or_default(),
+                    labels: labels
+                        .remove(&a.id)
+                        .unwrap_or_default()
+                        .into_iter()
+                        .map(|l| l.name)
+                        .collect(),
                 }
             })
             .collect())

@@ -17,19 +17,8 @@ use crate::types::dto::{RobotSecret, RobotView};
 
 pub const ROBOT_PREFIX: &str = "robot$";
 
-/// What a robot may be granted: registry and artifact operations, never administration.
-pub const GRANTABLE: [(Resource, Action); 10] = [
-    (Resource::Repository, Action::Pull),
-    (Resource::Repository, Action::Push),
-    (Resource::Repository, Action::Delete),
-    (Resource::Artifact, Action::Read),
-    (Resource::Artifact, Action::List),
-    (Resource::Artifact, Action::Delete),
-    (Resource::Tag, Action::List),
-    (Resource::Tag, Action::Create),
-    (Resource::Tag, Action::Delete),
-    (Resource::Scan, Action::Create),
-];
+/// What a robot may be granted (the policy's list).
+pub use crate::policy::authz::ROBOT_GRANTABLE as GRANTABLE;
 
 #[derive(Clone, Debug)]
 pub struct NewRobot {
@@ -48,6 +37,41 @@ pub struct NewRobot {
 pub struct RobotUpdate {
     pub description: Option<String>,
     pub disabled: Option<bool>,
+    /// Replaces every permission (Harbor's `PUT /robots/{id}` with `permissions`).
+    pub permissions: Option<Vec<RobotGrant>>,
+}
+
+/// Refuses permissions a robot cannot hold, or that reach outside its project.
+fn validate_grants(grants: &[RobotGrant], project: Option<&project::Model>) -> DomainResult<()> {
+    if grants.is_empty() {
+        return Err(DomainError::field(
+            "permissions",
+            "a robot needs at least one permission",
+        ));
+    }
+    for g in grants {
+        if !GRANTABLE.contains(&(g.resource, g.action)) {
+            return Err(DomainError::field(
+                "permissions",
+                format!(
+                    "robots cannot be granted {:?} on {:?}",
+                    g.action, g.resource
+                ),
+            ));
+        }
+        if let Some(p) = project {
+            if g.namespace != p.name {
+                return Err(DomainError::field(
+                    "permissions",
+                    format!(
+                        "a robot of project `{}` can only hold permissions in that project, not `{}`",
+                        p.name, g.namespace
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 fn view(r: robot::Model, project_name: Option<String>) -> RobotView {
@@ -72,9 +96,12 @@ fn validate_short_name(name: &str) -> DomainResult<()> {
     if ok {
         Ok(())
     } else {
-        Err(DomainError::Invalid(format!(
-            "invalid robot name `{name}`: use 1-128 lower-case letters, digits, '.', '_' or '-'"
-        )))
+        Err(DomainError::field(
+            "name",
+            format!(
+                "invalid robot name `{name}`: use 1-128 lower-case letters, digits, '.', '_' or '-'"
+            ),
+        ))
     }
 }
 
@@ -108,27 +135,7 @@ impl Services {
         };
         self.authorize_robot(actor, project.as_ref(), Action::Create)
             .await?;
-        if new.permissions.is_empty() {
-            return Err(DomainError::Invalid(
-                "a robot needs at least one permission".into(),
-            ));
-        }
-        for g in &new.permissions {
-            if !GRANTABLE.contains(&(g.resource, g.action)) {
-                return Err(DomainError::Invalid(format!(
-                    "robots cannot be granted {:?} on {:?}",
-                    g.action, g.resource
-                )));
-            }
-            if let Some(p) = &project {
-                if g.namespace != p.name {
-                    return Err(DomainError::Invalid(format!(
-                        "a robot of project `{}` can only hold permissions in that project, not `{}`",
-                        p.name, g.namespace
-                    )));
-                }
-            }
-        }
+        validate_grants(&new.permissions, project.as_ref())?;
         let now = Utc::now();
         let expires_at = match new.duration_days {
             -1 => None,
@@ -241,6 +248,9 @@ impl Services {
         update: RobotUpdate,
     ) -> DomainResult<RobotView> {
         let (r, scope) = self.find_robot(actor, id, Action::Update).await?;
+        if let Some(grants) = &update.permissions {
+            validate_grants(grants, scope.as_ref())?;
+        }
         let txn = crate::db::begin_write(&self.db).await?;
         let name = r.name.clone();
         let operation = match update.disabled {
@@ -254,6 +264,9 @@ impl Services {
         }
         if let Some(disabled) = update.disabled {
             active.disabled = Set(disabled);
+        }
+        if let Some(grants) = update.permissions {
+            active.permissions = Set(serde_json::to_string(&grants).expect("grants serialise"));
         }
         active.updated_at = Set(Utc::now());
         let updated = active.update(&txn).await?;

@@ -148,6 +148,63 @@ impl Scans {
         Ok(out)
     }
 
+    /// Makes `uuid` (a registration, or the built-in scanner) the scanner of `project`:
+    /// Harbor's `PUT /projects/{project}/scanner`, for those who may manage its scans.
+    pub async fn choose_scanner(
+        &self,
+        actor: &super::Actor,
+        project: &str,
+        uuid: &str,
+    ) -> DomainResult<crate::scan::report::ScannerView> {
+        use crate::entities::project_scanner;
+        use crate::policy::authz::{Action, Resource};
+        let p = super::projects::find_project(&self.db, project).await?;
+        super::authorize(
+            &self.db,
+            &actor.principal,
+            Some(&p),
+            Resource::Scan,
+            Action::Update,
+        )
+        .await?;
+        let chosen = self
+            .registrations()
+            .await?
+            .into_iter()
+            .find(|r| r.uuid == uuid)
+            .ok_or_else(|| DomainError::NotFound(format!("scanner `{uuid}` not found")))?;
+        if chosen.disabled {
+            return Err(DomainError::field(
+                "uuid",
+                format!("scanner `{}` is disabled", chosen.name),
+            ));
+        }
+        let txn = crate::db::begin_write(&self.db).await?;
+        project_scanner::Entity::delete_by_id(p.id)
+            .exec(&txn)
+            .await?;
+        project_scanner::ActiveModel {
+            project_id: Set(p.id),
+            scanner_uuid: Set(chosen.uuid.clone()),
+        }
+        .insert(&txn)
+        .await?;
+        super::audit::record(
+            &txn,
+            actor,
+            super::audit::Record {
+                operation: "update",
+                resource_type: "scanner",
+                resource: &format!("{}: {}", p.name, chosen.name),
+                project_id: Some(p.id),
+                outcome: super::audit::Outcome::Success,
+            },
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(chosen)
+    }
+
     /// Held while writing scan rows.
     pub async fn write_gate(&self) -> Result<crate::db::WritePermit, DbErr> {
         self.writes.enter().await

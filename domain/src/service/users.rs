@@ -49,9 +49,12 @@ pub(crate) fn validate_username(name: &str) -> DomainResult<()> {
     if ok {
         Ok(())
     } else {
-        Err(DomainError::Invalid(format!(
-            "invalid username `{name}`: use letters, digits and . _ - @ (not the robot$ prefix)"
-        )))
+        Err(DomainError::field(
+            "username",
+            format!(
+                "invalid username `{name}`: use letters, digits and . _ - @ (not the robot$ prefix)"
+            ),
+        ))
     }
 }
 
@@ -65,17 +68,19 @@ fn validate_email(email: &str) -> DomainResult<()> {
     if ok {
         Ok(())
     } else {
-        Err(DomainError::Invalid(format!(
-            "email: `{email}` is not an email address"
-        )))
+        Err(DomainError::field(
+            "email",
+            format!("`{email}` is not an email address"),
+        ))
     }
 }
 
 fn validate_password(password: &str) -> DomainResult<()> {
     if password.chars().count() < MIN_PASSWORD_LEN {
-        return Err(DomainError::Invalid(format!(
-            "password must have at least {MIN_PASSWORD_LEN} characters"
-        )));
+        return Err(DomainError::field(
+            "password",
+            format!("a password must have at least {MIN_PASSWORD_LEN} characters"),
+        ));
     }
     Ok(())
 }
@@ -400,8 +405,9 @@ impl Services {
                 _ => false,
             };
             if !ok {
-                return Err(DomainError::Forbidden(
-                    "the current password is not correct".into(),
+                return Err(DomainError::field(
+                    "old_password",
+                    "the current password is not correct",
                 ));
             }
         }

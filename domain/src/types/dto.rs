@@ -125,6 +125,19 @@ pub struct RepositoryView {
     pub updated_at: String,
 }
 
+/// A label (Harbor's shape): `scope` `g` (global) or `p` (of `project_id`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LabelView {
+    pub id: i64,
+    pub name: String,
+    pub description: String,
+    pub color: String,
+    pub scope: String,
+    pub project_id: Option<i64>,
+    pub creation_time: String,
+    pub update_time: String,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TagView {
     pub name: String,
@@ -160,6 +173,8 @@ pub struct ArtifactView {
     /// The latest scan with the project's scanner, where the caller asked for it.
     #[serde(default)]
     pub scan: Option<crate::scan::report::Overview>,
+    #[serde(default)]
+    pub labels: Vec<LabelView>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -178,6 +193,18 @@ pub struct ArtifactDetail {
     pub config: Option<String>,
     /// `created_by` of each history entry of the image configuration.
     pub history: Vec<String>,
+    /// Platform and run settings, for images.
+    #[serde(default)]
+    pub image: Option<super::image::ImageSummary>,
+    /// The image's layers in manifest order, each with the build step that made it.
+    #[serde(default)]
+    pub layers: Vec<super::image::LayerStep>,
+    /// Every build step, including those that made no layer.
+    #[serde(default)]
+    pub build_history: Vec<super::image::HistoryStep>,
+    /// Signatures, SBOMs and attestations whose subject is this artifact, in this repository.
+    #[serde(default)]
+    pub accessories: Vec<ArtifactView>,
 }
 
 /// An immutable tag rule as the API and console show it.

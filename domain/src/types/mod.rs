@@ -1,6 +1,7 @@
 //! Plain data shared between the console (wasm) and the server.
 
 pub mod dto;
+pub mod image;
 mod names;
 mod registry;
 

@@ -5,6 +5,7 @@ mod audit;
 pub mod extract;
 pub mod gc;
 mod immutable;
+mod labels;
 mod projects;
 mod repositories;
 mod retention;
@@ -39,6 +40,7 @@ pub fn routes() -> Router<AppState> {
         .merge(users::routes())
         .merge(audit::routes())
         .merge(immutable::routes())
+        .merge(labels::routes())
         .merge(retention::routes())
         .merge(gc::routes())
         .merge(scans::routes())
@@ -67,6 +69,8 @@ pub fn routes() -> Router<AppState> {
         repositories::list_artifacts, repositories::get_artifact, repositories::delete_artifact,
         repositories::list_tags, repositories::create_tag, repositories::delete_tag,
         immutable::list_rules, immutable::create_rule, immutable::update_rule, immutable::delete_rule,
+        labels::list_labels, labels::create_label, labels::get_label, labels::update_label,
+        labels::delete_label, labels::add_artifact_label, labels::remove_artifact_label,
         scans::scan_artifact, scans::vulnerabilities, scans::get_scan_all, scans::set_scan_all,
         scans::scan_metrics, scans::list_scanners, scans::create_scanner, scans::ping_scanner,
         scans::get_scanner, scans::update_scanner, scans::set_default_scanner, scans::delete_scanner,
@@ -144,6 +148,9 @@ impl From<DomainError> for ApiError {
             DomainError::NotFound(m) => Self::new(StatusCode::NOT_FOUND, "NOT_FOUND", m),
             DomainError::Conflict(m) => Self::new(StatusCode::CONFLICT, "CONFLICT", m),
             DomainError::Invalid(m) => Self::new(StatusCode::BAD_REQUEST, "BAD_REQUEST", m),
+            e @ DomainError::Field { .. } => {
+                Self::new(StatusCode::BAD_REQUEST, "BAD_REQUEST", e.to_string())
+            }
             DomainError::Immutable(m) => {
                 Self::new(StatusCode::PRECONDITION_FAILED, "PRECONDITION", m)
             }

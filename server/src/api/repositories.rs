@@ -84,6 +84,7 @@ pub struct ArtifactJson {
     pub platforms: Vec<String>,
     /// Digests of artifacts whose subject is this one.
     pub referrers: Vec<String>,
+    pub labels: Vec<super::labels::LabelJson>,
     /// With `with_scan_overview=true`: the scan state keyed by the report's MIME type.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
@@ -111,6 +112,11 @@ fn artifact_json(a: ArtifactView) -> ArtifactJson {
             .collect(),
         platforms: a.platforms,
         referrers: a.referrers.into_iter().map(|r| r.digest).collect(),
+        labels: a
+            .labels
+            .into_iter()
+            .map(super::labels::label_json)
+            .collect(),
         scan_overview: None,
     }
 }
@@ -223,7 +229,10 @@ pub async fn list_artifacts(
             &actor,
             &project,
             &repository,
-            q.with_tag,
+            domain::service::registry::ArtifactFilter {
+                only_tagged: q.with_tag,
+                label: label_filter(q.q.as_deref())?,
+            },
             q.page,
             q.page_size,
         )
@@ -344,4 +353,22 @@ pub async fn delete_tag(
         .delete_tag(&actor, &project, &repository, &reference, &tag)
         .await?;
     Ok(StatusCode::OK)
+}
+
+/// Harbor's `q=labels=(id)` (also `labels=id`): only artifacts carrying that label.
+fn label_filter(q: Option<&str>) -> Result<Option<i64>, super::ApiError> {
+    let Some(term) = q.and_then(|q| {
+        q.split(',')
+            .find_map(|t| t.trim().strip_prefix("labels=").map(str::to_string))
+    }) else {
+        return Ok(None);
+    };
+    let id = term.trim_matches(|c| c == '(' || c == ')').trim();
+    id.parse::<i64>().map(Some).map_err(|_| {
+        super::ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "BAD_REQUEST",
+            format!("q: `labels={term}` must name one label id, as labels=(12)"),
+        )
+    })
 }

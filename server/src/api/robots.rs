@@ -88,6 +88,8 @@ fn never() -> i64 {
 pub struct RobotUpdateReq {
     pub description: Option<String>,
     pub disable: Option<bool>,
+    /// Replaces every permission when given.
+    pub permissions: Option<Vec<PermissionJson>>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -256,6 +258,7 @@ pub async fn update_robot(
             RobotUpdate {
                 description: req.description,
                 disabled: req.disable,
+                permissions: req.permissions.as_deref().map(to_grants).transpose()?,
             },
         )
         .await?;

@@ -10,12 +10,10 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use domain::entities::project_scanner;
 use domain::policy::authz::Action;
 use domain::scan::report::{Report, REPORT_MIME};
 use domain::service::projects::find_project;
 use domain::service::scans::CveAllowlist;
-use sea_orm::{ActiveModelTrait, EntityTrait, Set};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
@@ -410,39 +408,7 @@ pub async fn set_project_scanner(
     Path(project): Path<String>,
     Json(req): Json<ProjectScannerReq>,
 ) -> ApiResult<StatusCode> {
-    let p = find_project(&s.db, &project).await?;
-    domain::service::authorize(
-        &s.db,
-        &actor.principal,
-        Some(&p),
-        domain::policy::authz::Resource::Scan,
-        Action::Update,
-    )
-    .await?;
-    let chosen = client::get(&s, &req.uuid).await?;
-    project_scanner::Entity::delete_by_id(p.id)
-        .exec(&s.db)
-        .await
-        .map_err(domain_db)?;
-    project_scanner::ActiveModel {
-        project_id: Set(p.id),
-        scanner_uuid: Set(chosen.uuid.clone()),
-    }
-    .insert(&s.db)
-    .await
-    .map_err(domain_db)?;
-    domain::service::audit::record(
-        &s.db,
-        &actor,
-        domain::service::audit::Record {
-            operation: "update",
-            resource_type: "scanner",
-            resource: &format!("{}: {}", p.name, chosen.name),
-            project_id: Some(p.id),
-            outcome: domain::service::audit::Outcome::Success,
-        },
-    )
-    .await?;
+    s.scans.choose_scanner(&actor, &project, &req.uuid).await?;
     Ok(StatusCode::OK)
 }
 

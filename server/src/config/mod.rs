@@ -347,6 +347,9 @@ pub struct RetentionRule {
     pub retain: Option<u32>,
     /// Repository selector (doublestar); every repository when absent.
     pub repositories: Option<String>,
+    /// Berth: only artifacts carrying every one of these labels (by name).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub labels: Vec<String>,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]

@@ -14,38 +14,10 @@ pub enum ByteLimit {
 
 impl ByteLimit {
     pub fn parse(text: &str) -> Result<Self, String> {
-        let text = text.trim();
-        if text == "-1" {
-            return Ok(Self::Unlimited);
-        }
-        let split = text
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(text.len());
-        let (number, unit) = text.split_at(split);
-        let number: f64 = number
-            .parse()
-            .map_err(|_| format!("`{text}` is not a size such as 100GB, 512MiB or -1"))?;
-        let multiplier: u64 = match unit.trim() {
-            "" | "B" => 1,
-            "KB" => 1_000,
-            "MB" => 1_000_000,
-            "GB" => 1_000_000_000,
-            "TB" => 1_000_000_000_000,
-            "KiB" => 1 << 10,
-            "MiB" => 1 << 20,
-            "GiB" => 1 << 30,
-            "TiB" => 1 << 40,
-            other => {
-                return Err(format!(
-                    "unknown size unit `{other}` (expected B, KB, MB, GB, TB, KiB, MiB, GiB or TiB)"
-                ))
-            }
-        };
-        let bytes = number * multiplier as f64;
-        if !bytes.is_finite() || bytes > u64::MAX as f64 {
-            return Err(format!("`{text}` is too large"));
-        }
-        Ok(Self::Bytes(bytes.round() as u64))
+        Ok(match domain::policy::limits::parse_size(text)? {
+            None => Self::Unlimited,
+            Some(bytes) => Self::Bytes(bytes),
+        })
     }
 
     /// Bytes as the database stores limits: -1 for unlimited.

@@ -234,7 +234,12 @@ impl Registry {
         } else {
             Vec::new()
         };
+        let labels = crate::service::labels::labels_of(&self.db, &[a.id])
+            .await?
+            .remove(&a.id)
+            .unwrap_or_default();
         Ok(ArtifactView {
+            labels,
             id: a.id,
             repository: repo_name.to_string(),
             digest: a.digest,
@@ -296,7 +301,7 @@ impl Registry {
         actor: &Actor,
         project: &str,
         repo: &str,
-        only_tagged: bool,
+        filter: ArtifactFilter,
         page: Option<u64>,
         page_size: Option<u64>,
     ) -> DomainResult<Page<ArtifactView>> {
@@ -317,9 +322,29 @@ impl Registry {
             .into_iter()
             .map(|t| t.artifact_id)
             .collect();
+        // Accessories (signatures, SBOMs, attestations) are listed under their subject, as
+        // Harbor lists them, not as artifacts of their own.
+        let digests: std::collections::HashSet<String> =
+            all.iter().map(|a| a.digest.clone()).collect();
+        let ArtifactFilter { only_tagged, label } = filter;
+        let labelled: Option<std::collections::HashSet<i64>> = match label {
+            Some(id) => Some(
+                crate::service::labels::artifacts_with(&self.db, id)
+                    .await?
+                    .into_iter()
+                    .collect(),
+            ),
+            None => None,
+        };
         let selected: Vec<artifact::Model> = all
             .into_iter()
             .filter(|a| !only_tagged || tagged.contains(&a.id))
+            .filter(|a| labelled.as_ref().is_none_or(|l| l.contains(&a.id)))
+            .filter(|a| {
+                a.subject_digest
+                    .as_ref()
+                    .is_none_or(|s| !digests.contains(s))
+            })
             .collect();
         let total = selected.len() as u64;
         let mut items = Vec::new();
@@ -343,32 +368,7 @@ impl Registry {
         r: &repository::Model,
         reference: &str,
     ) -> DomainResult<artifact::Model> {
-        let reference = Reference::parse(reference).map_err(DomainError::Invalid)?;
-        let found = match &reference {
-            Reference::Digest(d) => {
-                artifact::Entity::find()
-                    .filter(artifact::Column::RepositoryId.eq(r.id))
-                    .filter(artifact::Column::Digest.eq(d.to_string()))
-                    .one(&self.db)
-                    .await?
-            }
-            Reference::Tag(t) => match tag::Entity::find()
-                .filter(tag::Column::RepositoryId.eq(r.id))
-                .filter(tag::Column::Name.eq(t.as_str()))
-                .one(&self.db)
-                .await?
-            {
-                Some(tag) => {
-                    artifact::Entity::find_by_id(tag.artifact_id)
-                        .one(&self.db)
-                        .await?
-                }
-                None => None,
-            },
-        };
-        found.ok_or_else(|| {
-            DomainError::NotFound(format!("artifact `{reference}` not found in `{}`", r.name))
-        })
+        find_artifact(&self.db, r, reference).await
     }
 
     pub async fn get_artifact(
@@ -399,32 +399,41 @@ impl Registry {
             })
             .collect();
         references.sort_by_key(|l| order.get(l.kind.as_str()).copied().unwrap_or(9));
-        let (config, history) = match refs.iter().find(|x| x.kind == "config") {
-            Some(c) => match self.stored_blob_json(&c.digest).await {
-                Some(cfg) => {
-                    let history = cfg["history"]
-                        .as_array()
-                        .map(|h| {
-                            h.iter()
-                                .filter_map(|e| e["created_by"].as_str().map(str::to_string))
-                                .collect()
-                        })
-                        .unwrap_or_default();
-                    (
-                        Some(serde_json::to_string_pretty(&cfg).unwrap_or_default()),
-                        history,
-                    )
-                }
-                None => (None, Vec::new()),
-            },
-            None => (None, Vec::new()),
+        let config_json = match refs.iter().find(|x| x.kind == "config") {
+            Some(c) => self.stored_blob_json(&c.digest).await,
+            None => None,
         };
+        let build_history = config_json
+            .as_ref()
+            .map(crate::types::image::history)
+            .unwrap_or_default();
+        let layers = crate::types::image::layers(&manifest, &build_history);
+        let mut accessories = Vec::new();
+        for x in artifact::Entity::find()
+            .filter(artifact::Column::RepositoryId.eq(r.id))
+            .filter(artifact::Column::SubjectDigest.eq(a.digest.clone()))
+            .order_by_asc(artifact::Column::PushTime)
+            .all(&self.db)
+            .await?
+        {
+            accessories.push(self.artifact_view(x, &r.name).await?);
+        }
         Ok(ArtifactDetail {
             manifest: serde_json::to_string_pretty(&manifest).unwrap_or_default(),
             artifact: self.artifact_view(a, &r.name).await?,
             references,
-            config,
-            history,
+            config: config_json
+                .as_ref()
+                .map(|c| serde_json::to_string_pretty(c).unwrap_or_default()),
+            history: build_history
+                .iter()
+                .map(|h| h.created_by.clone())
+                .filter(|h| !h.is_empty())
+                .collect(),
+            image: config_json.as_ref().map(crate::types::image::summary),
+            layers,
+            build_history,
+            accessories,
         })
     }
 
@@ -480,7 +489,7 @@ impl Registry {
         let (p, r) = self
             .repository_in(actor, project, repo, Action::Push)
             .await?;
-        let t = Tag::parse(name).map_err(DomainError::Invalid)?;
+        let t = Tag::parse(name).map_err(|why| DomainError::field("tag", why))?;
         let a = self.artifact_in(&r, reference).await?;
         let txn = crate::db::begin_write(&self.db).await?;
         let exists = tag::Entity::find()
@@ -508,6 +517,53 @@ impl Registry {
             actor,
             Record {
                 operation: "create",
+                resource_type: "tag",
+                resource: &format!("{}:{t}", r.name),
+                project_id: Some(p.id),
+                outcome: Outcome::Success,
+            },
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(())
+    }
+
+    /// Points the existing tag `name` of the repository at the artifact `reference` (what a
+    /// push of that tag would do), unless an immutable tag rule protects it.
+    pub async fn move_tag(
+        &self,
+        actor: &Actor,
+        project: &str,
+        repo: &str,
+        reference: &str,
+        name: &str,
+    ) -> DomainResult<()> {
+        let (p, r) = self
+            .repository_in(actor, project, repo, Action::Push)
+            .await?;
+        let t = Tag::parse(name).map_err(|why| DomainError::field("tag", why))?;
+        let a = self.artifact_in(&r, reference).await?;
+        let txn = crate::db::begin_write(&self.db).await?;
+        let existing = tag::Entity::find()
+            .filter(tag::Column::RepositoryId.eq(r.id))
+            .filter(tag::Column::Name.eq(t.as_str()))
+            .one(&txn)
+            .await?
+            .ok_or_else(|| DomainError::NotFound(format!("tag `{t}` not found in `{}`", r.name)))?;
+        if existing.artifact_id == a.id {
+            return Ok(());
+        }
+        self.refuse_immutable_tags(&txn, p.id, &r.name, &[t.to_string()], "cannot move")
+            .await?;
+        let mut moved: tag::ActiveModel = existing.into();
+        moved.artifact_id = Set(a.id);
+        moved.push_time = Set(Utc::now());
+        moved.update(&txn).await?;
+        audit::record(
+            &txn,
+            actor,
+            Record {
+                operation: "update",
                 resource_type: "tag",
                 resource: &format!("{}:{t}", r.name),
                 project_id: Some(p.id),
@@ -559,4 +615,47 @@ impl Registry {
         txn.commit().await?;
         Ok(())
     }
+}
+
+/// The artifact `reference` (a digest or a tag) names in the repository `r`.
+pub(crate) async fn find_artifact(
+    conn: &impl sea_orm::ConnectionTrait,
+    r: &repository::Model,
+    reference: &str,
+) -> DomainResult<artifact::Model> {
+    let reference = Reference::parse(reference).map_err(DomainError::Invalid)?;
+    let found = match &reference {
+        Reference::Digest(d) => {
+            artifact::Entity::find()
+                .filter(artifact::Column::RepositoryId.eq(r.id))
+                .filter(artifact::Column::Digest.eq(d.to_string()))
+                .one(conn)
+                .await?
+        }
+        Reference::Tag(t) => match tag::Entity::find()
+            .filter(tag::Column::RepositoryId.eq(r.id))
+            .filter(tag::Column::Name.eq(t.as_str()))
+            .one(conn)
+            .await?
+        {
+            Some(tag) => {
+                artifact::Entity::find_by_id(tag.artifact_id)
+                    .one(conn)
+                    .await?
+            }
+            None => None,
+        },
+    };
+    found.ok_or_else(|| {
+        DomainError::NotFound(format!("artifact `{reference}` not found in `{}`", r.name))
+    })
+}
+
+/// Which artifacts of a repository a list shows.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ArtifactFilter {
+    /// Only artifacts with at least one tag.
+    pub only_tagged: bool,
+    /// Only artifacts carrying this label.
+    pub label: Option<i64>,
 }
