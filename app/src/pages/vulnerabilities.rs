@@ -449,7 +449,9 @@ pub fn VulnDbAdmin() -> impl IntoView {
                 <div class="mt-4 flex flex-wrap items-center gap-3">
                     <input type="file" accept=".json,.zip" node_ref=file_input aria-label="OSV file" class="text-sm" />
                     <button type="button" class=BUTTON_SECONDARY disabled=move || upload.pending().get()
-                        on:click=move |_| { upload.dispatch_local(()); }>"Import"</button>
+                        on:click=move |_| { upload.dispatch_local(()); }>
+                        {move || if upload.pending().get() { "Importing…" } else { "Import" }}
+                    </button>
                     <button type="button" class=BUTTON_PRIMARY data-testid="scan-all" disabled=move || scan_all.pending().get()
                         on:click=move |_| { scan_all.dispatch_local(()); }>"Scan all artifacts now"</button>
                 </div>

@@ -14,7 +14,7 @@ use sea_orm::{
 use super::audit::{self, Outcome, Record};
 use super::projects::find_project;
 use super::{authorize, page_bounds, rfc3339, Actor, DomainError, DomainResult, Services};
-use crate::entities::{artifact_label, label, project, repository};
+use crate::entities::{artifact_label, label, project};
 use crate::policy::authz::{Action, Resource};
 use crate::types::dto::{LabelView, Page};
 
@@ -445,18 +445,9 @@ impl Services {
             action,
         )
         .await?;
-        let full = if repo.starts_with(&format!("{}/", p.name)) {
-            repo.to_string()
-        } else {
-            format!("{}/{repo}", p.name)
-        };
-        let r = repository::Entity::find()
-            .filter(repository::Column::Name.eq(&full))
-            .one(&self.db)
-            .await?
-            .ok_or_else(|| DomainError::NotFound(format!("repository `{full}` not found")))?;
+        let r = super::registry::find_repository(&self.db, &p, repo).await?;
         let a = super::registry::find_artifact(&self.db, &r, reference).await?;
-        Ok((p, full, a))
+        Ok((p, r.name, a))
     }
 
     /// Harbor's `POST …/artifacts/{reference}/labels {"id": …}`: a global label, or one of

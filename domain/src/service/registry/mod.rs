@@ -27,8 +27,8 @@ pub use blobs::{BlobRead, ByteRange, UploadState};
 pub use listing::{CatalogPage, TagsPage};
 pub use manifests::{ManifestRead, PushedManifest, SCANNER_PREFIX};
 pub use pulls::PullRecorder;
-pub(crate) use repositories::find_artifact;
 pub use repositories::ArtifactFilter;
+pub(crate) use repositories::{find_artifact, find_repository};
 
 /// OCI error codes (distribution-spec "error codes").
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -38,16 +38,7 @@ impl Registry {
             action,
         )
         .await?;
-        let full = if name.starts_with(&format!("{}/", p.name)) {
-            name.to_string()
-        } else {
-            format!("{}/{name}", p.name)
-        };
-        let r = repository::Entity::find()
-            .filter(repository::Column::Name.eq(&full))
-            .one(&self.db)
-            .await?
-            .ok_or_else(|| DomainError::NotFound(format!("repository `{full}` not found")))?;
+        let r = find_repository(&self.db, &p, name).await?;
         Ok((p, r))
     }
 
@@ -658,4 +649,22 @@ pub struct ArtifactFilter {
     pub only_tagged: bool,
     /// Only artifacts carrying this label.
     pub label: Option<i64>,
+}
+
+/// The repository `name` (with or without the project's prefix) of the project `p`.
+pub(crate) async fn find_repository(
+    conn: &impl sea_orm::ConnectionTrait,
+    p: &project::Model,
+    name: &str,
+) -> DomainResult<repository::Model> {
+    let full = if name.starts_with(&format!("{}/", p.name)) {
+        name.to_string()
+    } else {
+        format!("{}/{name}", p.name)
+    };
+    repository::Entity::find()
+        .filter(repository::Column::Name.eq(&full))
+        .one(conn)
+        .await?
+        .ok_or_else(|| DomainError::NotFound(format!("repository `{full}` not found")))
 }
