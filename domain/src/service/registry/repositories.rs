@@ -483,12 +483,7 @@ impl Registry {
         let t = Tag::parse(name).map_err(|why| DomainError::field("tag", why))?;
         let a = self.artifact_in(&r, reference).await?;
         let txn = crate::db::begin_write(&self.db).await?;
-        let exists = tag::Entity::find()
-            .filter(tag::Column::RepositoryId.eq(r.id))
-            .filter(tag::Column::Name.eq(t.as_str()))
-            .one(&txn)
-            .await?;
-        if exists.is_some() {
+        if tag_named(&txn, &r, &t).await?.is_some() {
             return Err(DomainError::Conflict(format!(
                 "tag `{t}` already exists in `{}`",
                 r.name
@@ -535,10 +530,7 @@ impl Registry {
         let t = Tag::parse(name).map_err(|why| DomainError::field("tag", why))?;
         let a = self.artifact_in(&r, reference).await?;
         let txn = crate::db::begin_write(&self.db).await?;
-        let existing = tag::Entity::find()
-            .filter(tag::Column::RepositoryId.eq(r.id))
-            .filter(tag::Column::Name.eq(t.as_str()))
-            .one(&txn)
+        let existing = tag_named(&txn, &r, &t)
             .await?
             .ok_or_else(|| DomainError::NotFound(format!("tag `{t}` not found in `{}`", r.name)))?;
         if existing.artifact_id == a.id {
@@ -667,4 +659,17 @@ pub(crate) async fn find_repository(
         .one(conn)
         .await?
         .ok_or_else(|| DomainError::NotFound(format!("repository `{full}` not found")))
+}
+
+/// The tag `t` of the repository `r`, if it exists.
+async fn tag_named(
+    conn: &impl sea_orm::ConnectionTrait,
+    r: &repository::Model,
+    t: &Tag,
+) -> DomainResult<Option<tag::Model>> {
+    Ok(tag::Entity::find()
+        .filter(tag::Column::RepositoryId.eq(r.id))
+        .filter(tag::Column::Name.eq(t.as_str()))
+        .one(conn)
+        .await?)
 }
