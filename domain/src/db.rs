@@ -18,6 +18,10 @@ pub enum DbOpenError {
     Connect(#[from] sqlx::Error),
 }
 
+/// A pool of connections to Berth's database (SQLite or PostgreSQL): what the server holds and
+/// hands to the services; only `domain` touches the ORM behind it.
+pub type Database = DatabaseConnection;
+
 /// The most connections a SQLite pool opens, whatever is configured.
 pub const SQLITE_MAX_CONNECTIONS: u32 = 4;
 
@@ -166,9 +170,18 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<WriteTxn, DbErr> {
     WriteGate::of(db).enter().await?.begin(db).await
 }
 
+/// Notified after every write transaction of this process commits: event consumers wake on it
+/// instead of waiting for their next poll.
+pub fn commits() -> &'static tokio::sync::Notify {
+    static COMMITS: std::sync::OnceLock<tokio::sync::Notify> = std::sync::OnceLock::new();
+    COMMITS.get_or_init(tokio::sync::Notify::new)
+}
+
 impl WriteTxn {
     pub async fn commit(self) -> Result<(), DbErr> {
-        self.txn.commit().await
+        self.txn.commit().await?;
+        commits().notify_waiters();
+        Ok(())
     }
 
     pub async fn rollback(self) -> Result<(), DbErr> {

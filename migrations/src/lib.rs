@@ -12,6 +12,7 @@ mod m20261127_000007_jobs;
 mod m20261127_000008_vulndb;
 mod m20261127_000009_scans;
 mod m20261201_000010_labels;
+mod m20261201_000011_events;
 
 pub struct Migrator;
 
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000008_vulndb::Migration),
             Box::new(m20261127_000009_scans::Migration),
             Box::new(m20261201_000010_labels::Migration),
+            Box::new(m20261201_000011_events::Migration),
         ]
     }
 }

@@ -74,12 +74,12 @@ pub async fn tick(state: &AppState, after: DateTime<Utc>, until: DateTime<Utc>) 
             }
         }
     }
-    match crate::scanning::scan_all_schedule(state).await {
+    match state.scans.scan_all_schedule().await {
         Ok(Some(text)) => match Schedule::parse(&text) {
             Ok(schedule) => {
                 for fire in schedule.fired_between(after, until) {
                     if claim(state, "scan_all", fire).await {
-                        match crate::scanning::scan_all(state, "schedule").await {
+                        match state.scans.scan_all(&Actor::system(), "schedule").await {
                             Ok(n) => tracing::info!(queued = n, "scheduled scan of all artifacts"),
                             Err(e) => tracing::warn!(error = %e, "scheduled scan all failed"),
                         }
@@ -107,10 +107,11 @@ async fn claim(state: &AppState, job: &str, fire: DateTime<Utc>) -> bool {
 
 async fn start_gc(state: &AppState) {
     let options = crate::api::gc::configured_options(state, false, state.config.gc.delete_untagged);
-    let started =
-        crate::api::gc::start_in_background(state, options, "schedule", &Actor::system(), None)
-            .await;
+    let started = state
+        .registry
+        .start_gc_in_background(&Actor::system(), options, "schedule", None)
+        .await;
     if let Err(e) = started {
-        tracing::warn!(error = %e.message(), "scheduled garbage collection not started");
+        tracing::warn!(error = %e, "scheduled garbage collection not started");
     }
 }

@@ -34,9 +34,9 @@ pub fn router(state: AppState) -> Router {
     let instance = state.instance.clone();
     let services = state.services.clone();
     let registry = state.registry.clone();
-    let oidc_port = oidc::console_port(&state.oidc);
+    let oidc_port = oidc::routes::console_port(&state.oidc);
     let config_policies = policies::config_view(&state.config);
-    let gc_starter = gc_starter(&state);
+    let gc_settings = gc_settings(&state);
     let scans = state.scans.clone();
     let operational = Router::new()
         .route("/healthz", axum::routing::get(health::healthz))
@@ -48,7 +48,7 @@ pub fn router(state: AppState) -> Router {
         provide_context(registry.clone());
         provide_context(oidc_port.clone());
         provide_context(config_policies.clone());
-        provide_context(gc_starter.clone());
+        provide_context(gc_settings.clone());
         provide_context(scans.clone());
         // The page's scripts carry this response's nonce; the policy names it.
         if let (Some(nonce), Some(response)) = (
@@ -90,7 +90,7 @@ pub fn router(state: AppState) -> Router {
     let app = operational
         .merge(token)
         .merge(registry::routes())
-        .merge(oidc::routes())
+        .merge(oidc::routes::routes())
         .merge(scanning::adapter::routes())
         .nest(api::PREFIX, api::routes())
         .nest_service("/pkg", bundle)
@@ -109,24 +109,13 @@ pub fn router(state: AppState) -> Router {
     observability::apply(app, state.metrics.clone(), hsts)
 }
 
-/// How the console starts garbage collection: recorded, run in the background, audited.
-fn gc_starter(state: &AppState) -> app::api::ctx::GcStarter {
-    let state = state.clone();
-    // The runtime the router is built on (the server's), not the console's render threads: the
-    // run outlives the request.
-    let runtime = tokio::runtime::Handle::try_current().ok();
-    app::api::ctx::GcStarter(std::sync::Arc::new(
-        move |dry_run, delete_untagged, actor| {
-            let state = state.clone();
-            let runtime = runtime.clone();
-            Box::pin(async move {
-                let options = api::gc::configured_options(&state, dry_run, delete_untagged);
-                api::gc::start_in_background(&state, options, "manual", &actor, runtime.as_ref())
-                    .await
-                    .map_err(|e| e.message().to_string())
-            })
-        },
-    ))
+/// How the console's garbage collection runs: the configured window, on the runtime the
+/// router is built on (the server's), not the console's render threads.
+fn gc_settings(state: &AppState) -> app::api::ctx::GcSettings {
+    app::api::ctx::GcSettings {
+        window: api::gc::configured_options(state, false, false).window,
+        runtime: tokio::runtime::Handle::try_current().ok(),
+    }
 }
 
 /// Console sessions: database-backed, `HttpOnly`, `SameSite=Lax`, `Secure` over TLS, expiring

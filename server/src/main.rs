@@ -110,7 +110,7 @@ fn main() -> ExitCode {
     }
 }
 
-async fn migrate(config: &Config) -> anyhow::Result<sea_orm::DatabaseConnection> {
+async fn migrate(config: &Config) -> anyhow::Result<domain::db::Database> {
     std::fs::create_dir_all(&config.data_dir)?;
     let url = config.database_url();
     let settings = domain::db::PoolSettings {
@@ -199,7 +199,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
 
 /// Creates `admin` on first start. A generated password is shown once, on standard error, and
 /// never written to the structured log.
-async fn bootstrap_admin(db: &sea_orm::DatabaseConnection) -> anyhow::Result<()> {
+async fn bootstrap_admin(db: &domain::db::Database) -> anyhow::Result<()> {
     use domain::service::bootstrap::{ensure_admin, AdminBootstrap};
     let given = std::env::var("BERTH_ADMIN_PASSWORD").ok();
     match ensure_admin(db, given.as_deref()).await? {
@@ -223,7 +223,7 @@ async fn bootstrap_admin(db: &sea_orm::DatabaseConnection) -> anyhow::Result<()>
 }
 
 /// Deletes expired console sessions every ten minutes.
-fn spawn_session_cleanup(db: sea_orm::DatabaseConnection) {
+fn spawn_session_cleanup(db: domain::db::Database) {
     let store = berth_server::auth::session_store::DbSessionStore::new(db);
     tokio::spawn(async move {
         let mut every = tokio::time::interval(std::time::Duration::from_secs(600));

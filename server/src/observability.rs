@@ -7,10 +7,10 @@ use axum::http::{header, HeaderName, HeaderValue};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
+use domain::db::Database as DatabaseConnection;
 use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder,
 };
-use sea_orm::DatabaseConnection;
 use std::sync::Arc;
 use tower_http::request_id::{
     MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
@@ -33,6 +33,7 @@ pub struct Metrics {
     /// Scans finished by this replica (success or failure).
     pub scans_finished: prometheus::IntCounter,
     zero_copy_bytes: prometheus::IntCounter,
+    consumer_lag: IntGaugeVec,
     db: DatabaseConnection,
 }
 
@@ -73,12 +74,21 @@ impl Metrics {
             "Blob bytes this replica sent from file to socket without copying (sendfile).",
         )
         .expect("valid metric");
+        let consumer_lag = IntGaugeVec::new(
+            Opts::new(
+                "event_consumer_lag",
+                "Domain events written that a consumer has not finished yet.",
+            ),
+            &["consumer"],
+        )
+        .expect("valid metric");
         for collector in [
             Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(latency.clone()),
             Box::new(pool.clone()),
             Box::new(scans_finished.clone()),
             Box::new(zero_copy_bytes.clone()),
+            Box::new(consumer_lag.clone()),
         ] {
             registry
                 .register(collector)
@@ -91,6 +101,7 @@ impl Metrics {
             pool,
             scans_finished,
             zero_copy_bytes,
+            consumer_lag,
             db,
         }
     }
@@ -102,8 +113,16 @@ impl Metrics {
         self.latency.with_label_values(&labels).observe(seconds);
     }
 
-    /// The text exposition of every collector, with pool gauges read now.
-    pub fn render(&self) -> String {
+    /// The text exposition of every collector, with pool gauges and consumer lag read now.
+    pub async fn render(&self) -> String {
+        match domain::service::events::consumer_statuses(&self.db).await {
+            Ok((_, consumers)) => {
+                for c in consumers {
+                    self.consumer_lag.with_label_values(&[&c.name]).set(c.lag);
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot read event consumer lag"),
+        }
         let (open, idle) = domain::db::pool_usage(&self.db);
         self.pool.with_label_values(&["open"]).set(i64::from(open));
         self.pool.with_label_values(&["idle"]).set(i64::from(idle));
@@ -124,7 +143,7 @@ pub async fn scrape(State(state): State<AppState>) -> Response {
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        state.metrics.render(),
+        state.metrics.render().await,
     )
         .into_response()
 }
@@ -137,8 +156,15 @@ async fn record(metrics: Arc<Metrics>, request: Request, next: Next) -> Response
         .get::<MatchedPath>()
         .map(|p| p.as_str().to_owned())
         .unwrap_or_else(|| "(console)".to_owned());
+    let request_id = request
+        .extensions()
+        .get::<RequestId>()
+        .and_then(|id| id.header_value().to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
     let started = Instant::now();
-    let response = next.run(request).await;
+    // Every domain event this request causes records its id.
+    let response = domain::service::events::with_request_id(request_id, next.run(request)).await;
     metrics.observe(
         &method,
         &route,

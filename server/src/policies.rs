@@ -37,32 +37,10 @@ pub async fn apply(state: &AppState) -> anyhow::Result<Vec<String>> {
 /// keeps the `retain` most recently pushed matching tags, `rule: days` those pushed in the last
 /// `retain` days, `rule: always` all matching tags.
 pub fn retention_rules(config: &crate::config::Config) -> Vec<domain::policy::retention::Rule> {
-    rules_of(&config.retention)
-}
-
-/// Configuration-shaped retention rules (`rule`, `pattern`, `retain`, `repositories`) as policy
-/// rules.
-pub fn rules_of(rules: &[crate::config::RetentionRule]) -> Vec<domain::policy::retention::Rule> {
-    use crate::config::RetentionRuleKind;
-    use domain::policy::retention::{Rule, Template};
-    rules
+    config
+        .retention
         .iter()
-        .map(|r| Rule {
-            repositories: r
-                .repositories
-                .as_deref()
-                .map(Selector::matches)
-                .unwrap_or_else(Selector::everything),
-            tags: Selector::matches(r.pattern.clone()),
-            untagged: false,
-            template: match r.rule {
-                RetentionRuleKind::Tag => Template::LatestPushedK(r.retain.unwrap_or(0)),
-                RetentionRuleKind::Days => Template::NDaysSinceLastPush(r.retain.unwrap_or(0)),
-                RetentionRuleKind::Always => Template::Always,
-            },
-            disabled: false,
-            labels: r.labels.clone(),
-        })
+        .map(crate::config::RetentionRule::to_rule)
         .collect()
 }
 
@@ -104,8 +82,10 @@ pub fn config_view(config: &crate::config::Config) -> domain::types::dto::Config
             .iter()
             .map(|r| format!("tags matching {}{}", r.pattern, repos(&r.repositories)))
             .collect(),
-        per_project_quota: human_limit(config.storage_quota.per_project.as_i64()),
-        global_quota: human_limit(config.storage_quota.global.as_i64()),
+        per_project_quota: crate::config::units::human_limit(
+            config.storage_quota.per_project.as_i64(),
+        ),
+        global_quota: crate::config::units::human_limit(config.storage_quota.global.as_i64()),
         gc_schedule: config.gc.schedule.clone(),
         gc_delete_untagged: config.gc.delete_untagged,
         gc_window: format!("{} minutes", config.gc.window.0.as_secs() / 60),
@@ -123,14 +103,5 @@ pub fn config_view(config: &crate::config::Config) -> domain::types::dto::Config
             })
             .flatten()
             .collect(),
-    }
-}
-
-/// A storage limit in bytes (-1 unlimited) as people read it.
-pub fn human_limit(limit: i64) -> String {
-    if limit < 0 {
-        "unlimited".into()
-    } else {
-        domain::service::registry::quota::human_bytes(limit)
     }
 }

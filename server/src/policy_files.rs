@@ -159,8 +159,8 @@ pub async fn apply(
         {
             diff.push(format!(
                 "project {name}: storage limit {} → {}",
-                crate::policies::human_limit(view.storage_limit),
-                crate::policies::human_limit(limit)
+                crate::config::units::human_limit(view.storage_limit),
+                crate::config::units::human_limit(limit)
             ));
             update.storage_limit = Some(limit);
         }
@@ -243,7 +243,7 @@ async fn apply_rules(
         }
     }
     if let Some(retention) = &p.retention {
-        let rules = crate::policies::rules_of(&retention.rules);
+        let rules: Vec<_> = retention.rules.iter().map(RetentionRule::to_rule).collect();
         let current = services.get_retention_policy(actor, name).await?;
         let own = current.source == "project";
         let changed = if rules.is_empty() && retention.schedule.is_none() {

@@ -4,9 +4,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use axum::extract::FromRef;
+use domain::db::Database as DatabaseConnection;
 use domain::types::InstanceInfo;
 use leptos::config::LeptosOptions;
-use sea_orm::DatabaseConnection;
 
 use crate::auth::token::TokenKeys;
 use crate::config::Config;
@@ -32,6 +32,8 @@ pub struct AppState {
     pub adapter_permits: Arc<tokio::sync::Semaphore>,
     /// Seals secrets kept in the database (scanner credentials).
     pub secrets: Arc<crate::sealed::Sealer>,
+    /// This process among the replicas: who holds an event consumer's lease.
+    pub replica_id: Arc<str>,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -117,6 +119,12 @@ impl AppState {
             scans,
             adapter_permits,
             secrets,
+            replica_id: format!(
+                "{}-{}",
+                std::env::var("HOSTNAME").unwrap_or_else(|_| "berth".into()),
+                uuid::Uuid::new_v4().simple()
+            )
+            .into(),
         })
     }
 }

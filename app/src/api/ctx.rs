@@ -71,6 +71,8 @@ pub fn status_of(e: &DomainError) -> http::StatusCode {
         DomainError::Invalid(_) | DomainError::Field { .. } => StatusCode::BAD_REQUEST,
         DomainError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
         DomainError::Immutable(_) => StatusCode::PRECONDITION_FAILED,
+        DomainError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        DomainError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         DomainError::Database(e) if domain::db::is_busy(e) => StatusCode::SERVICE_UNAVAILABLE,
         DomainError::Database(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
@@ -92,15 +94,17 @@ pub fn fail(e: DomainError) -> ServerFnError {
         DomainError::Field { field, message } => {
             refuse(status, super::field_message(&field, &message))
         }
+        DomainError::Internal(m) => {
+            tracing::error!(error = %m, "fault in a console call");
+            refuse(status, "internal error; see the server log")
+        }
         other => refuse(status, other.to_string()),
     }
 }
 
-/// A registry error with the status its OCI code carries.
+/// A registry error told as the domain error it is.
 pub fn registry_fail(e: domain::service::registry::RegistryError) -> ServerFnError {
-    let status = http::StatusCode::from_u16(e.code.status())
-        .unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
-    refuse(status, e.message)
+    fail(e.into())
 }
 
 /// Checks that the identity provider is reachable ("Test OIDC server").
@@ -121,10 +125,10 @@ pub fn oidc() -> Option<OidcPort> {
     use_context::<Option<OidcPort>>().flatten()
 }
 
-/// The future a [`GcStarter`] returns: the run's id, or why it could not start.
-pub type GcStart = std::pin::Pin<Box<dyn std::future::Future<Output = Result<i64, String>> + Send>>;
-
-/// Starts a garbage collection run in the background (the server records, runs and audits it):
-/// `(dry_run, delete_untagged, actor)`.
+/// How the console's garbage collection runs: the configured window (`gc.window`), and the
+/// server's runtime, on which a run outlives the request that started it.
 #[derive(Clone)]
-pub struct GcStarter(pub std::sync::Arc<dyn Fn(bool, bool, Actor) -> GcStart + Send + Sync>);
+pub struct GcSettings {
+    pub window: chrono::Duration,
+    pub runtime: Option<domain::service::RuntimeHandle>,
+}

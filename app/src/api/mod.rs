@@ -1,20 +1,22 @@
 //! Server functions: thin adapters from the console to the domain services. Each gets the
 //! caller, calls one service, and maps the error.
 
+mod accounts;
+mod artifacts;
 #[cfg(feature = "ssr")]
 pub mod ctx;
 pub mod scanning;
 #[cfg(feature = "ssr")]
 pub mod sign_in;
 
-use domain::types::dto::{
-    ArtifactDetail, ArtifactView, AuditEntry, AuditFilter, LabelView, MemberKind, MemberView, Page,
-    ProjectView, RepositoryView, RobotSecret, RobotView, UserView,
-};
+use domain::types::dto::{AuditEntry, AuditFilter, MemberKind, MemberView, Page, ProjectView};
 use domain::types::{
     CliSecretView, InstanceInfo, OidcIdentity, OidcSettingsView, Role, SessionUser,
 };
 use leptos::prelude::*;
+
+pub use accounts::*;
+pub use artifacts::*;
 
 /// The prefix for every server function, kept clear of the registry (`/v2`) and the
 /// Harbor-compatible REST API (`/api/v2.0`).
@@ -217,220 +219,6 @@ pub async fn remove_member(project: String, id: i64) -> Result<(), ServerFnError
         .map_err(fail)
 }
 
-#[server(prefix = "/console/fn", endpoint = "list_robots")]
-pub async fn list_robots(project: String) -> Result<Vec<RobotView>, ServerFnError> {
-    let actor = ctx::actor().await?;
-    ctx::services()?
-        .list_robots(&actor, Some(&project))
-        .await
-        .map_err(fail)
-}
-
-/// Creates a robot of `project`, or (system administrators, no project) a system robot whose
-/// permissions apply in every project. `permissions` are (resource, action) pairs.
-#[server(prefix = "/console/fn", endpoint = "create_robot", input = leptos::server_fn::codec::Json)]
-pub async fn create_robot(
-    project: Option<String>,
-    name: String,
-    description: String,
-    duration_days: i64,
-    permissions: Vec<(
-        domain::policy::authz::Resource,
-        domain::policy::authz::Action,
-    )>,
-) -> Result<RobotSecret, ServerFnError> {
-    let actor = ctx::actor().await?;
-    let namespace = project.clone().unwrap_or_else(|| "*".into());
-    let new = domain::service::robots::NewRobot {
-        name,
-        description,
-        project,
-        duration_days,
-        permissions: grants(&namespace, permissions),
-        disabled: false,
-    };
-    ctx::services()?
-        .create_robot(&actor, new)
-        .await
-        .map_err(fail)
-}
-
-#[cfg(feature = "ssr")]
-fn grants(
-    namespace: &str,
-    pairs: Vec<(
-        domain::policy::authz::Resource,
-        domain::policy::authz::Action,
-    )>,
-) -> Vec<domain::policy::authz::RobotGrant> {
-    pairs
-        .into_iter()
-        .map(|(resource, action)| domain::policy::authz::RobotGrant {
-            namespace: namespace.to_string(),
-            resource,
-            action,
-        })
-        .collect()
-}
-
-/// Changes a robot's description and permissions.
-#[server(prefix = "/console/fn", endpoint = "edit_robot", input = leptos::server_fn::codec::Json)]
-pub async fn edit_robot(
-    id: i64,
-    description: String,
-    permissions: Vec<(
-        domain::policy::authz::Resource,
-        domain::policy::authz::Action,
-    )>,
-) -> Result<RobotView, ServerFnError> {
-    let actor = ctx::actor().await?;
-    let services = ctx::services()?;
-    let robot = services.get_robot(&actor, id).await.map_err(fail)?;
-    let namespace = robot.project.unwrap_or_else(|| "*".into());
-    services
-        .update_robot(
-            &actor,
-            id,
-            domain::service::robots::RobotUpdate {
-                description: Some(description),
-                permissions: Some(grants(&namespace, permissions)),
-                ..Default::default()
-            },
-        )
-        .await
-        .map_err(fail)
-}
-
-/// Issues a robot a new secret (shown once); the old one stops working.
-#[server(prefix = "/console/fn", endpoint = "refresh_robot")]
-pub async fn refresh_robot(id: i64) -> Result<RobotSecret, ServerFnError> {
-    let actor = ctx::actor().await?;
-    ctx::services()?
-        .refresh_robot_secret(&actor, id)
-        .await
-        .map_err(fail)
-}
-
-/// Every system robot (system administrators).
-#[server(prefix = "/console/fn", endpoint = "list_system_robots")]
-pub async fn list_system_robots() -> Result<Vec<RobotView>, ServerFnError> {
-    let actor = ctx::actor().await?;
-    Ok(ctx::services()?
-        .list_robots(&actor, None)
-        .await
-        .map_err(fail)?
-        .into_iter()
-        .filter(|r| r.project.is_none())
-        .collect())
-}
-
-#[server(prefix = "/console/fn", endpoint = "set_robot_disabled")]
-pub async fn set_robot_disabled(id: i64, disabled: bool) -> Result<RobotView, ServerFnError> {
-    let actor = ctx::actor().await?;
-    let update = domain::service::robots::RobotUpdate {
-        disabled: Some(disabled),
-        ..Default::default()
-    };
-    ctx::services()?
-        .update_robot(&actor, id, update)
-        .await
-        .map_err(fail)
-}
-
-#[server(prefix = "/console/fn", endpoint = "delete_robot")]
-pub async fn delete_robot(id: i64) -> Result<(), ServerFnError> {
-    let actor = ctx::actor().await?;
-    ctx::services()?
-        .delete_robot(&actor, id)
-        .await
-        .map_err(fail)
-}
-
-#[server(prefix = "/console/fn", endpoint = "list_users")]
-pub async fn list_users(query: String, page: u64) -> Result<Page<UserView>, ServerFnError> {
-    let actor = ctx::actor().await?;
-    ctx::services()?
-        .list_users(&actor, Some(&query), Some(page), Some(20))
-        .await
-        .map_err(fail)
-}
-
-#[server(prefix = "/console/fn", endpoint = "create_user")]
-pub async fn create_user(
-    username: String,
-    email: String,
-    password: String,
-    is_admin: bool,
-) -> Result<UserView, ServerFnError> {
-    let actor = ctx::actor().await?;
-    let new = domain::service::users::NewUser {
-        username,
-        email: Some(email),
-        display_name: None,
-        password,
-        is_admin,
-    };
-    ctx::services()?
-        .create_user(&actor, new)
-        .await
-        .map_err(fail)
-}
-
-#[server(prefix = "/console/fn", endpoint = "set_user_admin")]
-pub async fn set_user_admin(id: i64, is_admin: bool) -> Result<UserView, ServerFnError> {
-    let actor = ctx::actor().await?;
-    ctx::services()?
-        .set_admin(&actor, id, is_admin)
-        .await
-        .map_err(fail)
-}
-
-#[server(prefix = "/console/fn", endpoint = "set_user_disabled")]
-pub async fn set_user_disabled(id: i64, disabled: bool) -> Result<UserView, ServerFnError> {
-    let actor = ctx::actor().await?;
-    ctx::services()?
-        .set_disabled(&actor, id, disabled)
-        .await
-        .map_err(fail)
-}
-
-/// Deletes a local user (system administrators; never one's own account).
-#[server(prefix = "/console/fn", endpoint = "delete_user")]
-pub async fn delete_user(id: i64) -> Result<(), ServerFnError> {
-    let actor = ctx::actor().await?;
-    ctx::services()?.delete_user(&actor, id).await.map_err(fail)
-}
-
-/// Sets another user's password (system administrators).
-#[server(prefix = "/console/fn", endpoint = "reset_user_password")]
-pub async fn reset_user_password(id: i64, password: String) -> Result<(), ServerFnError> {
-    let actor = ctx::actor().await?;
-    ctx::services()?
-        .change_password(&actor, id, None, &password)
-        .await
-        .map_err(fail)
-}
-
-/// Changes the signed-in user's own password, given the current one.
-#[server(prefix = "/console/fn", endpoint = "change_my_password")]
-pub async fn change_my_password(
-    old_password: String,
-    new_password: String,
-) -> Result<(), ServerFnError> {
-    let actor = ctx::actor().await?;
-    let domain::service::Principal::User(me) = &actor.principal else {
-        return Err(ctx::refuse(
-            http::StatusCode::UNAUTHORIZED,
-            "sign in to change your password",
-        ));
-    };
-    let id = me.id;
-    ctx::services()?
-        .change_password(&actor, id, Some(&old_password), &new_password)
-        .await
-        .map_err(fail)
-}
-
 #[server(prefix = "/console/fn", endpoint = "list_audit")]
 pub async fn list_audit(
     // With every filter empty nothing of `filter` is in the form: it must default, not fail.
@@ -442,198 +230,6 @@ pub async fn list_audit(
         .list_audit(&actor, &filter, Some(page), Some(25))
         .await
         .map_err(fail)
-}
-
-#[server(prefix = "/console/fn", endpoint = "list_repositories")]
-pub async fn list_repositories(
-    project: String,
-    query: String,
-    page: u64,
-) -> Result<Page<RepositoryView>, ServerFnError> {
-    let actor = ctx::actor().await?;
-    ctx::registry()?
-        .list_repositories(&actor, &project, Some(&query), Some(page), Some(15))
-        .await
-        .map_err(fail)
-}
-
-#[server(prefix = "/console/fn", endpoint = "delete_repository")]
-pub async fn delete_repository(project: String, repository: String) -> Result<(), ServerFnError> {
-    let actor = ctx::actor().await?;
-    ctx::registry()?
-        .delete_repository(&actor, &project, &repository)
-        .await
-        .map_err(fail)
-}
-
-#[server(prefix = "/console/fn", endpoint = "list_artifacts")]
-pub async fn list_artifacts(
-    project: String,
-    repository: String,
-    page: u64,
-) -> Result<Page<ArtifactView>, ServerFnError> {
-    let actor = ctx::actor().await?;
-    ctx::registry()?
-        .list_artifacts(
-            &actor,
-            &project,
-            &repository,
-            Default::default(),
-            Some(page),
-            Some(15),
-        )
-        .await
-        .map_err(fail)
-}
-
-#[server(prefix = "/console/fn", endpoint = "get_artifact")]
-pub async fn get_artifact(
-    project: String,
-    repository: String,
-    reference: String,
-) -> Result<ArtifactDetail, ServerFnError> {
-    let actor = ctx::actor().await?;
-    ctx::registry()?
-        .get_artifact(&actor, &project, &repository, &reference)
-        .await
-        .map_err(fail)
-}
-
-#[server(prefix = "/console/fn", endpoint = "delete_artifact")]
-pub async fn delete_artifact(
-    project: String,
-    repository: String,
-    reference: String,
-) -> Result<(), ServerFnError> {
-    let actor = ctx::actor().await?;
-    ctx::registry()?
-        .delete_artifact(&actor, &project, &repository, &reference)
-        .await
-        .map_err(fail)
-}
-
-#[server(prefix = "/console/fn", endpoint = "delete_tag")]
-pub async fn delete_tag(
-    project: String,
-    repository: String,
-    reference: String,
-    tag: String,
-) -> Result<(), ServerFnError> {
-    let actor = ctx::actor().await?;
-    ctx::registry()?
-        .delete_tag(&actor, &project, &repository, &reference, &tag)
-        .await
-        .map_err(fail)
-}
-
-/// Adds `tag` to the artifact; with `move_existing`, a tag of that name on another artifact of
-/// the repository is moved here instead of refused.
-#[server(prefix = "/console/fn", endpoint = "tag_artifact")]
-pub async fn tag_artifact(
-    project: String,
-    repository: String,
-    reference: String,
-    tag: String,
-    move_existing: bool,
-) -> Result<(), ServerFnError> {
-    let actor = ctx::actor().await?;
-    let registry = ctx::registry()?;
-    let tag = tag.trim().to_string();
-    if move_existing {
-        registry
-            .move_tag(&actor, &project, &repository, &reference, &tag)
-            .await
-    } else {
-        registry
-            .add_tag(&actor, &project, &repository, &reference, &tag)
-            .await
-    }
-    .map_err(fail)
-}
-
-/// The labels an artifact of `project` may carry: global ones, then the project's.
-#[server(prefix = "/console/fn", endpoint = "project_labels")]
-pub async fn project_labels(project: String) -> Result<Vec<LabelView>, ServerFnError> {
-    let actor = ctx::actor().await?;
-    ctx::services()?
-        .labels_for_project(&actor, &project)
-        .await
-        .map_err(fail)
-}
-
-/// The global labels.
-#[server(prefix = "/console/fn", endpoint = "global_labels")]
-pub async fn global_labels() -> Result<Vec<LabelView>, ServerFnError> {
-    let actor = ctx::actor().await?;
-    Ok(ctx::services()?
-        .list_labels(&actor, "g", None, None, Some(1), Some(100))
-        .await
-        .map_err(fail)?
-        .items)
-}
-
-/// Creates a label of `project`, or a global one without a project.
-#[server(prefix = "/console/fn", endpoint = "create_label")]
-pub async fn create_label(
-    project: Option<String>,
-    name: String,
-    description: String,
-    color: String,
-) -> Result<LabelView, ServerFnError> {
-    let actor = ctx::actor().await?;
-    let services = ctx::services()?;
-    let (scope, project_id) = match project {
-        Some(p) => (
-            domain::service::labels::PROJECT,
-            Some(services.get_project(&actor, &p).await.map_err(fail)?.id),
-        ),
-        None => (domain::service::labels::GLOBAL, None),
-    };
-    services
-        .create_label(
-            &actor,
-            scope,
-            project_id,
-            domain::service::labels::LabelInput {
-                name: Some(name),
-                description: Some(description),
-                color: Some(color),
-            },
-        )
-        .await
-        .map_err(fail)
-}
-
-#[server(prefix = "/console/fn", endpoint = "delete_label")]
-pub async fn delete_label(id: i64) -> Result<(), ServerFnError> {
-    let actor = ctx::actor().await?;
-    ctx::services()?
-        .delete_label(&actor, id)
-        .await
-        .map_err(fail)
-}
-
-/// Attaches (`attach`) or detaches a label of an artifact.
-#[server(prefix = "/console/fn", endpoint = "label_artifact")]
-pub async fn label_artifact(
-    project: String,
-    repository: String,
-    reference: String,
-    label: i64,
-    attach: bool,
-) -> Result<(), ServerFnError> {
-    let actor = ctx::actor().await?;
-    let services = ctx::services()?;
-    if attach {
-        services
-            .add_artifact_label(&actor, &project, &repository, &reference, label)
-            .await
-    } else {
-        services
-            .remove_artifact_label(&actor, &project, &repository, &reference, label)
-            .await
-    }
-    .map_err(fail)
 }
 
 #[server(prefix = "/console/fn", endpoint = "oidc_pending")]
@@ -860,32 +456,29 @@ pub async fn system_quota() -> Result<domain::types::dto::SystemQuotaView, Serve
 /// Recorded garbage collection runs, newest first (system administrators).
 #[server(prefix = "/console/fn", endpoint = "list_gc_runs")]
 pub async fn list_gc_runs() -> Result<Vec<domain::types::dto::GcRun>, ServerFnError> {
-    use domain::policy::authz::Action;
     let actor = ctx::actor().await?;
-    ctx::services()?
-        .require_configuration(&actor, Action::Read)
-        .await
-        .map_err(fail)?;
     ctx::registry()?
-        .gc_runs(20)
+        .list_gc_runs(&actor, 20)
         .await
-        .map_err(ctx::registry_fail)
+        .map_err(fail)
 }
 
 /// Starts garbage collection in the background; returns the run's id.
 #[server(prefix = "/console/fn", endpoint = "start_gc")]
 pub async fn start_gc(dry_run: bool, delete_untagged: bool) -> Result<i64, ServerFnError> {
-    use domain::policy::authz::Action;
     let actor = ctx::actor().await?;
-    ctx::services()?
-        .require_configuration(&actor, Action::Update)
+    let settings = use_context::<ctx::GcSettings>()
+        .ok_or_else(|| ServerFnError::new("server context is missing the GC settings"))?;
+    let options = domain::service::registry::gc::GcOptions {
+        dry_run,
+        delete_untagged,
+        window: settings.window,
+        run: None,
+    };
+    ctx::registry()?
+        .start_gc_in_background(&actor, options, "manual", settings.runtime.as_ref())
         .await
-        .map_err(fail)?;
-    let start = use_context::<ctx::GcStarter>()
-        .ok_or_else(|| ServerFnError::new("server context is missing the GC starter"))?;
-    (start.0)(dry_run, delete_untagged, actor)
-        .await
-        .map_err(|e| ctx::refuse(http::StatusCode::CONFLICT, e))
+        .map_err(fail)
 }
 
 /// The policies the configuration file declares, for the console to show as such.

@@ -37,15 +37,9 @@ pub async fn list_artifacts_scanned(
         .await
         .map_err(fail)?;
     let scans = ctx::scans()?;
-    let scanner = scans
-        .scanner_for_project(p.id)
-        .await
-        .map_err(|e| fail(e.into()))?;
+    let scanner = scans.scanner_for_project(p.id).await.map_err(fail)?;
     let ids: Vec<i64> = listed.items.iter().map(|a| a.id).collect();
-    let mut overviews = scans
-        .overviews(&ids, &scanner)
-        .await
-        .map_err(|e| fail(e.into()))?;
+    let mut overviews = scans.overviews(&ids, &scanner).await.map_err(fail)?;
     for a in &mut listed.items {
         a.scan = overviews.remove(&a.id);
     }
@@ -65,10 +59,7 @@ pub async fn scan_artifact(
         .await
         .map_err(fail)?;
     let scans = ctx::scans()?;
-    let scanner = scans
-        .scanner_for_project(p.id)
-        .await
-        .map_err(|e| fail(e.into()))?;
+    let scanner = scans.scanner_for_project(p.id).await.map_err(fail)?;
     scans
         .request(
             &actor,
@@ -97,14 +88,8 @@ pub async fn artifact_vulnerabilities(
         .await
         .map_err(fail)?;
     let scans = ctx::scans()?;
-    let scanner = scans
-        .scanner_for_project(p.id)
-        .await
-        .map_err(|e| fail(e.into()))?;
-    scans
-        .report(a.id, &scanner)
-        .await
-        .map_err(|e| fail(e.into()))
+    let scanner = scans.scanner_for_project(p.id).await.map_err(fail)?;
+    scans.report(a.id, &scanner).await.map_err(fail)
 }
 
 #[server(prefix = "/console/fn", endpoint = "load_vuln_settings")]
@@ -141,7 +126,7 @@ pub async fn save_vuln_settings(
     settings: VulnSettings,
 ) -> Result<(), ServerFnError> {
     use domain::service::projects::ProjectUpdate;
-    use domain::service::scans::CveAllowlist;
+    use domain::service::scans::reports::CveAllowlist;
     let actor = ctx::actor().await?;
     let services = ctx::services()?;
     let expires_at = if settings.expires.trim().is_empty() {
@@ -202,47 +187,14 @@ pub async fn save_vuln_settings(
 
 #[server(prefix = "/console/fn", endpoint = "vulndb_view")]
 pub async fn vulndb_view() -> Result<VulnDbView, ServerFnError> {
-    use domain::policy::authz::Action;
-    use sea_orm::EntityTrait;
     let actor = ctx::actor().await?;
-    let services = ctx::services()?;
-    services
-        .require_configuration(&actor, Action::Read)
-        .await
-        .map_err(fail)?;
-    let scans = ctx::scans()?;
-    let db_err = |e: sea_orm::DbErr| fail(e.into());
-    Ok(VulnDbView {
-        ecosystems: scans.vulndb.counts().await.map_err(db_err)?,
-        last_update: scans
-            .vulndb
-            .last_update()
-            .await
-            .map_err(db_err)?
-            .map(domain::service::rfc3339),
-        queue: scans.queue_counts().await.map_err(db_err)?,
-        scan_all_schedule: domain::entities::system_setting::Entity::find_by_id(
-            "scan_all_schedule".to_string(),
-        )
-        .one(&services.db)
-        .await
-        .map_err(db_err)?
-        .map(|s| s.value),
-    })
+    ctx::scans()?.vulndb_view(&actor).await.map_err(fail)
 }
 
 #[server(prefix = "/console/fn", endpoint = "list_scanners")]
 pub async fn list_scanners() -> Result<Vec<ScannerView>, ServerFnError> {
-    use domain::policy::authz::Action;
     let actor = ctx::actor().await?;
-    ctx::services()?
-        .require_configuration(&actor, Action::Read)
-        .await
-        .map_err(fail)?;
-    ctx::scans()?
-        .registrations()
-        .await
-        .map_err(|e| fail(e.into()))
+    ctx::scans()?.list_scanners(&actor).await.map_err(fail)
 }
 
 /// The scanners a project may choose from (enabled ones) and the uuid it uses now.
@@ -254,14 +206,11 @@ pub async fn project_scanner(project: String) -> Result<(Vec<ScannerView>, Strin
         .await
         .map_err(fail)?;
     let scans = ctx::scans()?;
-    let current = scans
-        .scanner_for_project(p.id)
-        .await
-        .map_err(|e| fail(e.into()))?;
+    let current = scans.scanner_for_project(p.id).await.map_err(fail)?;
     let choices = scans
         .registrations()
         .await
-        .map_err(|e| fail(e.into()))?
+        .map_err(fail)?
         .into_iter()
         .filter(|s| !s.disabled)
         .map(|s| ScannerView {

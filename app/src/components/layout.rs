@@ -77,7 +77,7 @@ fn SideNav() -> impl IntoView {
                 <NavItem href="/projects" label="Projects" icon=icons::projects_icon />
                 // Only system administrators administer; the page itself refuses others too.
                 <Transition fallback=|| ()>
-                    <Show when=move || user.is_admin()>
+                    <Show when=move || crate::components::permissions::may_administer(user.is_admin())>
                         <NavItem href="/admin" label="Administration" icon=icons::admin_icon />
                     </Show>
                 </Transition>

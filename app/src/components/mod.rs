@@ -3,6 +3,7 @@
 pub mod icons;
 pub mod layout;
 pub mod page;
+pub mod permissions;
 pub mod query;
 pub mod rest;
 pub mod session;

@@ -303,7 +303,7 @@ impl FormError {
     pub fn set(&self, e: &ServerFnError) {
         let refusal = match crate::api::refused_field(e) {
             Some((field, message)) => (Some(field), message),
-            None => (None, crate::pages::login::server_message(e)),
+            None => (None, server_message(e)),
         };
         self.0.set(Some(refusal));
     }
@@ -437,5 +437,16 @@ pub fn LabelChip(
                     on:click=move |_| remove.run(())>"×"</button>
             })}
         </span>
+    }
+}
+
+/// The message of a server function error, without the "error running server function" frame.
+pub fn server_message(e: &ServerFnError) -> String {
+    if let Some((field, message)) = crate::api::refused_field(e) {
+        return format!("{field}: {message}");
+    }
+    match e {
+        ServerFnError::ServerError(m) => m.clone(),
+        other => other.to_string(),
     }
 }

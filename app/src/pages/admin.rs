@@ -3,7 +3,6 @@
 
 use leptos::prelude::*;
 
-use super::login::server_message;
 use crate::api::{
     config_policies, create_user, delete_user, list_gc_runs, list_users, load_instance_info,
     oidc_ping, oidc_settings, reset_user_password, set_user_admin, set_user_disabled, start_gc,
@@ -13,6 +12,7 @@ use crate::components::page::{EmptyState, PageHeader};
 use crate::components::query::use_query_state;
 use crate::components::session::use_current_user;
 use crate::components::toast::use_toasts;
+use crate::components::widgets::server_message;
 use crate::components::widgets::{
     field_error_id, human_size, use_confirm, Badge, ConfirmRequest, FieldError, FormAlert,
     FormError, Modal, Pager, BUTTON_DANGER, BUTTON_PRIMARY, BUTTON_SECONDARY, INPUT, TABLE, TD, TH,
@@ -24,12 +24,12 @@ pub fn AdminPage() -> impl IntoView {
     view! {
         <PageHeader title="Administration" subtitle="Users and registry-wide settings." />
         <Transition fallback=|| ()>
-            {move || if user.is_admin() {
+            {move || if crate::components::permissions::may_administer(user.is_admin()) {
                 view! {
                     <UsersAdmin /> <OidcAdmin /> <StorageAdmin /> <GcAdmin />
                     <div class="mt-8"><super::robots::RobotsPanel project=None manage=true /></div>
                     <div class="mt-8"><super::labels::LabelsEditor project=None can_edit=true /></div>
-                    <super::vulnerabilities::VulnDbAdmin /> <super::vulnerabilities::ScannersAdmin />
+                    <super::scanning_admin::VulnDbAdmin /> <super::scanning_admin::ScannersAdmin />
                     <ConfigPolicies />
                 }.into_any()
             } else {

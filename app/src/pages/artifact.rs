@@ -8,11 +8,11 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
 
-use super::login::server_message;
-use super::project::may;
 use crate::api::{get_artifact, get_project, load_instance_info, tag_artifact};
+use crate::components::permissions::may;
 use crate::components::session::use_current_user;
 use crate::components::toast::use_toasts;
+use crate::components::widgets::server_message;
 use crate::components::widgets::{
     field_error_id, human_size, short_digest, Badge, FieldError, FormAlert, FormError, LabelChip,
     TabLinks, BUTTON_PRIMARY, BUTTON_SECONDARY, INPUT, TABLE, TD, TH,

@@ -3,10 +3,10 @@
 use domain::types::dto::AuditFilter;
 use leptos::prelude::*;
 
-use super::login::server_message;
 use crate::api::list_audit;
 use crate::components::page::{EmptyState, PageHeader};
 use crate::components::query::use_query_state;
+use crate::components::widgets::server_message;
 use crate::components::widgets::{
     Badge, Pager, RefreshButton, BUTTON_SECONDARY, INPUT, TABLE, TD, TH,
 };

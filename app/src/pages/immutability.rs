@@ -3,9 +3,9 @@
 
 use leptos::prelude::*;
 
-use super::login::server_message;
 use crate::api::{add_immutable_rule, delete_immutable_rule, list_immutable_rules};
 use crate::components::toast::use_toasts;
+use crate::components::widgets::server_message;
 use crate::components::widgets::{Badge, BUTTON_PRIMARY, BUTTON_SECONDARY, INPUT, TABLE, TD, TH};
 
 fn selector_text(pattern: &str, decoration: &str) -> String {

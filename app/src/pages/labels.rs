@@ -2,9 +2,9 @@
 
 use leptos::prelude::*;
 
-use super::login::server_message;
 use crate::api::{create_label, delete_label, global_labels, project_labels};
 use crate::components::toast::use_toasts;
+use crate::components::widgets::server_message;
 use crate::components::widgets::{
     field_error_id, use_confirm, FieldError, FormAlert, FormError, LabelChip, BUTTON_DANGER,
     BUTTON_PRIMARY, INPUT, TABLE, TD, TH,

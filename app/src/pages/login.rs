@@ -91,14 +91,3 @@ pub fn LoginPage() -> impl IntoView {
         </div>
     }
 }
-
-/// The message of a server function error, without the "error running server function" frame.
-pub fn server_message(e: &ServerFnError) -> String {
-    if let Some((field, message)) = crate::api::refused_field(e) {
-        return format!("{field}: {message}");
-    }
-    match e {
-        ServerFnError::ServerError(m) => m.clone(),
-        other => other.to_string(),
-    }
-}

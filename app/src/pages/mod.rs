@@ -14,5 +14,6 @@ pub mod projects;
 pub mod repository;
 pub mod retention;
 pub mod robots;
+pub mod scanning_admin;
 pub mod settings;
 pub mod vulnerabilities;

@@ -4,10 +4,10 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use super::login::server_message;
 use crate::api::{oidc_onboard, oidc_pending};
 use crate::components::icons;
 use crate::components::session::hard_navigate;
+use crate::components::widgets::server_message;
 use crate::components::widgets::INPUT;
 
 #[component]

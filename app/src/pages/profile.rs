@@ -3,11 +3,11 @@
 
 use leptos::prelude::*;
 
-use super::login::server_message;
 use crate::api::{change_my_password, my_cli_secret, regenerate_cli_secret};
 use crate::components::page::{EmptyState, PageHeader};
 use crate::components::session::use_current_user;
 use crate::components::toast::use_toasts;
+use crate::components::widgets::server_message;
 use crate::components::widgets::{
     field_error_id, FieldError, FormAlert, FormError, BUTTON_PRIMARY, BUTTON_SECONDARY, INPUT,
 };

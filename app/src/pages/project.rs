@@ -1,38 +1,25 @@
 //! One project: its members and robot accounts. Actions the caller may not perform are not
 //! offered; the same policy on the server refuses them anyway.
 
-use domain::policy::authz::{allows, Action as Act, ProjectFacts, Resource as Res, Subject};
+use domain::policy::authz::{Action as Act, Resource as Res};
 use domain::types::dto::{MemberKind, ProjectView};
 use domain::types::Role;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
-use super::login::server_message;
 use crate::api::{
     add_member, delete_project, get_project, list_members, remove_member, update_member,
     update_project_settings,
 };
+use crate::components::permissions::may;
 use crate::components::session::use_current_user;
 use crate::components::toast::use_toasts;
+use crate::components::widgets::server_message;
 use crate::components::widgets::{
     field_error_id, use_confirm, Badge, ConfirmRequest, FieldError, FormAlert, FormError, TabLinks,
     BUTTON_DANGER, BUTTON_PRIMARY, INPUT, TABLE, TD, TH,
 };
-
-/// Whether the signed-in user may perform `action` on `resource` in this project.
-pub(crate) fn may(is_admin: bool, project: &ProjectView, resource: Res, action: Act) -> bool {
-    allows(
-        Subject::User { is_admin },
-        Some(ProjectFacts {
-            name: &project.name,
-            public: project.public,
-        }),
-        project.current_role,
-        resource,
-        action,
-    )
-}
 
 /// The tabs of a project page: their path segment (`/projects/{name}/{segment}`) and label.
 pub(crate) const TABS: [(&str, &str); 8] = [
@@ -355,12 +342,14 @@ fn SettingsTab(project: ProjectView, is_admin: bool) -> impl IntoView {
     let initial_limit = StoredValue::new(shown_limit.clone());
     let limit = RwSignal::new(shown_limit);
     let can_delete = may(is_admin, &project, Res::Project, Act::Delete);
+    let can_set_quota =
+        crate::components::permissions::may_system(is_admin, Res::Quota, Act::Update);
     let form = FormError::new();
     let save = Action::new(move |_: &()| {
         let (n, p) = (name.get_value(), public.get_untracked());
         // Only a limit the administrator changed is sent (the shown one is rounded).
         let l = Some(limit.get_untracked())
-            .filter(|l| is_admin && *l != initial_limit.get_value())
+            .filter(|l| can_set_quota && *l != initial_limit.get_value())
             .unwrap_or_default();
         async move {
             form.clear();
@@ -388,7 +377,7 @@ fn SettingsTab(project: ProjectView, is_admin: bool) -> impl IntoView {
                     <input type="checkbox" name="public" bind:checked=public />
                     "Public: anyone may pull, without signing in"
                 </label>
-                {is_admin.then(|| view! {
+                {can_set_quota.then(|| view! {
                     <label class="block text-sm font-medium text-slate-700">"Storage limit (e.g. 50GB, 512MiB; -1 for none)"
                         <input name="storage-limit" class=format!("mt-1 {INPUT}") bind:value=limit
                             aria-invalid=move || form.for_field("storage_limit").is_some().then_some("true")

@@ -3,12 +3,12 @@
 use leptos::prelude::*;
 use leptos_router::components::A;
 
-use super::login::server_message;
 use crate::api::{create_project, list_projects};
 use crate::components::page::{EmptyState, PageHeader};
 use crate::components::query::use_query_state;
 use crate::components::session::use_current_user;
 use crate::components::toast::use_toasts;
+use crate::components::widgets::server_message;
 use crate::components::widgets::{
     field_error_id, Badge, FieldError, FormAlert, FormError, Modal, Pager, RefreshButton,
     BUTTON_PRIMARY, BUTTON_SECONDARY, INPUT, TABLE, TD, TH,

@@ -7,16 +7,16 @@ use leptos_meta::Title;
 use leptos_router::components::A;
 use leptos_router::hooks::use_params_map;
 
-use super::login::server_message;
-use super::project::may;
 use crate::api::scanning::list_artifacts_scanned;
 use crate::api::{
     delete_artifact, delete_repository, delete_tag, get_project, list_repositories,
     load_instance_info,
 };
+use crate::components::permissions::may;
 use crate::components::query::use_query_state;
 use crate::components::session::use_current_user;
 use crate::components::toast::use_toasts;
+use crate::components::widgets::server_message;
 use crate::components::widgets::{
     human_size, short_digest, Badge, ConfirmRequest, LabelChip, Pager, RefreshButton,
     BUTTON_DANGER, INPUT, TABLE, TD, TH,

@@ -8,13 +8,13 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
-use super::login::server_message;
 use crate::api::{
     get_retention_execution, get_retention_policy, list_retention_executions, preview_retention,
     run_retention, save_retention_policy,
 };
 use crate::components::session::hard_navigate;
 use crate::components::toast::use_toasts;
+use crate::components::widgets::server_message;
 use crate::components::widgets::{
     short_digest, Badge, FieldError, FormAlert, FormError, BUTTON_PRIMARY, BUTTON_SECONDARY, TABLE,
     TD, TH,

@@ -7,12 +7,12 @@ use domain::policy::authz::{Action as Act, Resource as Res, ROBOT_GRANTABLE};
 use domain::types::dto::{RobotSecret, RobotView};
 use leptos::prelude::*;
 
-use super::login::server_message;
 use crate::api::{
     create_robot, delete_robot, edit_robot, list_robots, list_system_robots, refresh_robot,
     set_robot_disabled,
 };
 use crate::components::toast::use_toasts;
+use crate::components::widgets::server_message;
 use crate::components::widgets::{
     field_error_id, use_confirm, Badge, FieldError, FormAlert, FormError, Modal, BUTTON_DANGER,
     BUTTON_PRIMARY, BUTTON_SECONDARY, INPUT, TABLE, TD, TH,

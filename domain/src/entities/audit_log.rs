@@ -19,6 +19,8 @@ pub struct Model {
     /// `success` or `failure`.
     pub result: String,
     pub detail: String,
+    /// The domain event this row tells of (written by the same call).
+    pub event_id: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -188,6 +188,39 @@ pub fn allows(
     }
 }
 
+/// One entry of a bearer token's `access` claim (Docker's token specification).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GrantedAccess {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub name: String,
+    pub actions: Vec<String>,
+}
+
+/// Whether a token's `access` grants `action` (any action when `None`; `*` grants every
+/// action) on the resource of `kind` and `name`: the one place grants are compared.
+pub fn token_grants(
+    access: &[GrantedAccess],
+    kind: &str,
+    name: &str,
+    action: Option<&str>,
+) -> bool {
+    access.iter().any(|a| {
+        a.kind == kind
+            && a.name == name
+            && match action {
+                None => !a.actions.is_empty(),
+                Some(wanted) => a.actions.iter().any(|x| x == wanted || x == "*"),
+            }
+    })
+}
+
+/// Whether the project's pull gates (the vulnerability rule) let this subject through: system
+/// administrators pull anything, to inspect and to clean up.
+pub fn exempt_from_pull_gates(subject: Subject<'_>) -> bool {
+    matches!(subject, Subject::User { is_admin: true })
+}
+
 /// What a robot may be granted: registry and artifact operations, never administration.
 pub const ROBOT_GRANTABLE: [(Resource, Action); 10] = [
     (Repository, Pull),
@@ -223,6 +256,57 @@ pub const ACTIONS: [Action; 7] = [Read, List, Create, Update, Delete, Pull, Push
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn token_grants_match_kind_name_and_action_or_star() {
+        let access = vec![
+            GrantedAccess {
+                kind: "repository".into(),
+                name: "team/app".into(),
+                actions: vec!["pull".into()],
+            },
+            GrantedAccess {
+                kind: "repository".into(),
+                name: "team/all".into(),
+                actions: vec!["*".into()],
+            },
+            GrantedAccess {
+                kind: "registry".into(),
+                name: "catalog".into(),
+                actions: vec![],
+            },
+        ];
+        assert!(token_grants(
+            &access,
+            "repository",
+            "team/app",
+            Some("pull")
+        ));
+        assert!(!token_grants(
+            &access,
+            "repository",
+            "team/app",
+            Some("push")
+        ));
+        assert!(!token_grants(
+            &access,
+            "repository",
+            "team/ap",
+            Some("pull")
+        ));
+        assert!(!token_grants(&access, "registry", "team/app", Some("pull")));
+        assert!(token_grants(
+            &access,
+            "repository",
+            "team/all",
+            Some("delete")
+        ));
+        assert!(token_grants(&access, "repository", "team/app", None));
+        assert!(
+            !token_grants(&access, "registry", "catalog", None),
+            "no action granted"
+        );
+    }
 
     const PRIVATE: ProjectFacts<'static> = ProjectFacts {
         name: "team",

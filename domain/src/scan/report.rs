@@ -144,6 +144,11 @@ pub struct ScannerView {
     pub is_default: bool,
     pub disabled: bool,
     pub builtin: bool,
+    #[serde(default)]
+    pub skip_cert_verify: bool,
+    /// When it was registered (RFC 3339); empty for the built-in scanner.
+    #[serde(default)]
+    pub create_time: String,
 }
 
 /// The vulnerability database's state.

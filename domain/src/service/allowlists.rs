@@ -3,7 +3,7 @@
 
 use super::audit::{self, Outcome, Record};
 use super::projects::find_project;
-use super::scans::{allowlist, set_allowlist, CveAllowlist};
+use super::scans::reports::{allowlist, set_allowlist, CveAllowlist};
 use super::{authorize, Actor, DomainResult, Services};
 use crate::policy::authz::{Action, Resource};
 
@@ -42,9 +42,10 @@ impl Services {
         )
         .await?;
         validate_ids(&list.items)?;
-        set_allowlist(&self.db, p.id, list).await?;
+        let txn = crate::db::begin_write(&self.db).await?;
+        set_allowlist(&*txn, p.id, list).await?;
         audit::record(
-            &self.db,
+            &*txn,
             actor,
             Record {
                 operation: "update",
@@ -54,7 +55,8 @@ impl Services {
                 outcome: Outcome::Success,
             },
         )
-        .await
+        .await?;
+        Ok(txn.commit().await?)
     }
 
     pub async fn system_allowlist(&self) -> DomainResult<CveAllowlist> {
@@ -68,9 +70,10 @@ impl Services {
     ) -> DomainResult<()> {
         self.require_configuration(actor, Action::Update).await?;
         validate_ids(&list.items)?;
-        set_allowlist(&self.db, 0, list).await?;
+        let txn = crate::db::begin_write(&self.db).await?;
+        set_allowlist(&*txn, 0, list).await?;
         audit::record(
-            &self.db,
+            &*txn,
             actor,
             Record {
                 operation: "update",
@@ -80,7 +83,8 @@ impl Services {
                 outcome: Outcome::Success,
             },
         )
-        .await
+        .await?;
+        Ok(txn.commit().await?)
     }
 }
 

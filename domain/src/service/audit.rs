@@ -1,16 +1,18 @@
-//! The audit trail: written inside the transaction of the change it records.
+//! The audit trail: written inside the transaction of the change it records, by the same call
+//! that writes the change's domain event (`events::emit`).
 
-use chrono::Utc;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, Set,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder,
 };
+use serde_json::Value;
 
+use super::events::{self, AuditView, Event, Who};
 use super::{
     authorize, is_allowed, page_bounds, rfc3339, Actor, DomainResult, Principal, Services,
 };
 use crate::entities::{audit_log, project, project_member};
-use crate::policy::authz::{Action, Resource};
+use crate::policy::authz::{role_allows, Action, Resource};
 use crate::types::dto::{AuditEntry, AuditFilter, Page};
 use crate::types::Role;
 
@@ -31,14 +33,18 @@ pub struct Record<'a> {
 }
 
 pub async fn record(conn: &impl ConnectionTrait, actor: &Actor, r: Record<'_>) -> DomainResult<()> {
-    record_as(
-        conn,
-        actor.principal.kind(),
-        actor.principal.name(),
-        &actor.source_ip,
-        r,
-    )
-    .await
+    record_with(conn, actor, r, Value::Null).await
+}
+
+/// Like `record`, with the event's kind-specific fields (an artifact push's tag, digest, media
+/// type and size, say).
+pub async fn record_with(
+    conn: &impl ConnectionTrait,
+    actor: &Actor,
+    r: Record<'_>,
+    payload: Value,
+) -> DomainResult<()> {
+    tell(conn, Who::of(actor), r, "", payload).await
 }
 
 /// For events whose actor is not an authenticated principal, e.g. a failed login records the
@@ -63,23 +69,82 @@ pub async fn record_with_detail(
     r: Record<'_>,
     detail: &str,
 ) -> DomainResult<()> {
-    audit_log::ActiveModel {
-        op_time: Set(Utc::now()),
-        actor_type: Set(actor_type.into()),
-        actor: Set(actor.chars().take(255).collect()),
-        source_ip: Set(source_ip.into()),
-        operation: Set(r.operation.into()),
-        resource_type: Set(r.resource_type.into()),
-        resource: Set(r.resource.into()),
-        project_id: Set(r.project_id),
-        result: Set(match r.outcome {
-            Outcome::Success => "success".into(),
-            Outcome::Failure => "failure".into(),
-        }),
-        detail: Set(detail.chars().take(1000).collect()),
-        ..Default::default()
-    }
-    .insert(conn)
+    let who = Who {
+        actor_type,
+        actor,
+        source_ip,
+    };
+    let payload = if detail.is_empty() {
+        Value::Null
+    } else {
+        serde_json::json!({ "detail": detail })
+    };
+    tell(conn, who, r, detail, payload).await
+}
+
+/// `record` in a write transaction of its own, for operations that change nothing else.
+pub async fn record_now(db: &DatabaseConnection, actor: &Actor, r: Record<'_>) -> DomainResult<()> {
+    let txn = crate::db::begin_write(db).await?;
+    record(&*txn, actor, r).await?;
+    Ok(txn.commit().await?)
+}
+
+/// `record_as` in a write transaction of its own.
+pub async fn record_as_now(
+    db: &DatabaseConnection,
+    actor_type: &str,
+    actor: &str,
+    source_ip: &str,
+    r: Record<'_>,
+) -> DomainResult<()> {
+    record_with_detail_now(db, actor_type, actor, source_ip, r, "").await
+}
+
+/// `record_with_detail` in a write transaction of its own.
+pub async fn record_with_detail_now(
+    db: &DatabaseConnection,
+    actor_type: &str,
+    actor: &str,
+    source_ip: &str,
+    r: Record<'_>,
+    detail: &str,
+) -> DomainResult<()> {
+    let txn = crate::db::begin_write(db).await?;
+    record_with_detail(&*txn, actor_type, actor, source_ip, r, detail).await?;
+    Ok(txn.commit().await?)
+}
+
+/// The one place an audited operation is written: its domain event and its audit row, by
+/// `events::emit`, in the caller's transaction.
+async fn tell(
+    conn: &impl ConnectionTrait,
+    who: Who<'_>,
+    r: Record<'_>,
+    detail: &str,
+    payload: Value,
+) -> DomainResult<()> {
+    let repository = matches!(
+        r.resource_type,
+        "artifact" | "tag" | "repository" | "artifact_label" | "scan"
+    )
+    .then(|| r.resource.split([':', '@']).next().unwrap_or(r.resource));
+    events::emit(
+        conn,
+        who,
+        Event {
+            kind: format!("{}.{}", r.resource_type, r.operation),
+            success: r.outcome == Outcome::Success,
+            project_id: r.project_id,
+            repository,
+            subject: r.resource,
+            payload,
+        },
+        AuditView {
+            operation: r.operation,
+            resource_type: r.resource_type,
+            detail,
+        },
+    )
     .await?;
     Ok(())
 }
@@ -128,12 +193,17 @@ impl Services {
                     "the audit log is for administrators".into(),
                 ));
             };
+            // The projects whose log the user's role there lets them read.
             let admin_of: Vec<i64> = project_member::Entity::find()
                 .filter(project_member::Column::UserId.eq(user.id))
-                .filter(project_member::Column::Role.eq(Role::ProjectAdmin.as_str()))
                 .all(&self.db)
                 .await?
                 .into_iter()
+                .filter(|m| {
+                    m.role
+                        .parse::<Role>()
+                        .is_ok_and(|r| role_allows(r, Resource::AuditLog, Action::List))
+                })
                 .map(|m| m.project_id)
                 .collect();
             if admin_of.is_empty() {

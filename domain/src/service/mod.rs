@@ -4,6 +4,7 @@
 pub mod allowlists;
 pub mod audit;
 pub mod bootstrap;
+pub mod events;
 pub mod groups;
 pub mod immutability;
 pub mod labels;
@@ -21,6 +22,9 @@ pub mod users;
 pub mod vulndb;
 
 use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter};
+
+/// The runtime a background job (garbage collection started from the console) runs on.
+pub use tokio::runtime::Handle as RuntimeHandle;
 
 use crate::entities::{project, project_member, user_group_member};
 use crate::policy::authz::{self, Action, ProjectFacts, Resource, RobotGrant, Subject};
@@ -63,10 +67,6 @@ impl Principal {
             Principal::User(_) => "user",
             Principal::Robot(_) => "robot",
         }
-    }
-
-    pub fn is_admin(&self) -> bool {
-        matches!(self, Principal::User(u) if u.is_admin)
     }
 
     fn subject(&self) -> Subject<'_> {
@@ -132,6 +132,13 @@ pub enum DomainError {
     /// An immutable tag rule protects what the request would change (412).
     #[error("{0}")]
     Immutable(String),
+    /// A part Berth depends on (the database, the blob store) is busy or down for now: the
+    /// caller may retry (503 with `Retry-After`).
+    #[error("{0}")]
+    Unavailable(String),
+    /// A fault of Berth's, never of the caller's (500); the message is for the log.
+    #[error("{0}")]
+    Internal(String),
     #[error("database error")]
     Database(#[from] DbErr),
 }

@@ -212,7 +212,7 @@ impl Services {
 
     /// Records a refused single sign-on with its reason.
     pub async fn oidc_refused(&self, who: &str, source_ip: &str, reason: &str) -> DomainResult<()> {
-        audit::record_with_detail(
+        audit::record_with_detail_now(
             &self.db,
             "user",
             who,

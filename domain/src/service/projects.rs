@@ -398,10 +398,10 @@ impl Services {
             .await?;
         let used = super::registry::quota::project_usage(&self.db, p.id)
             .await
-            .map_err(|e| DomainError::Database(sea_orm::DbErr::Custom(e.message)))?;
+            .map_err(DomainError::from)?;
         let repositories = super::registry::quota::usage_by_repository(&self.db, p.id)
             .await
-            .map_err(|e| DomainError::Database(sea_orm::DbErr::Custom(e.message)))?
+            .map_err(DomainError::from)?
             .into_iter()
             .map(|(name, used)| crate::types::dto::RepositoryUsage { name, used })
             .collect();
@@ -420,9 +420,7 @@ impl Services {
     ) -> DomainResult<crate::types::dto::SystemQuotaView> {
         use crate::types::dto::{ProjectUsage, SystemQuotaView};
         self.require_configuration(actor, Action::Read).await?;
-        let db_err = |e: super::registry::RegistryError| {
-            DomainError::Database(sea_orm::DbErr::Custom(e.message))
-        };
+        let db_err = DomainError::from;
         let usage = super::registry::quota::usage_by_project(&self.db)
             .await
             .map_err(db_err)?;

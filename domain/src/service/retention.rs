@@ -310,9 +310,10 @@ impl Services {
         active.status = Set(status.into());
         active.finished_at = Set(Some(Utc::now()));
         active.result = Set(serde_json::to_string(&stored).expect("decisions serialise"));
-        let done = active.update(&self.db).await?;
-        audit::record(
-            &self.db,
+        let txn = crate::db::begin_write(&self.db).await?;
+        let done = active.update(&*txn).await?;
+        audit::record_with(
+            &*txn,
             actor,
             Record {
                 operation: if dry_run { "dry_run" } else { "run" },
@@ -325,8 +326,10 @@ impl Services {
                     Outcome::Failure
                 },
             },
+            serde_json::json!({ "execution_id": done.id, "dry_run": dry_run, "status": status }),
         )
         .await?;
+        txn.commit().await?;
         Ok(execution_view(done, &p.name))
     }
 

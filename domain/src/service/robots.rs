@@ -360,7 +360,7 @@ impl Services {
             Some(_) => None,
         };
         if let Some(message) = failure {
-            audit::record_as(
+            audit::record_as_now(
                 &self.db,
                 "robot",
                 name,

@@ -2,7 +2,6 @@
 //! what the policy allows. A partial grant is not an error.
 
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-use serde::{Deserialize, Serialize};
 
 use super::audit::{self, Outcome, Record};
 use super::{is_allowed, Actor, DomainResult, Principal, Services};
@@ -38,14 +37,7 @@ impl ScopeRequest {
     }
 }
 
-/// One entry of the token's `access` claim.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct GrantedAccess {
-    #[serde(rename = "type")]
-    pub kind: String,
-    pub name: String,
-    pub actions: Vec<String>,
-}
+pub use crate::policy::authz::GrantedAccess;
 
 fn repository_action(action: &str) -> Option<Action> {
     match action {

@@ -135,7 +135,7 @@ impl Services {
             _ => None,
         };
         if let Some(message) = failure {
-            audit::record_as(
+            audit::record_as_now(
                 &self.db,
                 "user",
                 username,
@@ -153,7 +153,7 @@ impl Services {
         }
         let u = found.expect("verified implies found");
         if audit_success {
-            audit::record_as(
+            audit::record_as_now(
                 &self.db,
                 "user",
                 &u.username,
@@ -189,7 +189,7 @@ impl Services {
     }
 
     pub async fn record_logout(&self, actor: &Actor) -> DomainResult<()> {
-        audit::record(
+        audit::record_now(
             &self.db,
             actor,
             Record {

@@ -247,7 +247,7 @@ impl VulnDb {
     }
 
     /// When the newest record was imported.
-    pub async fn last_update(&self) -> Result<Option<chrono::DateTime<Utc>>, DbErr> {
+    pub async fn last_update(&self) -> crate::service::DomainResult<Option<chrono::DateTime<Utc>>> {
         use sea_orm::FromQueryResult;
         #[derive(FromQueryResult)]
         struct Last {
@@ -264,7 +264,7 @@ impl VulnDb {
     }
 
     /// Records per ecosystem.
-    pub async fn counts(&self) -> Result<BTreeMap<String, i64>, DbErr> {
+    pub async fn counts(&self) -> crate::service::DomainResult<BTreeMap<String, i64>> {
         let backend = self.db.get_database_backend();
         let rows = self
             .db

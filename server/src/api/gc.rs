@@ -8,8 +8,6 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use domain::policy::authz::Action;
-use domain::service::audit::{self, Outcome, Record};
 use domain::service::registry::gc::{GcOptions, GcReport, GcRun};
 use serde::{Deserialize, Serialize};
 
@@ -55,68 +53,6 @@ pub struct GcResponse {
     pub report: GcReport,
 }
 
-fn internal(message: String) -> ApiError {
-    ApiError::new(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "INTERNAL_SERVER_ERROR",
-        message,
-    )
-}
-
-/// Records a run and starts it. Refused with 409 while another run is in progress.
-pub async fn start(
-    state: &AppState,
-    options: &GcOptions,
-    trigger: &str,
-    actor: &str,
-) -> Result<i64, ApiError> {
-    state
-        .registry
-        .begin_gc_run(options, trigger, actor)
-        .await
-        .map_err(|e| match e.code {
-            domain::service::registry::OciCode::Denied => {
-                ApiError::new(StatusCode::CONFLICT, "CONFLICT", e.message)
-            }
-            _ => internal(e.message),
-        })
-}
-
-/// Runs a recorded run to its end and audits it.
-pub async fn finish(
-    state: &AppState,
-    id: i64,
-    options: &GcOptions,
-    principal_kind: &str,
-    principal_name: &str,
-    source_ip: &str,
-) -> Result<GcReport, ApiError> {
-    let outcome = state.registry.execute_gc_run(id, options).await;
-    let (result, detail) = match &outcome {
-        Ok(report) => (
-            Outcome::Success,
-            serde_json::to_string(report).unwrap_or_default(),
-        ),
-        Err(e) => (Outcome::Failure, e.message.clone()),
-    };
-    audit::record_with_detail(
-        &state.db,
-        principal_kind,
-        principal_name,
-        source_ip,
-        Record {
-            operation: if options.dry_run { "dry_run" } else { "run" },
-            resource_type: "gc",
-            resource: &format!("run {id}"),
-            project_id: None,
-            outcome: result,
-        },
-        &detail,
-    )
-    .await?;
-    outcome.map_err(|e| internal(e.message))
-}
-
 /// Options for a run with the configured window (`gc.window`).
 pub fn configured_options(state: &AppState, dry_run: bool, delete_untagged: bool) -> GcOptions {
     GcOptions {
@@ -128,38 +64,11 @@ pub fn configured_options(state: &AppState, dry_run: bool, delete_untagged: bool
     }
 }
 
-/// Records a run and lets it go on in the background on `runtime` (the current one when
-/// `None`); returns its id at once.
-pub async fn start_in_background(
-    state: &AppState,
-    options: GcOptions,
-    trigger: &str,
-    actor: &domain::service::Actor,
-    runtime: Option<&tokio::runtime::Handle>,
-) -> Result<i64, ApiError> {
-    let id = start(state, &options, trigger, actor.principal.name()).await?;
-    let (state, actor) = (state.clone(), actor.clone());
-    let run = async move {
-        let (kind, name) = (actor.principal.kind(), actor.principal.name());
-        if let Err(e) = finish(&state, id, &options, kind, name, &actor.source_ip).await {
-            tracing::error!(run = id, error = %e.message(), "garbage collection failed");
-        }
-    };
-    match runtime {
-        Some(handle) => drop(handle.spawn(run)),
-        None => drop(tokio::spawn(run)),
-    }
-    Ok(id)
-}
-
 async fn run_gc(
     State(s): State<AppState>,
     ApiActor(actor): ApiActor,
     Json(req): Json<GcReq>,
 ) -> ApiResult<Response> {
-    s.services
-        .require_configuration(&actor, Action::Update)
-        .await?;
     // At most a week: the window only has to outlast the slowest push in progress.
     let window = domain::policy::limits::minutes(
         "window_minutes",
@@ -174,19 +83,14 @@ async fn run_gc(
         run: None,
     };
     if req.background {
-        let id = start_in_background(&s, options, "manual", &actor, None).await?;
+        let id = s
+            .registry
+            .start_gc_in_background(&actor, options, "manual", None)
+            .await?;
         return Ok((StatusCode::ACCEPTED, Json(serde_json::json!({ "id": id }))).into_response());
     }
-    let id = start(&s, &options, "manual", actor.principal.name()).await?;
-    let report = finish(
-        &s,
-        id,
-        &options,
-        actor.principal.kind(),
-        actor.principal.name(),
-        &actor.source_ip,
-    )
-    .await?;
+    let id = s.registry.start_gc(&actor, &options, "manual").await?;
+    let report = s.registry.finish_gc(&actor, id, &options).await?;
     Ok(Json(GcResponse { id, report }).into_response())
 }
 
@@ -194,15 +98,7 @@ async fn list_runs(
     State(s): State<AppState>,
     ApiActor(actor): ApiActor,
 ) -> ApiResult<Json<Vec<GcRun>>> {
-    s.services
-        .require_configuration(&actor, Action::Read)
-        .await?;
-    Ok(Json(
-        s.registry
-            .gc_runs(50)
-            .await
-            .map_err(|e| internal(e.message))?,
-    ))
+    Ok(Json(s.registry.list_gc_runs(&actor, 50).await?))
 }
 
 async fn get_run(
@@ -210,13 +106,5 @@ async fn get_run(
     ApiActor(actor): ApiActor,
     Path(id): Path<i64>,
 ) -> ApiResult<Json<GcRun>> {
-    s.services
-        .require_configuration(&actor, Action::Read)
-        .await?;
-    s.registry
-        .gc_run(id)
-        .await
-        .map_err(|e| internal(e.message))?
-        .map(Json)
-        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "NOT_FOUND", "no such run"))
+    Ok(Json(s.registry.get_gc_run(&actor, id).await?))
 }

@@ -2,6 +2,7 @@
 //! Berth. Handlers are adapters: actor → one service call → JSON or an error.
 
 mod audit;
+mod events;
 pub mod extract;
 pub mod gc;
 mod immutable;
@@ -43,6 +44,7 @@ pub fn routes() -> Router<AppState> {
         .merge(labels::routes())
         .merge(retention::routes())
         .merge(gc::routes())
+        .merge(events::routes())
         .merge(scans::routes())
         .fallback(|| async {
             ApiError::new(StatusCode::NOT_FOUND, "NOT_FOUND", "no such API endpoint")
@@ -77,6 +79,7 @@ pub fn routes() -> Router<AppState> {
         scans::scanner_metadata, scans::get_project_scanner, scans::set_project_scanner,
         scans::get_system_allowlist, scans::set_system_allowlist, scans::vulndb_status,
         scans::vulndb_import,
+        events::list_consumers,
     ),
     components(schemas(ErrorBody, ErrorItem)),
     modifiers(&BasicAuth),
@@ -156,6 +159,18 @@ impl From<DomainError> for ApiError {
             }
             DomainError::TooManyRequests(m) => {
                 Self::new(StatusCode::TOO_MANY_REQUESTS, "TOO_MANY_REQUESTS", m)
+            }
+            DomainError::Unavailable(m) => Self {
+                retry_after: Some(1),
+                ..Self::new(StatusCode::SERVICE_UNAVAILABLE, "SERVICE_UNAVAILABLE", m)
+            },
+            DomainError::Internal(m) => {
+                tracing::error!(error = %m, "fault in the REST API");
+                Self::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "INTERNAL_SERVER_ERROR",
+                    "internal error",
+                )
             }
             DomainError::Database(e) if domain::db::is_busy(&e) => {
                 tracing::warn!(error = %e, "the database is busy; the client is asked to retry");

@@ -13,13 +13,13 @@ use axum::Router;
 use domain::policy::authz::Action;
 use domain::scan::report::{Report, REPORT_MIME};
 use domain::service::projects::find_project;
-use domain::service::scans::CveAllowlist;
+use domain::service::scans::reports::CveAllowlist;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
 
 use super::{ApiActor, ApiError, ApiResult};
-use crate::scanning::{self, client};
+use crate::scanning::client;
 use crate::AppState;
 
 pub fn routes() -> Router<AppState> {
@@ -74,7 +74,7 @@ pub async fn scan_artifact(
         .registry
         .artifact_for_scan(&actor, &project, &repository, &reference, Action::Create)
         .await?;
-    let scanner = s.scans.scanner_for_project(p.id).await.map_err(domain_db)?;
+    let scanner = s.scans.scanner_for_project(p.id).await?;
     s.scans
         .request(
             &actor,
@@ -100,16 +100,12 @@ pub async fn vulnerabilities(
         .registry
         .artifact_for_scan(&actor, &project, &repository, &reference, Action::Read)
         .await?;
-    let scanner = s.scans.scanner_for_project(p.id).await.map_err(domain_db)?;
+    let scanner = s.scans.scanner_for_project(p.id).await?;
     let mut out = BTreeMap::new();
-    if let Some(report) = s.scans.report(a.id, &scanner).await.map_err(domain_db)? {
+    if let Some(report) = s.scans.report(a.id, &scanner).await? {
         out.insert(REPORT_MIME.to_string(), report);
     }
     Ok(Json(out))
-}
-
-fn domain_db(e: sea_orm::DbErr) -> ApiError {
-    domain::service::DomainError::Database(e).into()
 }
 
 /// `scan_overview` of several artifacts of one project (Harbor's `with_scan_overview`).
@@ -119,11 +115,10 @@ pub async fn overviews(
     artifact_ids: &[i64],
 ) -> ApiResult<std::collections::HashMap<i64, BTreeMap<String, domain::scan::report::Overview>>> {
     let p = find_project(&s.db, project).await?;
-    let scanner = s.scans.scanner_for_project(p.id).await.map_err(domain_db)?;
+    let scanner = s.scans.scanner_for_project(p.id).await?;
     Ok(s.scans
         .overviews(artifact_ids, &scanner)
-        .await
-        .map_err(domain_db)?
+        .await?
         .into_iter()
         .map(|(id, o)| (id, BTreeMap::from([(REPORT_MIME.to_string(), o)])))
         .collect())
@@ -150,10 +145,7 @@ pub async fn get_scan_all(
     State(s): State<AppState>,
     ApiActor(actor): ApiActor,
 ) -> ApiResult<Json<ScheduleBody>> {
-    s.services
-        .require_configuration(&actor, Action::Read)
-        .await?;
-    let cron = scanning::scan_all_schedule(&s).await?;
+    let cron = s.scans.scan_all_schedule_for(&actor).await?;
     Ok(Json(ScheduleBody {
         schedule: match cron {
             Some(cron) => ScheduleSpec {
@@ -175,13 +167,9 @@ pub async fn set_scan_all(
     ApiActor(actor): ApiActor,
     Json(body): Json<ScheduleBody>,
 ) -> ApiResult<Response> {
-    s.services
-        .require_configuration(&actor, Action::Update)
-        .await?;
     let cron = match body.schedule.kind.as_str() {
         "Manual" => {
-            let queued = scanning::scan_all(&s, "manual").await?;
-            audit_admin(&s, &actor, "scan", &format!("all artifacts ({queued})")).await?;
+            let queued = s.scans.scan_all(&actor, "manual").await?;
             return Ok((StatusCode::CREATED, Json(json!({"queued": queued}))).into_response());
         }
         "None" | "" => None,
@@ -195,36 +183,10 @@ pub async fn set_scan_all(
             )))
         }
     };
-    scanning::set_scan_all_schedule(&s, cron.as_deref()).await?;
-    audit_admin(
-        &s,
-        &actor,
-        "update",
-        &format!("scan-all schedule: {}", cron.as_deref().unwrap_or("none")),
-    )
-    .await?;
+    s.scans
+        .set_scan_all_schedule(&actor, cron.as_deref())
+        .await?;
     Ok(StatusCode::OK.into_response())
-}
-
-async fn audit_admin(
-    s: &AppState,
-    actor: &domain::service::Actor,
-    operation: &str,
-    resource: &str,
-) -> ApiResult<()> {
-    domain::service::audit::record(
-        &s.db,
-        actor,
-        domain::service::audit::Record {
-            operation,
-            resource_type: "scanner",
-            resource,
-            project_id: None,
-            outcome: domain::service::audit::Outcome::Success,
-        },
-    )
-    .await?;
-    Ok(())
 }
 
 #[utoipa::path(get, path = "/api/v2.0/scans/all/metrics", tag = "scan",
@@ -236,7 +198,7 @@ pub async fn scan_metrics(
     s.services
         .require_configuration(&actor, Action::Read)
         .await?;
-    let counts = s.scans.queue_counts().await.map_err(domain_db)?;
+    let counts = s.scans.queue_counts().await?;
     let total: i64 = counts.values().sum();
     let ongoing =
         counts.get("queued").copied().unwrap_or(0) + counts.get("running").copied().unwrap_or(0);
@@ -251,10 +213,14 @@ pub async fn list_scanners(
     State(s): State<AppState>,
     ApiActor(actor): ApiActor,
 ) -> ApiResult<Json<Vec<client::Registration>>> {
-    s.services
-        .require_configuration(&actor, Action::Read)
-        .await?;
-    Ok(Json(client::list(&s).await?))
+    Ok(Json(
+        s.scans
+            .list_scanners(&actor)
+            .await?
+            .into_iter()
+            .map(Into::into)
+            .collect(),
+    ))
 }
 
 #[utoipa::path(post, path = "/api/v2.0/scanners", request_body = client::RegistrationReq, tag = "scanner",
@@ -264,11 +230,11 @@ pub async fn create_scanner(
     ApiActor(actor): ApiActor,
     Json(req): Json<client::RegistrationReq>,
 ) -> ApiResult<Response> {
-    s.services
-        .require_configuration(&actor, Action::Update)
-        .await?;
-    let created = client::create(&s, req).await?;
-    audit_admin(&s, &actor, "create", &created.name).await?;
+    let created: client::Registration = s
+        .scans
+        .register_scanner(&actor, req.into_input(&s))
+        .await?
+        .into();
     Ok((
         StatusCode::CREATED,
         [(
@@ -287,10 +253,7 @@ pub async fn ping_scanner(
     ApiActor(actor): ApiActor,
     Json(req): Json<client::RegistrationReq>,
 ) -> ApiResult<Json<serde_json::Value>> {
-    s.services
-        .require_configuration(&actor, Action::Update)
-        .await?;
-    Ok(Json(client::ping(&s, req).await?))
+    Ok(Json(client::ping(&s, &actor, req).await?))
 }
 
 #[utoipa::path(get, path = "/api/v2.0/scanners/{uuid}", tag = "scanner",
@@ -300,10 +263,7 @@ pub async fn get_scanner(
     ApiActor(actor): ApiActor,
     Path(uuid): Path<String>,
 ) -> ApiResult<Json<client::Registration>> {
-    s.services
-        .require_configuration(&actor, Action::Read)
-        .await?;
-    Ok(Json(client::get(&s, &uuid).await?))
+    Ok(Json(s.scans.get_scanner(&actor, &uuid).await?.into()))
 }
 
 #[utoipa::path(put, path = "/api/v2.0/scanners/{uuid}", request_body = client::RegistrationReq, tag = "scanner",
@@ -314,17 +274,12 @@ pub async fn update_scanner(
     Path(uuid): Path<String>,
     Json(req): Json<client::RegistrationReq>,
 ) -> ApiResult<Json<client::Registration>> {
-    s.services
-        .require_configuration(&actor, Action::Update)
-        .await?;
-    if uuid == domain::scan::report::BUILTIN_SCANNER {
-        return Err(ApiError::bad_request(
-            "the built-in scanner cannot be changed",
-        ));
-    }
-    let updated = client::update(&s, &uuid, req).await?;
-    audit_admin(&s, &actor, "update", &updated.name).await?;
-    Ok(Json(updated))
+    Ok(Json(
+        s.scans
+            .update_scanner(&actor, &uuid, req.into_input(&s))
+            .await?
+            .into(),
+    ))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -340,12 +295,12 @@ pub async fn set_default_scanner(
     Path(uuid): Path<String>,
     Json(req): Json<DefaultReq>,
 ) -> ApiResult<StatusCode> {
-    s.services
-        .require_configuration(&actor, Action::Update)
-        .await?;
     if req.is_default {
-        client::set_default(&s, &uuid).await?;
-        audit_admin(&s, &actor, "update", &format!("default scanner {uuid}")).await?;
+        s.scans.set_default_scanner(&actor, &uuid).await?;
+    } else {
+        s.services
+            .require_configuration(&actor, Action::Update)
+            .await?;
     }
     Ok(StatusCode::OK)
 }
@@ -357,17 +312,7 @@ pub async fn delete_scanner(
     ApiActor(actor): ApiActor,
     Path(uuid): Path<String>,
 ) -> ApiResult<Json<client::Registration>> {
-    s.services
-        .require_configuration(&actor, Action::Update)
-        .await?;
-    if uuid == domain::scan::report::BUILTIN_SCANNER {
-        return Err(ApiError::bad_request(
-            "the built-in scanner cannot be removed",
-        ));
-    }
-    let removed = client::delete(&s, &uuid).await?;
-    audit_admin(&s, &actor, "delete", &removed.name).await?;
-    Ok(Json(removed))
+    Ok(Json(s.scans.remove_scanner(&actor, &uuid).await?.into()))
 }
 
 #[utoipa::path(get, path = "/api/v2.0/scanners/{uuid}/metadata", tag = "scanner",
@@ -377,10 +322,7 @@ pub async fn scanner_metadata(
     ApiActor(actor): ApiActor,
     Path(uuid): Path<String>,
 ) -> ApiResult<Json<serde_json::Value>> {
-    s.services
-        .require_configuration(&actor, Action::Read)
-        .await?;
-    Ok(Json(client::metadata(&s, &uuid).await?))
+    Ok(Json(client::metadata(&s, &actor, &uuid).await?))
 }
 
 #[utoipa::path(get, path = "/api/v2.0/projects/{project}/scanner", tag = "scanner",
@@ -390,9 +332,9 @@ pub async fn get_project_scanner(
     ApiActor(actor): ApiActor,
     Path(project): Path<String>,
 ) -> ApiResult<Json<client::Registration>> {
-    let p = s.services.get_project(&actor, &project).await?;
-    let uuid = s.scans.scanner_for_project(p.id).await.map_err(domain_db)?;
-    Ok(Json(client::get(&s, &uuid).await?))
+    Ok(Json(
+        s.scans.project_scanner(&actor, &project).await?.into(),
+    ))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -486,8 +428,8 @@ pub async fn vulndb_status(
     s.services
         .require_configuration(&actor, Action::Read)
         .await?;
-    let counts = s.scans.vulndb.counts().await.map_err(domain_db)?;
-    let last = s.scans.vulndb.last_update().await.map_err(domain_db)?;
+    let counts = s.scans.vulndb.counts().await?;
+    let last = s.scans.vulndb.last_update().await?;
     Ok(Json(json!({
         "ecosystems": counts,
         "last_update": last.map(domain::service::rfc3339),
@@ -506,20 +448,6 @@ pub async fn vulndb_import(
     s.services
         .require_configuration(&actor, Action::Update)
         .await?;
-    let report = crate::scanning::import_upload(&s, body.into_data_stream())
-        .await
-        .map_err(ApiError::bad_request)?;
-    audit_admin(
-        &s,
-        &actor,
-        "update",
-        &format!(
-            "vulnerability database: {} new, {} updated, {} failed",
-            report.imported,
-            report.updated,
-            report.failed.len()
-        ),
-    )
-    .await?;
+    let report = crate::scanning::import_upload(&s, &actor, body.into_data_stream()).await?;
     Ok(Json(report))
 }

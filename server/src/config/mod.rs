@@ -2,7 +2,7 @@
 //! overrides, `${VAR}` expansion, and validation errors that name the key and the line.
 
 mod load;
-mod units;
+pub mod units;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -350,6 +350,31 @@ pub struct RetentionRule {
     /// Berth: only artifacts carrying every one of these labels (by name).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub labels: Vec<String>,
+}
+
+impl RetentionRule {
+    /// The configuration-shaped rule (`rule`, `pattern`, `retain`, `repositories`) as a
+    /// policy rule.
+    pub fn to_rule(&self) -> domain::policy::retention::Rule {
+        use domain::policy::retention::{Rule, Template};
+        use domain::policy::selector::Selector;
+        Rule {
+            repositories: self
+                .repositories
+                .as_deref()
+                .map(Selector::matches)
+                .unwrap_or_else(Selector::everything),
+            tags: Selector::matches(self.pattern.clone()),
+            untagged: false,
+            template: match self.rule {
+                RetentionRuleKind::Tag => Template::LatestPushedK(self.retain.unwrap_or(0)),
+                RetentionRuleKind::Days => Template::NDaysSinceLastPush(self.retain.unwrap_or(0)),
+                RetentionRuleKind::Always => Template::Always,
+            },
+            disabled: false,
+            labels: self.labels.clone(),
+        }
+    }
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]

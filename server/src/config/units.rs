@@ -12,6 +12,15 @@ pub enum ByteLimit {
     Bytes(u64),
 }
 
+/// A storage limit in bytes (-1 unlimited) as people read it.
+pub fn human_limit(limit: i64) -> String {
+    if limit < 0 {
+        "unlimited".into()
+    } else {
+        domain::service::registry::quota::human_bytes(limit)
+    }
+}
+
 impl ByteLimit {
     pub fn parse(text: &str) -> Result<Self, String> {
         Ok(match domain::policy::limits::parse_size(text)? {

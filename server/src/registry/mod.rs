@@ -2,6 +2,8 @@
 //! calls one `domain::service::registry` operation and shapes the response.
 
 pub mod error;
+mod path;
+mod responses;
 mod routes;
 
 use axum::extract::Request;
@@ -95,9 +97,34 @@ fn credentials_refused(state: &AppState, host: Option<&str>, failure: &AuthFailu
     response
 }
 
+/// The HTTP status the distribution specification gives an error code.
+pub fn status_of(code: OciCode) -> StatusCode {
+    match code {
+        OciCode::BlobUnknown
+        | OciCode::BlobUploadUnknown
+        | OciCode::ManifestUnknown
+        | OciCode::NameUnknown => StatusCode::NOT_FOUND,
+        OciCode::Unauthorized => StatusCode::UNAUTHORIZED,
+        OciCode::Denied => StatusCode::FORBIDDEN,
+        OciCode::RangeNotSatisfiable => StatusCode::RANGE_NOT_SATISFIABLE,
+        OciCode::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        OciCode::TagImmutable | OciCode::Vulnerable => StatusCode::PRECONDITION_FAILED,
+        OciCode::Unsupported => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        OciCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        OciCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        OciCode::BlobUploadInvalid
+        | OciCode::DigestInvalid
+        | OciCode::ManifestBlobUnknown
+        | OciCode::ManifestInvalid
+        | OciCode::NameInvalid
+        | OciCode::SizeInvalid
+        | OciCode::PaginationNumberInvalid => StatusCode::BAD_REQUEST,
+    }
+}
+
 /// A domain registry error as the OCI error response, with the challenge on 401.
 pub fn registry_error(state: &AppState, host: Option<&str>, e: RegistryError) -> Response {
-    let status = StatusCode::from_u16(e.code.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let status = status_of(e.code);
     let mut response = error::oci_response(status, e.code.as_str(), &e.message);
     if e.code == OciCode::Unavailable {
         response

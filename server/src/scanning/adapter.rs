@@ -10,17 +10,16 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use chrono::Utc;
-use domain::entities::adapter_scan;
 use domain::scan::report::{ReportArtifact, RAW_REPORT_MIME};
-use domain::service::scans::{builtin_info, findings, layer_digests, make_report, read_image};
+use domain::service::scans::adapter_tasks::AdapterTask;
+use domain::service::scans::builtin::{findings, layer_digests, make_report, read_image};
+use domain::service::scans::builtin_info;
 use domain::service::Principal;
 use domain::storage::ByteStream;
 use futures::StreamExt;
-use sea_orm::{ActiveModelTrait, EntityTrait, IntoActiveModel, Set};
 use serde_json::json;
 
-use super::client::{ScanRequest, CONSUMES};
+use super::protocol::{metadata_json, ScanRequest, CONSUMES};
 use crate::auth::AuthState;
 use crate::AppState;
 
@@ -47,7 +46,7 @@ fn error(status: StatusCode, message: impl Into<String>) -> Response {
 }
 
 /// The refusal for a caller the adapter does not serve, if any.
-fn refusal(state: &AppState, auth: &AuthState) -> Option<Response> {
+async fn refusal(state: &AppState, auth: &AuthState) -> Option<Response> {
     if !state.config.scanning.adapter {
         return Some(error(
             StatusCode::NOT_FOUND,
@@ -62,44 +61,23 @@ fn refusal(state: &AppState, auth: &AuthState) -> Option<Response> {
         );
         return Some(res);
     }
-    if !auth.actor.principal.is_admin() {
-        return Some(error(
+    // It fetches from whatever registry a request names: system administrators only.
+    match state
+        .services
+        .require_configuration(&auth.actor, domain::policy::authz::Action::Update)
+        .await
+    {
+        Ok(()) => None,
+        Err(domain::service::DomainError::Forbidden(_)) => Some(error(
             StatusCode::FORBIDDEN,
             "the scanner adapter serves system administrators only",
-        ));
+        )),
+        Err(e) => Some(error(StatusCode::SERVICE_UNAVAILABLE, e.to_string())),
     }
-    None
-}
-
-/// The scanner's metadata as the specification shapes it.
-pub async fn metadata_json(state: &AppState) -> serde_json::Value {
-    let updated = state
-        .scans
-        .vulndb
-        .last_update()
-        .await
-        .ok()
-        .flatten()
-        .map(domain::service::rfc3339)
-        .unwrap_or_default();
-    let info = builtin_info();
-    json!({
-        "scanner": {"name": info.name, "vendor": info.vendor, "version": info.version},
-        "capabilities": [{
-            "type": "vulnerability",
-            "consumes_mime_types": CONSUMES,
-            "produces_mime_types": [RAW_REPORT_MIME],
-        }],
-        "properties": {
-            "harbor.scanner-adapter/scanner-type": "os-package-vulnerability",
-            "harbor.scanner-adapter/vulnerability-database-updated-at": updated,
-            "env.IGNORE_UNFIXED": state.scans.ignore_unfixed.to_string(),
-        }
-    })
 }
 
 async fn get_metadata(State(state): State<AppState>, auth: AuthState) -> Response {
-    if let Some(res) = refusal(&state, &auth) {
+    if let Some(res) = refusal(&state, &auth).await {
         return res;
     }
     (
@@ -117,7 +95,7 @@ async fn accept_scan(
     auth: AuthState,
     body: axum::body::Bytes,
 ) -> Response {
-    if let Some(res) = refusal(&state, &auth) {
+    if let Some(res) = refusal(&state, &auth).await {
         return res;
     }
     let request: ScanRequest = match serde_json::from_slice(&body) {
@@ -150,55 +128,30 @@ async fn accept_scan(
             ),
         );
     }
-    let id = uuid::Uuid::new_v4().to_string();
-    let row = adapter_scan::ActiveModel {
-        id: Set(id.clone()),
-        repository: Set(request.artifact.repository.clone()),
-        digest: Set(request.artifact.digest.clone()),
-        status: Set("running".into()),
-        error: Set(None),
-        report: Set(None),
-        created_at: Set(Utc::now()),
-        finished_at: Set(None),
+    let id = match state
+        .scans
+        .begin_adapter_task(&request.artifact.repository, &request.artifact.digest)
+        .await
+    {
+        Ok(id) => id,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot record an adapter scan");
+            return error(StatusCode::INTERNAL_SERVER_ERROR, "internal error");
+        }
     };
-    let inserted = async {
-        let _write = state.scans.write_gate().await?;
-        row.insert(&state.db).await
-    }
-    .await;
-    if let Err(e) = inserted {
-        tracing::error!(error = %e, "cannot record an adapter scan");
-        return error(StatusCode::INTERNAL_SERVER_ERROR, "internal error");
-    }
     let (task_state, task_id) = (state.clone(), id.clone());
     tokio::spawn(async move {
         // The same pool bound as the registry's own scans.
         let _permit = task_state.adapter_permits.acquire().await;
         let outcome = remote_scan(&task_state, &request).await;
-        let Ok(Some(row)) = adapter_scan::Entity::find_by_id(task_id.clone())
-            .one(&task_state.db)
-            .await
-        else {
-            return;
-        };
-        let mut active = row.into_active_model();
-        active.finished_at = Set(Some(Utc::now()));
-        match outcome {
-            Ok(report) => {
-                active.status = Set("success".into());
-                active.report = Set(Some(serde_json::to_string(&report).expect("report")));
-            }
-            Err(e) => {
-                tracing::warn!(scan = task_id, error = %e, "adapter scan failed");
-                active.status = Set("error".into());
-                active.error = Set(Some(e));
-            }
+        if let Err(e) = &outcome {
+            tracing::warn!(scan = task_id, error = %e, "adapter scan failed");
         }
-        let updated = async {
-            let _write = task_state.scans.write_gate().await?;
-            active.update(&task_state.db).await
-        };
-        if let Err(e) = updated.await {
+        if let Err(e) = task_state
+            .scans
+            .finish_adapter_task(&task_id, outcome)
+            .await
+        {
             tracing::error!(error = %e, "cannot record an adapter scan result");
         }
     });
@@ -221,7 +174,7 @@ async fn get_report(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    if let Some(res) = refusal(&state, &auth) {
+    if let Some(res) = refusal(&state, &auth).await {
         return res;
     }
     if let Some(accept) = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()) {
@@ -235,31 +188,25 @@ async fn get_report(
             );
         }
     }
-    let row = match adapter_scan::Entity::find_by_id(id.clone())
-        .one(&state.db)
-        .await
-    {
-        Ok(Some(r)) => r,
+    let task = match state.scans.adapter_task(&id).await {
+        Ok(Some(t)) => t,
         Ok(None) => return error(StatusCode::NOT_FOUND, format!("no scan `{id}`")),
         Err(e) => {
             tracing::error!(error = %e, "cannot read an adapter scan");
             return error(StatusCode::INTERNAL_SERVER_ERROR, "internal error");
         }
     };
-    match row.status.as_str() {
-        "success" => (
+    match task {
+        AdapterTask::Done(report) => (
             [(
                 header::CONTENT_TYPE,
                 HeaderValue::from_static(RAW_REPORT_MIME),
             )],
-            row.report.unwrap_or_default(),
+            report,
         )
             .into_response(),
-        "error" => error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            row.error.unwrap_or_else(|| "scan failed".into()),
-        ),
-        _ => (
+        AdapterTask::Failed(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e),
+        AdapterTask::Running => (
             StatusCode::FOUND,
             [
                 (

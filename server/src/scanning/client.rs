@@ -5,25 +5,19 @@
 
 use std::time::Duration;
 
-use chrono::Utc;
-use domain::entities::{artifact, repository, scan, scanner};
-use domain::scan::report::{Report, RAW_REPORT_MIME};
+use domain::entities::scan;
+use domain::scan::report::{Report, ScannerView, RAW_REPORT_MIME};
 use domain::service::registry::SCANNER_PREFIX;
+use domain::service::scans::registrations::{RegistrationInput, ScannerEndpoint};
 use domain::service::tokens::GrantedAccess;
-use domain::service::{DomainError, DomainResult, Principal, RobotPrincipal};
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, Set};
+use domain::service::{Actor, DomainError, DomainResult, Principal, RobotPrincipal};
 use serde::{Deserialize, Serialize};
 
+use super::protocol::{ArtifactRefReq, RegistryAccess, ScanRequest, CONSUMES};
 use crate::AppState;
 
 /// The longest a scan may take at an external scanner.
 const SCAN_TIMEOUT: Duration = Duration::from_secs(30 * 60);
-
-/// The manifest types an adapter is asked to scan.
-pub const CONSUMES: [&str; 2] = [
-    domain::service::registry::media::OCI_MANIFEST,
-    domain::service::registry::media::DOCKER_MANIFEST,
-];
 
 /// A registration as the API shows it (the credential never leaves the server).
 #[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
@@ -60,173 +54,38 @@ pub struct RegistrationReq {
     pub is_default: Option<bool>,
 }
 
-/// Every registration, the built-in one first.
-pub async fn list(state: &AppState) -> DomainResult<Vec<Registration>> {
-    let created: std::collections::HashMap<String, String> = scanner::Entity::find()
-        .all(&state.db)
-        .await?
-        .into_iter()
-        .map(|m| (m.uuid, domain::service::rfc3339(m.created_at)))
-        .collect();
-    Ok(state
-        .scans
-        .registrations()
-        .await?
-        .into_iter()
-        .map(|v| Registration {
-            create_time: created.get(&v.uuid).cloned().unwrap_or_default(),
+impl From<ScannerView> for Registration {
+    fn from(v: ScannerView) -> Self {
+        Self {
             uuid: v.uuid,
             name: v.name,
             description: v.description,
             url: v.url,
             auth: v.auth,
-            skip_cert_verify: false,
+            skip_cert_verify: v.skip_cert_verify,
             is_default: v.is_default,
             disabled: v.disabled,
-        })
-        .collect())
-}
-
-pub async fn get(state: &AppState, uuid: &str) -> DomainResult<Registration> {
-    list(state)
-        .await?
-        .into_iter()
-        .find(|r| r.uuid == uuid)
-        .ok_or_else(|| DomainError::NotFound(format!("scanner `{uuid}` not found")))
-}
-
-fn validate_auth(auth: &str) -> DomainResult<()> {
-    if ["", "Basic", "Bearer", "X-ScannerAdapter-API-Key"].contains(&auth) {
-        Ok(())
-    } else {
-        Err(DomainError::Invalid(format!(
-            "auth `{auth}` is not one of ``, `Basic`, `Bearer`, `X-ScannerAdapter-API-Key`"
-        )))
-    }
-}
-
-fn validate_url(url: &str) -> DomainResult<()> {
-    match url::Url::parse(url) {
-        Ok(u) if u.scheme() == "http" || u.scheme() == "https" => Ok(()),
-        _ => Err(DomainError::Invalid(format!(
-            "`{url}` is not an http(s) URL of a scanner adapter"
-        ))),
-    }
-}
-
-pub async fn create(state: &AppState, req: RegistrationReq) -> DomainResult<Registration> {
-    let name = req
-        .name
-        .filter(|n| !n.trim().is_empty())
-        .ok_or_else(|| DomainError::Invalid("a scanner needs a name".into()))?;
-    let url = req
-        .url
-        .ok_or_else(|| DomainError::Invalid("a scanner needs a url".into()))?;
-    validate_url(&url)?;
-    let auth = req.auth.unwrap_or_default();
-    validate_auth(&auth)?;
-    if scanner::Entity::find()
-        .filter(scanner::Column::Name.eq(&name))
-        .one(&state.db)
-        .await?
-        .is_some()
-    {
-        return Err(DomainError::Conflict(format!(
-            "a scanner named `{name}` exists"
-        )));
-    }
-    let created = scanner::ActiveModel {
-        uuid: Set(uuid::Uuid::new_v4().to_string()),
-        name: Set(name),
-        description: Set(req.description.unwrap_or_default()),
-        url: Set(url.trim_end_matches('/').to_string()),
-        auth: Set(auth),
-        credential: Set(req
-            .access_credential
-            .filter(|c| !c.is_empty())
-            .map(|c| state.secrets.seal(&c))),
-        skip_cert_verify: Set(req.skip_cert_verify.unwrap_or(false)),
-        is_default: Set(false),
-        disabled: Set(req.disabled.unwrap_or(false)),
-        created_at: Set(Utc::now()),
-        ..Default::default()
-    }
-    .insert(&state.db)
-    .await?;
-    if req.is_default == Some(true) {
-        set_default(state, &created.uuid).await?;
-    }
-    get(state, &created.uuid).await
-}
-
-pub async fn update(
-    state: &AppState,
-    uuid: &str,
-    req: RegistrationReq,
-) -> DomainResult<Registration> {
-    let row = find(state, uuid).await?;
-    let mut active = row.into_active_model();
-    if let Some(name) = req.name.filter(|n| !n.trim().is_empty()) {
-        active.name = Set(name);
-    }
-    if let Some(d) = req.description {
-        active.description = Set(d);
-    }
-    if let Some(url) = req.url {
-        validate_url(&url)?;
-        active.url = Set(url.trim_end_matches('/').to_string());
-    }
-    if let Some(auth) = req.auth {
-        validate_auth(&auth)?;
-        active.auth = Set(auth);
-    }
-    if let Some(c) = req.access_credential {
-        active.credential = Set((!c.is_empty()).then(|| state.secrets.seal(&c)));
-    }
-    if let Some(v) = req.skip_cert_verify {
-        active.skip_cert_verify = Set(v);
-    }
-    if let Some(v) = req.disabled {
-        active.disabled = Set(v);
-    }
-    active.update(&state.db).await?;
-    if req.is_default == Some(true) {
-        set_default(state, uuid).await?;
-    }
-    get(state, uuid).await
-}
-
-/// Makes `uuid` the default (the built-in one when `uuid` is `berth`).
-pub async fn set_default(state: &AppState, uuid: &str) -> DomainResult<()> {
-    if uuid != domain::scan::report::BUILTIN_SCANNER {
-        find(state, uuid).await?;
-    }
-    for row in scanner::Entity::find().all(&state.db).await? {
-        let wanted = row.uuid == uuid;
-        if row.is_default != wanted {
-            let mut active = row.into_active_model();
-            active.is_default = Set(wanted);
-            active.update(&state.db).await?;
+            create_time: v.create_time,
         }
     }
-    Ok(())
 }
 
-pub async fn delete(state: &AppState, uuid: &str) -> DomainResult<Registration> {
-    let shown = get(state, uuid).await?;
-    let row = find(state, uuid).await?;
-    scanner::Entity::delete_by_id(row.id)
-        .exec(&state.db)
-        .await?;
-    Ok(shown)
-}
-
-async fn find(state: &AppState, uuid: &str) -> DomainResult<scanner::Model> {
-    scanner::Entity::find()
-        .filter(scanner::Column::Uuid.eq(uuid))
-        .one(&state.db)
-        .await?
-        .ok_or_else(|| DomainError::NotFound(format!("scanner `{uuid}` not found")))
+impl RegistrationReq {
+    /// The domain's input, with the credential sealed (an empty one removes it).
+    pub fn into_input(self, state: &AppState) -> RegistrationInput {
+        RegistrationInput {
+            name: self.name,
+            description: self.description,
+            url: self.url,
+            auth: self.auth,
+            sealed_credential: self
+                .access_credential
+                .map(|c| (!c.is_empty()).then(|| state.secrets.seal(&c))),
+            skip_cert_verify: self.skip_cert_verify,
+            disabled: self.disabled,
+            is_default: self.is_default,
+        }
+    }
 }
 
 fn http_client(skip_cert_verify: bool) -> reqwest::Client {
@@ -241,11 +100,11 @@ fn http_client(skip_cert_verify: bool) -> reqwest::Client {
 /// Adds the registration's credential to a request.
 fn authorise(
     state: &AppState,
-    s: &scanner::Model,
+    s: &ScannerEndpoint,
     req: reqwest::RequestBuilder,
 ) -> reqwest::RequestBuilder {
     let Some(credential) = s
-        .credential
+        .sealed_credential
         .as_deref()
         .and_then(|c| state.secrets.unseal(c))
     else {
@@ -262,44 +121,53 @@ fn authorise(
     }
 }
 
-/// `GET /api/v1/metadata` of a registered scanner.
-pub async fn metadata(state: &AppState, uuid: &str) -> DomainResult<serde_json::Value> {
-    if uuid == domain::scan::report::BUILTIN_SCANNER {
-        return Ok(super::adapter::metadata_json(state).await);
+/// `GET /api/v1/metadata` of a registered scanner (system administrators).
+pub async fn metadata(
+    state: &AppState,
+    actor: &Actor,
+    uuid: &str,
+) -> DomainResult<serde_json::Value> {
+    match state.scans.scanner_endpoint(actor, uuid).await? {
+        None => Ok(super::protocol::metadata_json(state).await),
+        Some(s) => fetch_metadata(state, &s)
+            .await
+            .map_err(DomainError::Invalid),
     }
-    let s = find(state, uuid).await?;
-    fetch_metadata(state, &s)
-        .await
-        .map_err(DomainError::Invalid)
 }
 
 /// Checks a scanner that is not registered yet (`POST /scanners/ping`).
-pub async fn ping(state: &AppState, req: RegistrationReq) -> DomainResult<serde_json::Value> {
-    let url = req
-        .url
-        .ok_or_else(|| DomainError::Invalid("a scanner needs a url".into()))?;
-    validate_url(&url)?;
-    let auth = req.auth.unwrap_or_default();
-    validate_auth(&auth)?;
-    let s = scanner::Model {
-        id: 0,
+pub async fn ping(
+    state: &AppState,
+    actor: &Actor,
+    req: RegistrationReq,
+) -> DomainResult<serde_json::Value> {
+    let auth = req.auth.clone().unwrap_or_default();
+    state
+        .scans
+        .check_ping(actor, req.url.as_deref(), &auth)
+        .await?;
+    let s = ScannerEndpoint {
         uuid: String::new(),
         name: req.name.unwrap_or_default(),
-        description: String::new(),
-        url: url.trim_end_matches('/').to_string(),
+        url: req
+            .url
+            .unwrap_or_default()
+            .trim_end_matches('/')
+            .to_string(),
         auth,
-        credential: req.access_credential.map(|c| state.secrets.seal(&c)),
+        sealed_credential: req.access_credential.map(|c| state.secrets.seal(&c)),
         skip_cert_verify: req.skip_cert_verify.unwrap_or(false),
-        is_default: false,
         disabled: false,
-        created_at: Utc::now(),
     };
     fetch_metadata(state, &s)
         .await
         .map_err(DomainError::Invalid)
 }
 
-async fn fetch_metadata(state: &AppState, s: &scanner::Model) -> Result<serde_json::Value, String> {
+async fn fetch_metadata(
+    state: &AppState,
+    s: &ScannerEndpoint,
+) -> Result<serde_json::Value, String> {
     let url = format!("{}/api/v1/metadata", s.url);
     let response = authorise(state, s, http_client(s.skip_cert_verify).get(&url))
         .header(
@@ -316,28 +184,6 @@ async fn fetch_metadata(state: &AppState, s: &scanner::Model) -> Result<serde_js
         .json()
         .await
         .map_err(|e| format!("{url}: not scanner metadata: {e}"))
-}
-
-/// The scan request of Harbor's pluggable-scanner API.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct ScanRequest {
-    pub registry: RegistryAccess,
-    pub artifact: ArtifactRefReq,
-}
-
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct RegistryAccess {
-    pub url: String,
-    #[serde(default)]
-    pub authorization: String,
-}
-
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct ArtifactRefReq {
-    pub repository: String,
-    pub digest: String,
-    #[serde(default)]
-    pub mime_type: String,
 }
 
 /// A short-lived token that may pull `repository` and nothing else.
@@ -363,35 +209,17 @@ fn pull_token(state: &AppState, scanner_name: &str, repository: &str) -> String 
 /// Scans a job's artifact with its external scanner; an index is scanned image by image and
 /// its report is the union.
 pub async fn scan(state: &AppState, job: &scan::Model) -> Result<Report, String> {
-    let s = scanner::Entity::find()
-        .filter(scanner::Column::Uuid.eq(&job.scanner))
-        .one(&state.db)
-        .await
-        .map_err(|e| e.to_string())?
-        .ok_or_else(|| format!("scanner {} is no longer registered", job.scanner))?;
-    if s.disabled {
-        return Err(format!("scanner `{}` is disabled", s.name));
-    }
-    let a = artifact::Entity::find_by_id(job.artifact_id)
-        .one(&state.db)
-        .await
-        .map_err(|e| e.to_string())?
-        .ok_or("artifact is gone")?;
-    let repo = repository::Entity::find_by_id(a.repository_id)
-        .one(&state.db)
-        .await
-        .map_err(|e| e.to_string())?
-        .ok_or("repository is gone")?;
-    let images: Vec<(String, String)> = domain::service::scans::images_of(&state.db, &a)
-        .await
-        .map_err(|e| e.to_string())?
-        .into_iter()
-        .filter(|c| CONSUMES.contains(&c.media_type.as_str()))
-        .map(|c| (c.digest, c.media_type))
+    let target = state.scans.external_target(job).await?;
+    let s = &target.scanner;
+    let images: Vec<(String, String)> = target
+        .images
+        .iter()
+        .filter(|(_, mime)| CONSUMES.contains(&mime.as_str()))
+        .cloned()
         .collect();
     let mut combined: Option<Report> = None;
     for (digest, mime_type) in images {
-        let report = scan_one(state, &s, &repo.name, &digest, &mime_type).await?;
+        let report = scan_one(state, s, &target.repository, &digest, &mime_type).await?;
         combined =
             Some(match combined {
                 None => report,
@@ -409,9 +237,9 @@ pub async fn scan(state: &AppState, job: &scan::Model) -> Result<Report, String>
     }
     let mut report = combined.unwrap_or_default();
     report.artifact = domain::scan::report::ReportArtifact {
-        repository: repo.name,
-        digest: a.digest,
-        mime_type: a.media_type,
+        repository: target.repository,
+        digest: target.digest,
+        mime_type: target.media_type,
     };
     report.severity = report.highest().as_str().into();
     Ok(report)
@@ -419,7 +247,7 @@ pub async fn scan(state: &AppState, job: &scan::Model) -> Result<Report, String>
 
 async fn scan_one(
     state: &AppState,
-    s: &scanner::Model,
+    s: &ScannerEndpoint,
     repository: &str,
     digest: &str,
     mime_type: &str,

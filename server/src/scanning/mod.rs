@@ -5,21 +5,22 @@
 
 pub mod adapter;
 pub mod client;
+pub mod protocol;
 
 use std::time::Duration;
 
-use domain::entities::{artifact, project, repository, scan, system_setting};
+use domain::entities::scan;
 use domain::scan::report::{Report, BUILTIN_SCANNER};
-use domain::service::{DomainError, DomainResult};
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter};
 
 use crate::AppState;
 
 /// How often an idle worker looks at the queue when nobody wakes it (retries, other replicas).
 const IDLE_POLL: Duration = Duration::from_secs(2);
 
-/// Starts `scanning.workers` workers and the stale-job sweeper.
+/// Starts `scanning.workers` workers, the stale-job sweeper and this replica's turn at the
+/// scan-on-push event consumer.
 pub fn spawn_workers(state: AppState) {
+    spawn_scan_on_push(&state);
     let workers = state.config.scanning.workers.max(1);
     for n in 0..workers {
         let state = state.clone();
@@ -62,6 +63,18 @@ pub fn spawn_workers(state: AppState) {
     });
 }
 
+/// Scan on push: the durable consumer of `artifact.push` events (`scans::queue::ScanOnPush`).
+/// Every replica runs it; the lease lets one work at a time.
+fn spawn_scan_on_push(state: &AppState) {
+    use domain::service::events::consumer::Consumer;
+    use domain::service::scans::queue::{ScanOnPush, SCAN_ON_PUSH};
+    let consumer = Consumer::new(state.db.clone(), SCAN_ON_PUSH, &state.replica_id);
+    let handler = ScanOnPush {
+        scans: state.scans.clone(),
+    };
+    tokio::spawn(consumer.run(handler, IDLE_POLL, |_| {}));
+}
+
 /// Runs one job with its scanner.
 async fn run(state: &AppState, job: &scan::Model) -> Result<Report, String> {
     if job.scanner == BUILTIN_SCANNER {
@@ -69,112 +82,6 @@ async fn run(state: &AppState, job: &scan::Model) -> Result<Report, String> {
     } else {
         client::scan(state, job).await
     }
-}
-
-/// After a manifest push: a scan when the project has `auto_scan` on. Never fails the push.
-pub fn on_push(state: &AppState, repo: &str, digest: &str) {
-    let (state, repo, digest) = (state.clone(), repo.to_string(), digest.to_string());
-    tokio::spawn(async move {
-        if let Err(e) = scan_pushed(&state, &repo, &digest).await {
-            tracing::warn!(repository = repo, digest, error = %e, "scan on push not queued");
-        }
-    });
-}
-
-async fn scan_pushed(state: &AppState, repo: &str, digest: &str) -> DomainResult<()> {
-    let Some(r) = repository::Entity::find()
-        .filter(repository::Column::Name.eq(repo))
-        .one(&state.db)
-        .await?
-    else {
-        return Ok(());
-    };
-    let Some(p) = project::Entity::find_by_id(r.project_id)
-        .one(&state.db)
-        .await?
-    else {
-        return Ok(());
-    };
-    let metadata: std::collections::BTreeMap<String, String> =
-        serde_json::from_str(&p.metadata).unwrap_or_default();
-    if metadata.get("auto_scan").map(String::as_str) != Some("true") {
-        return Ok(());
-    }
-    let Some(a) = artifact::Entity::find()
-        .filter(artifact::Column::RepositoryId.eq(r.id))
-        .filter(artifact::Column::Digest.eq(digest))
-        .one(&state.db)
-        .await?
-    else {
-        return Ok(());
-    };
-    if !domain::service::scans::scannable(&a) {
-        return Ok(());
-    }
-    match state.scans.enqueue_for_project(p.id, a.id, "push").await {
-        Ok(_) | Err(DomainError::Invalid(_)) => Ok(()),
-        Err(e) => Err(e),
-    }
-}
-
-/// Queues a scan of every image; returns how many were queued.
-pub async fn scan_all(state: &AppState, trigger: &str) -> DomainResult<usize> {
-    let mut queued = 0;
-    let artifacts = artifact::Entity::find().all(&state.db).await?;
-    let repos: std::collections::HashMap<i64, i64> = repository::Entity::find()
-        .all(&state.db)
-        .await?
-        .into_iter()
-        .map(|r| (r.id, r.project_id))
-        .collect();
-    for a in artifacts
-        .into_iter()
-        .filter(domain::service::scans::scannable)
-    {
-        let Some(project_id) = repos.get(&a.repository_id) else {
-            continue;
-        };
-        state
-            .scans
-            .enqueue_for_project(*project_id, a.id, trigger)
-            .await?;
-        queued += 1;
-    }
-    Ok(queued)
-}
-
-/// The key of the scan-all cron schedule in `system_settings`.
-const SCAN_ALL_SCHEDULE: &str = "scan_all_schedule";
-
-/// The scan-all schedule (cron, UTC), if one is set.
-pub async fn scan_all_schedule(state: &AppState) -> DomainResult<Option<String>> {
-    Ok(
-        system_setting::Entity::find_by_id(SCAN_ALL_SCHEDULE.to_string())
-            .one(&state.db)
-            .await?
-            .map(|s| s.value)
-            .filter(|v| !v.is_empty()),
-    )
-}
-
-/// Sets (a valid cron expression) or clears (`None`) the scan-all schedule.
-pub async fn set_scan_all_schedule(state: &AppState, cron: Option<&str>) -> DomainResult<()> {
-    if let Some(text) = cron {
-        domain::policy::cron::Schedule::parse(text)
-            .map_err(|e| DomainError::Invalid(format!("invalid cron `{text}`: {e}")))?;
-    }
-    system_setting::Entity::delete_by_id(SCAN_ALL_SCHEDULE.to_string())
-        .exec(&state.db)
-        .await?;
-    if let Some(text) = cron {
-        system_setting::ActiveModel {
-            key: sea_orm::Set(SCAN_ALL_SCHEDULE.into()),
-            value: sea_orm::Set(text.into()),
-        }
-        .insert(&state.db)
-        .await?;
-    }
-    Ok(())
 }
 
 /// Re-imports the vulnerability database from `scanning.vulndb_source` every
@@ -218,14 +125,15 @@ pub fn spawn_updater(state: AppState) {
 
 /// One import from a directory, file or URL; logs the report.
 pub async fn update_vulndb(state: &AppState, source: &str) {
+    let system = domain::service::Actor::system();
     let result = if source.starts_with("http://") || source.starts_with("https://") {
         download_and_import(state, source).await
     } else {
         state
             .scans
-            .vulndb
-            .import_path(std::path::Path::new(source))
+            .import_vulndb(&system, std::path::Path::new(source))
             .await
+            .map_err(|e| e.to_string())
     };
     match result {
         Ok(report) => tracing::info!(
@@ -253,24 +161,42 @@ async fn download_and_import(
     let body = response
         .bytes_stream()
         .map(|r| r.map_err(std::io::Error::other));
-    import_stream(state, body).await
+    import_stream(state, &domain::service::Actor::system(), body)
+        .await
+        .map_err(|e| e.to_string())
 }
 
 /// Imports an uploaded OSV record (`.json`) or OSV `all.zip`.
 pub async fn import_upload(
     state: &AppState,
+    actor: &domain::service::Actor,
     body: axum::body::BodyDataStream,
-) -> Result<domain::service::vulndb::ImportReport, String> {
+) -> domain::service::DomainResult<domain::service::vulndb::ImportReport> {
     use futures::StreamExt;
-    import_stream(state, body.map(|r| r.map_err(std::io::Error::other))).await
+    import_stream(state, actor, body.map(|r| r.map_err(std::io::Error::other))).await
 }
 
 /// Writes a stream to a file in the data directory (never whole in memory), imports it as a
 /// `.zip` (by its magic bytes) or a `.json` record, and removes the file.
 async fn import_stream(
     state: &AppState,
+    actor: &domain::service::Actor,
+    body: impl futures::Stream<Item = std::io::Result<bytes::Bytes>> + Unpin,
+) -> domain::service::DomainResult<domain::service::vulndb::ImportReport> {
+    let path = spool(state, body)
+        .await
+        .map_err(domain::service::DomainError::Invalid)?;
+    let report = state.scans.import_vulndb(actor, &path).await;
+    let _ = tokio::fs::remove_file(&path).await;
+    report
+}
+
+/// Writes the stream to a file in the data directory, named `.zip` or `.json` by its magic
+/// bytes; returns its path.
+async fn spool(
+    state: &AppState,
     mut body: impl futures::Stream<Item = std::io::Result<bytes::Bytes>> + Unpin,
-) -> Result<domain::service::vulndb::ImportReport, String> {
+) -> Result<std::path::PathBuf, String> {
     use futures::StreamExt;
     use tokio::io::AsyncWriteExt;
     let dir = state.config.data_dir.join("tmp");
@@ -303,7 +229,5 @@ async fn import_stream(
     tokio::fs::rename(&part, &path)
         .await
         .map_err(|e| e.to_string())?;
-    let report = state.scans.vulndb.import_path(&path).await;
-    let _ = tokio::fs::remove_file(&path).await;
-    report
+    Ok(path)
 }

@@ -239,14 +239,19 @@ impl Registry {
         let txn = write.begin(&self.db).await?;
         super::gc::hold_off(&txn).await?;
         let repository = self.ensure_repository(&txn, &project, repo).await?;
-        link_blob(
+        let linked = link_blob(
             &txn,
             repository.id,
             digest,
             size,
             self.settings.global_storage_limit,
         )
-        .await?;
+        .await;
+        if let Err(refused) = linked {
+            txn.rollback().await?;
+            super::quota::record_refusal(&self.db, &caller.actor, &refused).await;
+            return Err(refused);
+        }
         // Swept by garbage collection since the check above: not mountable after all.
         if self.store.stat(digest).await?.is_none() {
             txn.rollback().await?;
@@ -360,14 +365,19 @@ impl Registry {
         let size = committed?;
         let txn = write.begin(&self.db).await?;
         super::gc::hold_off(&txn).await?;
-        link_blob(
+        let linked = link_blob(
             &txn,
             row.repository_id,
             digest,
             size,
             self.settings.global_storage_limit,
         )
-        .await?;
+        .await;
+        if let Err(refused) = linked {
+            txn.rollback().await?;
+            super::quota::record_refusal(&self.db, &caller.actor, &refused).await;
+            return Err(refused);
+        }
         // A garbage collection that swept this same content between our move into place and
         // the link above took the file with it; garbage collection is held off now, so what
         // is seen here stays true until the link is committed.

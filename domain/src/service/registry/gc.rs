@@ -381,42 +381,51 @@ impl Registry {
         Ok(id)
     }
 
-    /// Runs a recorded run to its end and stores the outcome.
-    pub async fn execute_gc_run(&self, id: i64, options: &GcOptions) -> RegistryResult<GcReport> {
+    /// Runs a recorded run to its end (its progress is recorded as it goes).
+    pub(super) async fn collect_gc_run(
+        &self,
+        id: i64,
+        options: &GcOptions,
+    ) -> RegistryResult<GcReport> {
         let options = GcOptions {
             run: Some(id),
             ..options.clone()
         };
-        let outcome = self.collect_garbage(&options).await;
-        let (status, result) = match &outcome {
-            Ok(report) => ("success", serde_json::to_string(report).unwrap_or_default()),
-            Err(e) => ("error", e.message.clone()),
-        };
-        let backend = self.db.get_database_backend();
+        self.collect_garbage(&options).await
+    }
+
+    /// Stores a run's outcome, in the caller's transaction.
+    pub(super) async fn record_gc_outcome(
+        &self,
+        conn: &impl ConnectionTrait,
+        id: i64,
+        status: &str,
+        result: &str,
+    ) -> RegistryResult<()> {
+        let backend = conn.get_database_backend();
         let p = |n| ph(backend, n);
-        self.db
-            .execute(Statement::from_sql_and_values(
-                backend,
-                format!(
-                    "UPDATE gc_runs SET status = {}, phase = 'done', finished_at = {}, result = {} \
-                     WHERE id = {}",
-                    p(1),
-                    p(2),
-                    p(3),
-                    p(4)
-                ),
-                vec![status.into(), Utc::now().into(), result.into(), id.into()],
-            ))
-            .await?;
-        outcome
+        conn.execute(Statement::from_sql_and_values(
+            backend,
+            format!(
+                "UPDATE gc_runs SET status = {}, phase = 'done', finished_at = {}, result = {} \
+                 WHERE id = {}",
+                p(1),
+                p(2),
+                p(3),
+                p(4)
+            ),
+            vec![status.into(), Utc::now().into(), result.into(), id.into()],
+        ))
+        .await?;
+        Ok(())
     }
 
     /// The most recent runs, newest first.
-    pub async fn gc_runs(&self, limit: u64) -> RegistryResult<Vec<GcRun>> {
+    pub(super) async fn gc_runs(&self, limit: u64) -> RegistryResult<Vec<GcRun>> {
         self.query_gc_runs("1 = 1", vec![], limit).await
     }
 
-    pub async fn gc_run(&self, id: i64) -> RegistryResult<Option<GcRun>> {
+    pub(super) async fn gc_run(&self, id: i64) -> RegistryResult<Option<GcRun>> {
         let backend = self.db.get_database_backend();
         Ok(self
             .query_gc_runs(&format!("id = {}", ph(backend, 1)), vec![id.into()], 1)

@@ -93,9 +93,7 @@ impl Registry {
         }
         let full_catalog =
             caller.token_access.as_ref().is_some_and(|access| {
-                access
-                    .iter()
-                    .any(|a| a.kind == "registry" && a.name == "catalog" && !a.actions.is_empty())
+                crate::policy::authz::token_grants(access, "registry", "catalog", None)
             }) || is_allowed(&self.db, &principal, None, Resource::Catalog, Action::List).await?;
         let mut q = repository::Entity::find().order_by_asc(repository::Column::Name);
         if let Some(last) = last {

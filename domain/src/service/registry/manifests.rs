@@ -1,15 +1,12 @@
 //! Manifests: validated on push, stored byte-exact, served with their pushed media type.
 
-use std::collections::BTreeMap;
-
 use bytes::Bytes;
 use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, Set,
 };
-use serde_json::Value;
 
-use super::media::{self, is_image_manifest, is_index};
+use super::manifest_json::parse;
 use super::{
     blobs::link_blob, OciCode, Registry, RegistryCaller, RegistryError, RegistryResult, RepoAction,
 };
@@ -50,121 +47,6 @@ pub struct PushedManifest {
     pub digest: Digest,
     /// The `subject` of the manifest, for the `OCI-Subject` response header.
     pub subject: Option<Digest>,
-}
-
-/// What a manifest refers to, read from its JSON.
-struct Parsed {
-    media_type: String,
-    artifact_type: Option<String>,
-    /// (digest, size, kind): config, layers, or the manifests of an index.
-    refs: Vec<(Digest, u64, &'static str)>,
-    subject: Option<Digest>,
-    annotations: BTreeMap<String, String>,
-}
-
-fn invalid(message: impl Into<String>) -> RegistryError {
-    RegistryError::new(OciCode::ManifestInvalid, message)
-}
-
-fn descriptor(v: &Value, what: &str) -> RegistryResult<(Digest, u64, Option<String>)> {
-    let digest = v
-        .get("digest")
-        .and_then(Value::as_str)
-        .ok_or_else(|| invalid(format!("{what} has no digest")))?;
-    let digest = Digest::parse(digest).map_err(|e| invalid(format!("{what}: {e}")))?;
-    let size = v
-        .get("size")
-        .and_then(Value::as_u64)
-        .ok_or_else(|| invalid(format!("{what} has no size")))?;
-    let media_type = v
-        .get("mediaType")
-        .and_then(Value::as_str)
-        .map(str::to_string);
-    Ok((digest, size, media_type))
-}
-
-fn parse(bytes: &[u8], content_type: Option<&str>) -> RegistryResult<Parsed> {
-    let json: Value = serde_json::from_slice(bytes)
-        .map_err(|e| invalid(format!("manifest is not valid JSON: {e}")))?;
-    if json.get("schemaVersion").and_then(Value::as_u64) != Some(2) {
-        return Err(invalid("only schemaVersion 2 manifests are supported"));
-    }
-    let declared = json.get("mediaType").and_then(Value::as_str);
-    let content_type = content_type
-        .map(|c| c.split(';').next().unwrap_or(c).trim())
-        .filter(|c| !c.is_empty());
-    let media_type = match (content_type, declared) {
-        (Some(c), Some(d)) if c != d => {
-            return Err(invalid(format!(
-                "Content-Type `{c}` does not match the manifest's mediaType `{d}`"
-            )))
-        }
-        (Some(c), _) => c.to_string(),
-        (None, Some(d)) => d.to_string(),
-        (None, None) if json.get("manifests").is_some() => media::OCI_INDEX.to_string(),
-        (None, None) => media::OCI_MANIFEST.to_string(),
-    };
-    let mut refs = Vec::new();
-    let mut artifact_type = json
-        .get("artifactType")
-        .and_then(Value::as_str)
-        .map(str::to_string);
-    if is_image_manifest(&media_type) {
-        let config = json
-            .get("config")
-            .ok_or_else(|| invalid("manifest has no config"))?;
-        let (digest, size, config_type) = descriptor(config, "config")?;
-        if artifact_type.is_none() {
-            artifact_type = config_type.filter(|t| {
-                t != media::OCI_IMAGE_CONFIG
-                    && t != media::DOCKER_IMAGE_CONFIG
-                    && t != media::OCI_EMPTY
-            });
-        }
-        refs.push((digest, size, "config"));
-        let layers = json
-            .get("layers")
-            .and_then(Value::as_array)
-            .ok_or_else(|| invalid("manifest has no layers list"))?;
-        for (i, layer) in layers.iter().enumerate() {
-            let (digest, size, _) = descriptor(layer, &format!("layer {i}"))?;
-            refs.push((digest, size, "layer"));
-        }
-    } else if is_index(&media_type) {
-        let manifests = json
-            .get("manifests")
-            .and_then(Value::as_array)
-            .ok_or_else(|| invalid("index has no manifests list"))?;
-        for (i, m) in manifests.iter().enumerate() {
-            let (digest, size, _) = descriptor(m, &format!("manifest {i}"))?;
-            refs.push((digest, size, "manifest"));
-        }
-    } else {
-        return Err(RegistryError::new(
-            OciCode::ManifestInvalid,
-            format!("unsupported manifest media type `{media_type}`"),
-        ));
-    }
-    let subject = match json.get("subject") {
-        Some(s) => Some(descriptor(s, "subject")?.0),
-        None => None,
-    };
-    let annotations = json
-        .get("annotations")
-        .and_then(Value::as_object)
-        .map(|m| {
-            m.iter()
-                .filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_string())))
-                .collect()
-        })
-        .unwrap_or_default();
-    Ok(Parsed {
-        media_type,
-        artifact_type,
-        refs,
-        subject,
-        annotations,
-    })
 }
 
 impl Registry {
@@ -299,9 +181,13 @@ impl Registry {
             .get("severity")
             .cloned()
             .unwrap_or_else(|| "low".into());
-        let report =
-            scans::latest_report_for_pull(&self.db, found.id, found.repository_id, &found.digest)
-                .await?;
+        let report = scans::reports::latest_report_for_pull(
+            &self.db,
+            found.id,
+            found.repository_id,
+            &found.digest,
+        )
+        .await?;
         let refusal = match report {
             None if self.settings.block_unscanned => Some(format!(
                 "`{repo}:{reference}` has not been scanned yet and project `{}` prevents \
@@ -315,13 +201,13 @@ impl Registry {
             None => None,
             Some(report) => {
                 let now = Utc::now().timestamp();
-                let mut allowed = scans::allowlist(&self.db, found.project_id)
+                let mut allowed = scans::reports::allowlist(&self.db, found.project_id)
                     .await?
                     .active_at(now);
                 if metadata.get("reuse_sys_cve_allowlist").map(String::as_str) == Some("true") {
-                    allowed.extend(scans::allowlist(&self.db, 0).await?.active_at(now));
+                    allowed.extend(scans::reports::allowlist(&self.db, 0).await?.active_at(now));
                 }
-                let ids = scans::blocking(&report, &threshold, &allowed);
+                let ids = scans::reports::blocking(&report, &threshold, &allowed);
                 (!ids.is_empty()).then(|| {
                     let shown: Vec<&str> = ids.iter().take(20).map(String::as_str).collect();
                     format!(
@@ -343,8 +229,7 @@ impl Registry {
         let Some(message) = refusal else {
             return Ok(());
         };
-        let _write = self.write_gate().await?;
-        audit::record_with_detail(
+        audit::record_with_detail_now(
             &self.db,
             caller.actor.principal.kind(),
             caller.actor.principal.name(),
@@ -371,13 +256,18 @@ impl Registry {
         &self,
         caller: &RegistryCaller,
     ) -> RegistryResult<bool> {
+        use crate::policy::authz::{exempt_from_pull_gates, Subject};
         use crate::service::Principal;
         Ok(match &caller.actor.principal {
-            Principal::User(u) if u.is_admin => true,
-            Principal::User(u) => crate::entities::user::Entity::find_by_id(u.id)
-                .one(&self.db)
-                .await?
-                .is_some_and(|row| row.is_admin),
+            // The token may predate a promotion: the account as it is now decides.
+            Principal::User(u) => {
+                let is_admin = u.is_admin
+                    || crate::entities::user::Entity::find_by_id(u.id)
+                        .one(&self.db)
+                        .await?
+                        .is_some_and(|row| row.is_admin);
+                exempt_from_pull_gates(Subject::User { is_admin })
+            }
             Principal::Robot(r) => r.id == 0 && r.name.starts_with(SCANNER_PREFIX),
             Principal::Anonymous => false,
         })
@@ -472,17 +362,23 @@ impl Registry {
         // Bytes first, durably; then the metadata that makes them visible.
         self.store.put(&digest, bytes.clone()).await?;
         let now = Utc::now();
-        link_blob(
+        let linked = link_blob(
             &txn,
             repository.id,
             &digest,
             bytes.len() as u64,
             self.settings.global_storage_limit,
         )
-        .await?;
+        .await;
+        if let Err(refused) = linked {
+            txn.rollback().await?;
+            super::quota::record_refusal(&self.db, &caller.actor, &refused).await;
+            return Err(refused);
+        }
         let existing = self
             .find_artifact(&txn, repository.id, &Reference::Digest(digest.clone()))
             .await?;
+        let existing_was_none = existing.is_none();
         let artifact_id = match existing {
             Some(a) => a.id,
             None => {
@@ -521,6 +417,7 @@ impl Registry {
                 created.id
             }
         };
+        let mut moved_from: Option<i64> = None;
         if let Reference::Tag(t) = reference {
             let current = tag::Entity::find()
                 .filter(tag::Column::RepositoryId.eq(repository.id))
@@ -537,6 +434,7 @@ impl Registry {
                 Some(existing) => {
                     self.refuse_immutable(&txn, project.id, repo, &[t.to_string()], "cannot push")
                         .await?;
+                    moved_from = Some(existing.artifact_id);
                     let mut active = existing.into_active_model();
                     active.artifact_id = Set(artifact_id);
                     active.push_time = Set(now);
@@ -555,8 +453,8 @@ impl Registry {
                 }
             }
         }
-        audit::record(
-            &txn,
+        audit::record_with(
+            &*txn,
             &caller.actor,
             Record {
                 operation: "push",
@@ -565,6 +463,19 @@ impl Registry {
                 project_id: Some(project.id),
                 outcome: Outcome::Success,
             },
+            serde_json::json!({
+                "artifact_id": artifact_id,
+                "digest": digest.to_string(),
+                "tag": match reference { Reference::Tag(t) => Some(t.as_str()), _ => None },
+                "media_type": parsed.media_type,
+                "artifact_type": parsed.artifact_type,
+                "manifest_size": bytes.len(),
+                "size": unique_size,
+                "subject": parsed.subject.as_ref().map(|s| s.to_string()),
+                "created": existing_was_none,
+                "tag_moved_from_artifact": moved_from,
+                "pusher": caller.actor.principal.name(),
+            }),
         )
         .await?;
         txn.commit().await?;
@@ -595,7 +506,7 @@ impl Registry {
             .ok_or_else(unknown)?;
         let write = self.write_gate().await?;
         let txn = write.begin(&self.db).await?;
-        match reference {
+        let payload = match reference {
             Reference::Tag(t) => {
                 self.refuse_immutable(&txn, project.id, repo, &[t.to_string()], "cannot delete")
                     .await?;
@@ -607,6 +518,7 @@ impl Registry {
                 if res.rows_affected == 0 {
                     return Err(unknown());
                 }
+                serde_json::json!({ "tag": t.as_str() })
             }
             Reference::Digest(_) => {
                 let a = self
@@ -623,10 +535,16 @@ impl Registry {
                 self.refuse_immutable(&txn, project.id, repo, &tags, "cannot delete the artifact")
                     .await?;
                 artifact::Entity::delete_by_id(a.id).exec(&txn).await?;
+                serde_json::json!({
+                    "artifact_id": a.id,
+                    "digest": a.digest,
+                    "media_type": a.media_type,
+                    "tags": tags,
+                })
             }
-        }
-        audit::record(
-            &txn,
+        };
+        audit::record_with(
+            &*txn,
             &caller.actor,
             Record {
                 operation: "delete",
@@ -639,68 +557,10 @@ impl Registry {
                 project_id: Some(project.id),
                 outcome: Outcome::Success,
             },
+            payload,
         )
         .await?;
         txn.commit().await?;
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn d(c: char) -> String {
-        format!("sha256:{}", c.to_string().repeat(64))
-    }
-
-    #[test]
-    fn parses_images_indexes_and_artifacts() {
-        let image = format!(
-            r#"{{"schemaVersion":2,"mediaType":"{}","config":{{"mediaType":"{}","digest":"{}","size":10}},"layers":[{{"digest":"{}","size":20}}]}}"#,
-            media::OCI_MANIFEST,
-            media::OCI_IMAGE_CONFIG,
-            d('a'),
-            d('b')
-        );
-        let p = parse(image.as_bytes(), None).unwrap();
-        assert_eq!(p.media_type, media::OCI_MANIFEST);
-        assert_eq!(p.refs.len(), 2);
-        assert_eq!(p.artifact_type, None);
-
-        let artifact = format!(
-            r#"{{"schemaVersion":2,"mediaType":"{}","artifactType":"application/vnd.example.sig","config":{{"mediaType":"{}","digest":"{}","size":2}},"layers":[],"subject":{{"mediaType":"{}","digest":"{}","size":5}}}}"#,
-            media::OCI_MANIFEST,
-            media::OCI_EMPTY,
-            d('c'),
-            media::OCI_MANIFEST,
-            d('e')
-        );
-        let p = parse(artifact.as_bytes(), Some(media::OCI_MANIFEST)).unwrap();
-        assert_eq!(
-            p.artifact_type.as_deref(),
-            Some("application/vnd.example.sig")
-        );
-        assert_eq!(p.subject.unwrap().to_string(), d('e'));
-
-        let index = format!(
-            r#"{{"schemaVersion":2,"manifests":[{{"mediaType":"{}","digest":"{}","size":7}}]}}"#,
-            media::OCI_MANIFEST,
-            d('f')
-        );
-        let p = parse(index.as_bytes(), Some(media::OCI_INDEX)).unwrap();
-        assert_eq!(p.refs[0].2, "manifest");
-
-        assert!(parse(b"not json", None).is_err());
-        assert!(parse(br#"{"schemaVersion":1}"#, None).is_err());
-        assert!(
-            parse(image.as_bytes(), Some(media::DOCKER_MANIFEST)).is_err(),
-            "Content-Type must match mediaType"
-        );
-        assert!(parse(
-            br#"{"schemaVersion":2,"mediaType":"application/x-weird"}"#,
-            None
-        )
-        .is_err());
     }
 }

@@ -3,12 +3,15 @@
 
 mod blobs;
 pub mod gc;
+mod gc_runs;
 mod listing;
+mod manifest_json;
 mod manifests;
 pub mod media;
 mod pulls;
 pub mod quota;
 mod repositories;
+mod tags;
 
 use std::sync::Arc;
 
@@ -19,6 +22,7 @@ use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, Que
 use super::tokens::GrantedAccess;
 use super::{is_allowed, Actor, Principal};
 use crate::entities::{project, repository};
+use crate::policy::authz::token_grants;
 use crate::policy::authz::{Action, Resource};
 use crate::storage::{BlobStore, StorageError};
 use crate::types::RepoName;
@@ -80,25 +84,6 @@ impl OciCode {
             OciCode::Internal => "UNKNOWN",
         }
     }
-
-    /// The HTTP status the specification gives this error.
-    pub fn status(self) -> u16 {
-        match self {
-            OciCode::BlobUnknown
-            | OciCode::BlobUploadUnknown
-            | OciCode::ManifestUnknown
-            | OciCode::NameUnknown => 404,
-            OciCode::Unauthorized => 401,
-            OciCode::Denied => 403,
-            OciCode::RangeNotSatisfiable => 416,
-            OciCode::TooLarge => 413,
-            OciCode::TagImmutable | OciCode::Vulnerable => 412,
-            OciCode::Unsupported => 415,
-            OciCode::Unavailable => 503,
-            OciCode::Internal => 500,
-            _ => 400,
-        }
-    }
 }
 
 #[derive(Debug, Clone)]
@@ -107,6 +92,9 @@ pub struct RegistryError {
     pub message: String,
     /// For `Unauthorized`: the scope a new token would need.
     pub scope: Option<String>,
+    /// For a refusal by a storage quota: the project (id, name) whose quota it was, or `None`
+    /// for the registry's global quota. The refusal is recorded as a `quota.exceeded` event.
+    pub quota: Option<Option<(i64, String)>>,
 }
 
 impl RegistryError {
@@ -115,6 +103,7 @@ impl RegistryError {
             code,
             message: message.into(),
             scope: None,
+            quota: None,
         }
     }
 }
@@ -159,10 +148,33 @@ impl From<StorageError> for RegistryError {
 }
 
 impl From<super::DomainError> for RegistryError {
+    /// A domain refusal met on the registry's path (an authorization or a rule) is `DENIED`.
     fn from(e: super::DomainError) -> Self {
+        use super::DomainError as E;
         match e {
-            super::DomainError::Database(db) => db.into(),
+            E::Database(db) => db.into(),
+            E::Unavailable(m) => RegistryError::new(OciCode::Unavailable, m),
+            E::Internal(m) => RegistryError::new(OciCode::Internal, m),
             other => RegistryError::new(OciCode::Denied, other.to_string()),
+        }
+    }
+}
+
+/// A registry refusal told in the domain's terms, for the REST API and the console.
+impl From<RegistryError> for super::DomainError {
+    fn from(e: RegistryError) -> Self {
+        use super::DomainError as E;
+        match e.code {
+            OciCode::BlobUnknown
+            | OciCode::BlobUploadUnknown
+            | OciCode::ManifestUnknown
+            | OciCode::NameUnknown => E::NotFound(e.message),
+            OciCode::Unauthorized => E::Unauthorized(e.message),
+            OciCode::Denied => E::Forbidden(e.message),
+            OciCode::TagImmutable | OciCode::Vulnerable => E::Immutable(e.message),
+            OciCode::Unavailable => E::Unavailable(e.message),
+            OciCode::Internal => E::Internal(e.message),
+            _ => E::Invalid(e.message),
         }
     }
 }
@@ -298,12 +310,7 @@ impl Registry {
         repo: &RepoName,
     ) -> RegistryResult<()> {
         if let Some(access) = &caller.token_access {
-            let granted = access.iter().any(|a| {
-                a.kind == "repository"
-                    && a.name == repo.as_str()
-                    && a.actions.iter().any(|x| x == "pull" || x == "*")
-            });
-            if granted {
+            if token_grants(access, "repository", repo.as_str(), Some("pull")) {
                 return Ok(());
             }
         }
@@ -344,11 +351,9 @@ impl Registry {
             ));
         };
         let allowed = match &caller.token_access {
-            Some(access) => access.iter().any(|a| {
-                a.kind == "repository"
-                    && a.name == repo.as_str()
-                    && a.actions.iter().any(|x| x == action.as_str() || x == "*")
-            }),
+            Some(access) => {
+                token_grants(access, "repository", repo.as_str(), Some(action.as_str()))
+            }
             None => {
                 is_allowed(
                     &self.db,

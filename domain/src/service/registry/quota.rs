@@ -191,34 +191,77 @@ pub async fn check(
             warn(conn, project_id, &project_name, after, limit).await?;
         }
         if after > limit {
-            return Err(RegistryError::new(
-                OciCode::Denied,
-                format!(
-                    "storage quota exceeded in project `{project_name}`: the limit is {}, {} \
+            return Err(RegistryError {
+                quota: Some(Some((project_id, project_name.clone()))),
+                ..RegistryError::new(
+                    OciCode::Denied,
+                    format!(
+                        "storage quota exceeded in project `{project_name}`: the limit is {}, {} \
                      is used, and this blob needs {} more",
-                    human_bytes(limit),
-                    human_bytes(used),
-                    human_bytes(size)
-                ),
-            ));
+                        human_bytes(limit),
+                        human_bytes(used),
+                        human_bytes(size)
+                    ),
+                )
+            });
         }
     }
     if global_limit >= 0 {
         let used = global_usage(conn).await?;
         if used.saturating_add(size) > global_limit {
-            return Err(RegistryError::new(
-                OciCode::Denied,
-                format!(
-                    "the registry's global storage quota is exceeded: the limit is {}, {} is \
+            return Err(RegistryError {
+                quota: Some(None),
+                ..RegistryError::new(
+                    OciCode::Denied,
+                    format!(
+                        "the registry's global storage quota is exceeded: the limit is {}, {} is \
                      used, and this blob for project `{project_name}` needs {} more",
-                    human_bytes(global_limit),
-                    human_bytes(used),
-                    human_bytes(size)
-                ),
-            ));
+                        human_bytes(global_limit),
+                        human_bytes(used),
+                        human_bytes(size)
+                    ),
+                )
+            });
         }
     }
     Ok(())
+}
+
+/// Records a push refused by a quota (`quota.exceeded`), in a transaction of its own: the
+/// refused write was rolled back.
+pub async fn record_refusal(
+    db: &sea_orm::DatabaseConnection,
+    actor: &crate::service::Actor,
+    refusal: &RegistryError,
+) {
+    let Some(which) = &refusal.quota else {
+        return;
+    };
+    let (project_id, resource) = match which {
+        Some((id, name)) => (Some(*id), name.as_str()),
+        None => (None, "registry"),
+    };
+    let recorded = async {
+        let txn = crate::db::begin_write(db).await?;
+        crate::service::audit::record_with(
+            &*txn,
+            actor,
+            crate::service::audit::Record {
+                operation: "exceeded",
+                resource_type: "quota",
+                resource,
+                project_id,
+                outcome: crate::service::audit::Outcome::Failure,
+            },
+            serde_json::json!({ "detail": refusal.message }),
+        )
+        .await?;
+        txn.commit().await?;
+        Ok::<(), crate::service::DomainError>(())
+    };
+    if let Err(e) = recorded.await {
+        tracing::warn!(error = %e, "cannot record a quota refusal");
+    }
 }
 
 /// Usage at or above this share of the limit raises a warning, once, when it is crossed.

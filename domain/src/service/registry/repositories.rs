@@ -2,11 +2,8 @@
 
 use std::collections::HashMap;
 
-use chrono::Utc;
 use futures::StreamExt;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set,
-};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
 use serde_json::Value;
 
 use super::media::is_index;
@@ -19,10 +16,10 @@ use crate::service::{authorize, page_bounds, rfc3339, Actor, DomainError, Domain
 use crate::types::dto::{
     ArtifactDetail, ArtifactRef, ArtifactView, LayerView, Page, RepositoryView, TagView,
 };
-use crate::types::{Digest, Reference, Tag};
+use crate::types::{Digest, Reference};
 
 impl Registry {
-    async fn repository_in(
+    pub(super) async fn repository_in(
         &self,
         actor: &Actor,
         project: &str,
@@ -133,7 +130,7 @@ impl Registry {
 
     /// Deletes a repository with its artifacts and tags; blobs are freed by garbage collection.
     /// The REST API's version of the registry's immutability check.
-    async fn refuse_immutable_tags(
+    pub(super) async fn refuse_immutable_tags(
         &self,
         conn: &impl sea_orm::ConnectionTrait,
         project_id: i64,
@@ -150,11 +147,11 @@ impl Registry {
             Err(e) if e.code == super::OciCode::TagImmutable => {
                 Err(DomainError::Immutable(e.message))
             }
-            Err(e) => Err(DomainError::Database(sea_orm::DbErr::Custom(e.message))),
+            Err(e) => Err(e.into()),
         }
     }
 
-    async fn tags_of(
+    pub(super) async fn tags_of(
         &self,
         conn: &impl sea_orm::ConnectionTrait,
         column: tag::Column,
@@ -354,7 +351,7 @@ impl Registry {
         })
     }
 
-    async fn artifact_in(
+    pub(super) async fn artifact_in(
         &self,
         r: &repository::Model,
         reference: &str,
@@ -453,8 +450,8 @@ impl Registry {
         self.refuse_immutable_tags(&txn, p.id, &r.name, &tags, "cannot delete the artifact")
             .await?;
         artifact::Entity::delete_by_id(a.id).exec(&txn).await?;
-        audit::record(
-            &txn,
+        audit::record_with(
+            &*txn,
             actor,
             Record {
                 operation: "delete",
@@ -463,136 +460,9 @@ impl Registry {
                 project_id: Some(p.id),
                 outcome: Outcome::Success,
             },
-        )
-        .await?;
-        txn.commit().await?;
-        Ok(())
-    }
-
-    pub async fn add_tag(
-        &self,
-        actor: &Actor,
-        project: &str,
-        repo: &str,
-        reference: &str,
-        name: &str,
-    ) -> DomainResult<()> {
-        let (p, r) = self
-            .repository_in(actor, project, repo, Action::Push)
-            .await?;
-        let t = Tag::parse(name).map_err(|why| DomainError::field("tag", why))?;
-        let a = self.artifact_in(&r, reference).await?;
-        let txn = crate::db::begin_write(&self.db).await?;
-        if tag_named(&txn, &r, &t).await?.is_some() {
-            return Err(DomainError::Conflict(format!(
-                "tag `{t}` already exists in `{}`",
-                r.name
-            )));
-        }
-        tag::ActiveModel {
-            repository_id: Set(r.id),
-            name: Set(t.to_string()),
-            artifact_id: Set(a.id),
-            push_time: Set(Utc::now()),
-            ..Default::default()
-        }
-        .insert(&txn)
-        .await?;
-        audit::record(
-            &txn,
-            actor,
-            Record {
-                operation: "create",
-                resource_type: "tag",
-                resource: &format!("{}:{t}", r.name),
-                project_id: Some(p.id),
-                outcome: Outcome::Success,
-            },
-        )
-        .await?;
-        txn.commit().await?;
-        Ok(())
-    }
-
-    /// Points the existing tag `name` of the repository at the artifact `reference` (what a
-    /// push of that tag would do), unless an immutable tag rule protects it.
-    pub async fn move_tag(
-        &self,
-        actor: &Actor,
-        project: &str,
-        repo: &str,
-        reference: &str,
-        name: &str,
-    ) -> DomainResult<()> {
-        let (p, r) = self
-            .repository_in(actor, project, repo, Action::Push)
-            .await?;
-        let t = Tag::parse(name).map_err(|why| DomainError::field("tag", why))?;
-        let a = self.artifact_in(&r, reference).await?;
-        let txn = crate::db::begin_write(&self.db).await?;
-        let existing = tag_named(&txn, &r, &t)
-            .await?
-            .ok_or_else(|| DomainError::NotFound(format!("tag `{t}` not found in `{}`", r.name)))?;
-        if existing.artifact_id == a.id {
-            return Ok(());
-        }
-        self.refuse_immutable_tags(&txn, p.id, &r.name, &[t.to_string()], "cannot move")
-            .await?;
-        let mut moved: tag::ActiveModel = existing.into();
-        moved.artifact_id = Set(a.id);
-        moved.push_time = Set(Utc::now());
-        moved.update(&txn).await?;
-        audit::record(
-            &txn,
-            actor,
-            Record {
-                operation: "update",
-                resource_type: "tag",
-                resource: &format!("{}:{t}", r.name),
-                project_id: Some(p.id),
-                outcome: Outcome::Success,
-            },
-        )
-        .await?;
-        txn.commit().await?;
-        Ok(())
-    }
-
-    pub async fn delete_tag(
-        &self,
-        actor: &Actor,
-        project: &str,
-        repo: &str,
-        reference: &str,
-        name: &str,
-    ) -> DomainResult<()> {
-        let (p, r) = self
-            .repository_in(actor, project, repo, Action::Delete)
-            .await?;
-        let a = self.artifact_in(&r, reference).await?;
-        let txn = crate::db::begin_write(&self.db).await?;
-        self.refuse_immutable_tags(&txn, p.id, &r.name, &[name.to_string()], "cannot delete")
-            .await?;
-        let res = tag::Entity::delete_many()
-            .filter(tag::Column::ArtifactId.eq(a.id))
-            .filter(tag::Column::Name.eq(name))
-            .exec(&txn)
-            .await?;
-        if res.rows_affected == 0 {
-            return Err(DomainError::NotFound(format!(
-                "tag `{name}` not found on that artifact"
-            )));
-        }
-        audit::record(
-            &txn,
-            actor,
-            Record {
-                operation: "delete",
-                resource_type: "tag",
-                resource: &format!("{}:{name}", r.name),
-                project_id: Some(p.id),
-                outcome: Outcome::Success,
-            },
+            serde_json::json!({
+                "artifact_id": a.id, "digest": a.digest, "media_type": a.media_type, "tags": tags,
+            }),
         )
         .await?;
         txn.commit().await?;
@@ -659,17 +529,4 @@ pub(crate) async fn find_repository(
         .one(conn)
         .await?
         .ok_or_else(|| DomainError::NotFound(format!("repository `{full}` not found")))
-}
-
-/// The tag `t` of the repository `r`, if it exists.
-async fn tag_named(
-    conn: &impl sea_orm::ConnectionTrait,
-    r: &repository::Model,
-    t: &Tag,
-) -> DomainResult<Option<tag::Model>> {
-    Ok(tag::Entity::find()
-        .filter(tag::Column::RepositoryId.eq(r.id))
-        .filter(tag::Column::Name.eq(t.as_str()))
-        .one(conn)
-        .await?)
 }
