@@ -49,6 +49,16 @@ test('configuration policies, storage and garbage collection on the administrati
   await expect(row).toContainText('would delete');
   await page.screenshot({ path: testInfo.outputPath('admin-policies.png'), fullPage: true });
 
+  // The event consumers: scan on push has caught up with every event written so far.
+  const consumers = page.getByTestId('event-consumers');
+  const scanOnPush = consumers.locator('tr[data-testid="event-consumer"]', { hasText: 'scan-on-push' });
+  await expect
+    .poll(async () => {
+      await consumers.getByRole('button', { name: 'Refresh' }).click();
+      return (await scanOnPush.textContent({ timeout: 2_000 }).catch(() => '')) ?? '';
+    }, { timeout: 15_000 })
+    .toContain('up to date');
+
   // The project's immutable tags: the configuration's rule, marked, and one of its own.
   await page.goto(`/projects/${project}`);
   await hydrated(page);

@@ -481,6 +481,17 @@ pub async fn start_gc(dry_run: bool, delete_untagged: bool) -> Result<i64, Serve
         .map_err(fail)
 }
 
+/// The domain events' consumers with their lag (system administrators).
+#[server(prefix = "/console/fn", endpoint = "event_consumers")]
+pub async fn event_consumers() -> Result<domain::types::dto::EventConsumersView, ServerFnError> {
+    let actor = ctx::actor().await?;
+    let (head, consumers) = ctx::services()?
+        .event_consumers(&actor)
+        .await
+        .map_err(fail)?;
+    Ok(domain::types::dto::EventConsumersView { head, consumers })
+}
+
 /// The policies the configuration file declares, for the console to show as such.
 #[server(prefix = "/console/fn", endpoint = "config_policies")]
 pub async fn config_policies() -> Result<domain::types::dto::ConfigPoliciesView, ServerFnError> {

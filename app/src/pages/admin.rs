@@ -26,7 +26,7 @@ pub fn AdminPage() -> impl IntoView {
         <Transition fallback=|| ()>
             {move || if crate::components::permissions::may_administer(user.is_admin()) {
                 view! {
-                    <UsersAdmin /> <OidcAdmin /> <StorageAdmin /> <GcAdmin />
+                    <UsersAdmin /> <OidcAdmin /> <StorageAdmin /> <GcAdmin /> <EventsAdmin />
                     <div class="mt-8"><super::robots::RobotsPanel project=None manage=true /></div>
                     <div class="mt-8"><super::labels::LabelsEditor project=None can_edit=true /></div>
                     <super::scanning_admin::VulnDbAdmin /> <super::scanning_admin::ScannersAdmin />
@@ -526,6 +526,55 @@ fn ConfigPolicies() -> impl IntoView {
                             }).collect_view()}
                         </dl>
                     }
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+/// The event consumers (scan on push, …): how far behind each is and which replica works it.
+#[component]
+fn EventsAdmin() -> impl IntoView {
+    let view = Resource::new(|| (), |_| crate::api::event_consumers());
+    view! {
+        <section class="mt-8 rounded-lg border border-slate-200 bg-surface" data-testid="event-consumers">
+            <div class="flex flex-wrap items-center justify-between gap-4 border-b border-slate-100 px-6 py-4">
+                <div>
+                    <h2 class="text-base font-semibold text-slate-900">"Event consumers"</h2>
+                    <p class="text-sm text-slate-500">"What reacts to changes, such as scan on push, reads them in order; the lag is how many it has not finished yet."</p>
+                </div>
+                <button type="button" class=BUTTON_SECONDARY on:click=move |_| view.refetch()>"Refresh"</button>
+            </div>
+            <Transition fallback=|| ()>
+                {move || view.get().map(|r| match r {
+                    Err(e) => view! { <p class="px-6 py-4 text-sm text-red-600">{server_message(&e)}</p> }.into_any(),
+                    Ok(v) if v.consumers.is_empty() => view! { <p class="px-6 py-4 text-sm text-slate-500">"No consumer has run yet."</p> }.into_any(),
+                    Ok(v) => view! {
+                        <div class="overflow-x-auto" tabindex="0"><table class=TABLE>
+                            <thead class="bg-slate-50"><tr>
+                                <th class=TH>"Consumer"</th><th class=TH>"Lag"</th><th class=TH>"Last event"</th>
+                                <th class=TH>"Lease"</th><th class=TH>"Updated (UTC)"</th>
+                            </tr></thead>
+                            <tbody class="divide-y divide-slate-100">
+                                {v.consumers.into_iter().map(|c| {
+                                    let lag = if c.lag == 0 {
+                                        view! { <Badge text="up to date" tone="green" /> }.into_any()
+                                    } else {
+                                        view! { <Badge text=format!("{} behind", c.lag) tone="blue" /> }.into_any()
+                                    };
+                                    view! {
+                                        <tr data-testid="event-consumer">
+                                            <td class=TD>{c.name}</td>
+                                            <td class=TD>{lag}</td>
+                                            <td class=TD>{format!("{} of {}", c.cursor, v.head)}</td>
+                                            <td class=TD>{c.owner.unwrap_or_else(|| "free".into())}</td>
+                                            <td class=TD>{c.updated_at}</td>
+                                        </tr>
+                                    }
+                                }).collect_view()}
+                            </tbody>
+                        </table></div>
+                    }.into_any(),
                 })}
             </Transition>
         </section>

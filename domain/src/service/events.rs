@@ -157,19 +157,7 @@ pub async fn head(conn: &impl ConnectionTrait) -> Result<i64, sea_orm::DbErr> {
         .unwrap_or(0))
 }
 
-/// What an administrator sees of a consumer.
-#[derive(Clone, Debug, serde::Serialize)]
-pub struct ConsumerStatus {
-    pub name: String,
-    /// The last event it finished.
-    pub cursor: i64,
-    /// Events written that it has not finished yet.
-    pub lag: i64,
-    /// The replica holding its lease, while the lease lasts.
-    pub owner: Option<String>,
-    pub lease_until: Option<String>,
-    pub updated_at: String,
-}
+pub use crate::types::dto::ConsumerStatus;
 
 /// Every consumer with its lag; the newest event id.
 pub async fn consumer_statuses(

@@ -346,3 +346,24 @@ pub struct GcRun {
     pub report: Option<GcReport>,
     pub error: Option<String>,
 }
+
+/// A durable consumer of the domain events, as administrators see it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsumerStatus {
+    pub name: String,
+    /// The last event it finished.
+    pub cursor: i64,
+    /// Events written that it has not finished yet.
+    pub lag: i64,
+    /// The replica holding its lease, while the lease lasts.
+    pub owner: Option<String>,
+    pub lease_until: Option<String>,
+    pub updated_at: String,
+}
+
+/// Every consumer and the newest event's id.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventConsumersView {
+    pub head: i64,
+    pub consumers: Vec<ConsumerStatus>,
+}

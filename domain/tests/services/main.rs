@@ -5,6 +5,7 @@
 mod authz;
 mod consumers;
 mod emission;
+mod registry;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
