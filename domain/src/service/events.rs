@@ -18,9 +18,9 @@ use sea_orm::{
 };
 use serde_json::Value;
 
-use super::{authorize, Actor, DomainError, DomainResult};
+use super::{Actor, DomainError, DomainResult};
 use crate::entities::{audit_log, event, event_consumer, event_counter};
-use crate::policy::authz::{Action, Resource};
+use crate::policy::authz::Action;
 
 tokio::task_local! {
     static REQUEST_ID: String;
@@ -190,14 +190,7 @@ pub async fn consumer_statuses(
 impl super::Services {
     /// The event consumers and their lag, for system administrators.
     pub async fn event_consumers(&self, actor: &Actor) -> DomainResult<(i64, Vec<ConsumerStatus>)> {
-        authorize(
-            &self.db,
-            &actor.principal,
-            None,
-            Resource::Configuration,
-            Action::Read,
-        )
-        .await?;
+        super::require_configuration(&self.db, actor, Action::Read).await?;
         Ok(consumer_statuses(&self.db).await?)
     }
 }

@@ -233,6 +233,23 @@ pub async fn effective_role(
 
 /// The one authorization check of the domain: loads the facts the policy needs and asks it.
 /// Callers that cannot even see the project get "not found", so private names do not leak.
+/// Refuses unless `actor` may `action` the instance's configuration: users, settings,
+/// scanners, garbage collection, events (system administrators).
+pub async fn require_configuration(
+    conn: &impl ConnectionTrait,
+    actor: &Actor,
+    action: Action,
+) -> DomainResult<()> {
+    authorize(
+        conn,
+        &actor.principal,
+        None,
+        Resource::Configuration,
+        action,
+    )
+    .await
+}
+
 pub async fn authorize(
     conn: &impl ConnectionTrait,
     principal: &Principal,

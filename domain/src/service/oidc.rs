@@ -13,7 +13,7 @@ use super::users::validate_username;
 use super::{rfc3339, Actor, DomainError, DomainResult, Principal, Services, UserPrincipal};
 use crate::entities::{user, user_group, user_group_member};
 use crate::password;
-use crate::policy::authz::{Action, Resource};
+use crate::policy::authz::Action;
 use crate::types::{CliSecretView, OidcIdentity};
 
 /// Length of generated CLI secrets (alphanumeric, ~190 bits).
@@ -341,14 +341,7 @@ impl Services {
 
     /// Instance settings (the identity provider's, say) are a system resource.
     pub async fn require_configuration(&self, actor: &Actor, action: Action) -> DomainResult<()> {
-        super::authorize(
-            &self.db,
-            &actor.principal,
-            None,
-            Resource::Configuration,
-            action,
-        )
-        .await
+        super::require_configuration(&self.db, actor, action).await
     }
 
     /// The user row, for the server's refresh check.

@@ -14,8 +14,8 @@ use std::time::Duration;
 
 use chrono::Utc;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, DatabaseConnection, DatabaseTransaction, DbErr,
-    EntityTrait, QueryFilter, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection,
+    DatabaseTransaction, DbErr, EntityTrait, QueryFilter, Set,
 };
 
 use crate::entities::{event, event_consumer};
@@ -39,6 +39,8 @@ pub struct Consumer {
     pub owner: String,
     pub lease: Duration,
     pub batch: u64,
+    /// Whether the consumer's row is known to exist.
+    ensured: std::sync::atomic::AtomicBool,
 }
 
 /// What one turn did.
@@ -60,6 +62,7 @@ impl Consumer {
             owner: owner.into(),
             lease: Duration::from_secs(30),
             batch: 100,
+            ensured: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -103,6 +106,12 @@ impl Consumer {
     /// Takes or renews the lease; `true` when this replica holds it.
     pub async fn acquire(&self) -> Result<bool, DbErr> {
         self.ensure().await?;
+        self.acquire_on(&self.db).await
+    }
+
+    /// [`Consumer::acquire`] on `conn` (the turn's transaction, whose row lock then keeps other
+    /// replicas out until it ends).
+    async fn acquire_on(&self, conn: &impl ConnectionTrait) -> Result<bool, DbErr> {
         let now = Utc::now();
         let taken = event_consumer::Entity::update_many()
             .col_expr(
@@ -121,7 +130,7 @@ impl Consumer {
                     .add(event_consumer::Column::LeaseUntil.is_null())
                     .add(event_consumer::Column::LeaseUntil.lt(now)),
             )
-            .exec(&self.db)
+            .exec(conn)
             .await?;
         Ok(taken.rows_affected == 1)
     }
@@ -149,22 +158,54 @@ impl Consumer {
             .unwrap_or(0))
     }
 
-    /// One turn: takes the lease, reads the next batch after the cursor, lets `handler` handle
-    /// it and advances the cursor in the same transaction.
+    /// One turn. With nothing new after the cursor it only reads (two rows). Otherwise one
+    /// write transaction takes or renews the lease, reads the next batch after the cursor,
+    /// lets `handler` handle it, and advances the cursor — only while still the owner with the
+    /// cursor it read.
     pub async fn turn(&self, handler: &impl Handler) -> DomainResult<Turn> {
-        if !self.acquire().await? {
-            return Ok(Turn::default());
+        if !self.ensured.load(std::sync::atomic::Ordering::Relaxed) {
+            self.ensure().await?;
+            self.ensured
+                .store(true, std::sync::atomic::Ordering::Relaxed);
         }
-        let cursor = self.cursor().await?;
-        let batch = super::after(&self.db, cursor, self.batch).await?;
+        let row = event_consumer::Entity::find_by_id(&self.name)
+            .one(&self.db)
+            .await?;
+        let cursor = row.as_ref().map(|r| r.cursor).unwrap_or(0);
+        let holds = row.as_ref().is_some_and(|r| {
+            r.owner.as_deref() == Some(self.owner.as_str())
+                && r.lease_until.is_some_and(|t| t > Utc::now())
+        });
+        if super::head(&self.db).await? <= cursor {
+            return Ok(Turn {
+                leased: holds,
+                handled: 0,
+                cursor,
+            });
+        }
+        let txn = crate::db::begin_write(&self.db).await?;
+        if !self.acquire_on(&*txn).await? {
+            txn.rollback().await?;
+            return Ok(Turn {
+                leased: false,
+                handled: 0,
+                cursor,
+            });
+        }
+        let cursor = event_consumer::Entity::find_by_id(&self.name)
+            .one(&*txn)
+            .await?
+            .map(|r| r.cursor)
+            .unwrap_or(0);
+        let batch = super::after(&*txn, cursor, self.batch).await?;
         let Some(last) = batch.last().map(|e| e.id) else {
+            txn.commit().await?;
             return Ok(Turn {
                 leased: true,
                 handled: 0,
                 cursor,
             });
         };
-        let txn = crate::db::begin_write(&self.db).await?;
         handler.handle(&txn, &batch).await?;
         let advanced = event_consumer::Entity::update_many()
             .col_expr(

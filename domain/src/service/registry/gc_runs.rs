@@ -4,20 +4,13 @@
 
 use super::gc::{GcOptions, GcReport, GcRun};
 use super::{OciCode, Registry};
-use crate::policy::authz::{Action, Resource};
+use crate::policy::authz::Action;
 use crate::service::audit::{self, Outcome, Record};
-use crate::service::{authorize, Actor, DomainError, DomainResult};
+use crate::service::{require_configuration, Actor, DomainError, DomainResult};
 
 impl Registry {
     async fn require_configuration(&self, actor: &Actor, action: Action) -> DomainResult<()> {
-        authorize(
-            &self.db,
-            &actor.principal,
-            None,
-            Resource::Configuration,
-            action,
-        )
-        .await
+        require_configuration(&self.db, actor, action).await
     }
 
     /// Records a new run; `Conflict` while another is in progress.

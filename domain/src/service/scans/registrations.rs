@@ -114,14 +114,7 @@ async fn record(
 
 impl Scans {
     async fn require(&self, actor: &Actor, action: Action) -> DomainResult<()> {
-        authorize(
-            &self.db,
-            &actor.principal,
-            None,
-            Resource::Configuration,
-            action,
-        )
-        .await
+        crate::service::require_configuration(&self.db, actor, action).await
     }
 
     async fn find_scanner(&self, uuid: &str) -> DomainResult<scanner::Model> {
