@@ -1,19 +1,21 @@
 #!/usr/bin/env bash
 # Installs everything the tests need (PostgreSQL, Chromium, skopeo, podman, umoci, Debian's
-# docker.io, Node packages including the OpenID provider `oidc-provider`, the wasm toolchain),
-# then runs the whole suite: formatting, clippy, the Rust tests on SQLite and on PostgreSQL
-# (with a private docker daemon for the docker CLI tests), and the Playwright end-to-end tests
+# docker.io, Node packages including the OpenID provider `oidc-provider`, the wasm toolchain,
+# SeaweedFS as S3), then runs the whole suite: formatting, clippy, the Rust tests on SQLite with
+# the filesystem store and on PostgreSQL with S3 (with a private docker daemon for the docker
+# CLI tests), and the Playwright end-to-end tests
 # in Chromium against the release artifact `./scripts/run.sh` serves. Idempotent; safe to
 # re-run.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/postgres.sh"
 source "$(dirname "$0")/docker.sh"
+source "$(dirname "$0")/seaweedfs.sh"
 started_at=$(date +%s)
 step() { log "$* (at $(( $(date +%s) - started_at )) s)"; }
 cd "$BERTH_ROOT"
 
 ensure_build_tools
-apt_ensure chromium skopeo podman umoci docker.io ca-certificates python3 hostname
+apt_ensure chromium skopeo podman umoci docker.io ca-certificates python3 hostname curl
 rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy rustfmt
 
 step "cargo fmt --check"
@@ -28,12 +30,14 @@ rust_tests() {
 }
 
 start_test_docker
-step "Rust tests on SQLite"
-(unset BERTH_TEST_POSTGRES_URL; rust_tests)
+# The S3 store suite runs in both passes; the second pass also keeps every blob in it.
+start_test_seaweedfs
+step "Rust tests on SQLite and the filesystem blob store"
+(unset BERTH_TEST_POSTGRES_URL BERTH_TEST_BLOB_STORE; rust_tests)
 
 start_test_postgres
-step "Rust tests on PostgreSQL ($BERTH_TEST_POSTGRES_URL)"
-rust_tests
+step "Rust tests on PostgreSQL ($BERTH_TEST_POSTGRES_URL) and S3 (SeaweedFS, $BERTH_TEST_S3_ENDPOINT)"
+BERTH_TEST_BLOB_STORE=s3 rust_tests
 
 step "building the release artifact that ./scripts/run.sh serves"
 "$BERTH_ROOT/scripts/build-site.sh" --release

@@ -13,6 +13,7 @@ mod m20261127_000008_vulndb;
 mod m20261127_000009_scans;
 mod m20261201_000010_labels;
 mod m20261201_000011_events;
+mod m20261201_000012_upload_progress;
 
 pub struct Migrator;
 
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000009_scans::Migration),
             Box::new(m20261201_000010_labels::Migration),
             Box::new(m20261201_000011_events::Migration),
+            Box::new(m20261201_000012_upload_progress::Migration),
         ]
     }
 }

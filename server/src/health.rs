@@ -12,14 +12,21 @@ pub async fn healthz() -> &'static str {
     "ok"
 }
 
-/// The process can do useful work: the database answers and the data directory is writable.
+/// The process can do useful work: the database answers, the data directory is writable and
+/// the blob store answers.
 pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
     let database = domain::db::ping(&state.db).await.map_err(|e| e.to_string());
     let data_dir = state.config.data_dir.clone();
     let storage = tokio::task::spawn_blocking(move || probe_writable(&data_dir))
         .await
         .unwrap_or_else(|e| Err(e.to_string()));
-    let ready = database.is_ok() && storage.is_ok();
+    let blobs = state
+        .registry
+        .store
+        .check()
+        .await
+        .map_err(|e| e.to_string());
+    let ready = database.is_ok() && storage.is_ok() && blobs.is_ok();
     let status = if ready {
         StatusCode::OK
     } else {
@@ -33,7 +40,11 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) 
         status,
         Json(json!({
             "ready": ready,
-            "checks": { "database": describe(&database), "data_dir": describe(&storage) },
+            "checks": {
+                "database": describe(&database),
+                "data_dir": describe(&storage),
+                "blob_store": describe(&blobs),
+            },
         })),
     )
 }

@@ -171,6 +171,9 @@ async fn run(config: Config) -> anyhow::Result<()> {
     bootstrap_admin(&db).await?;
     let listeners = serve::Listeners::bind(&config)?;
     let state = AppState::new(config.clone(), db, state::default_site_root())?;
+    if let Err(e) = state.registry.store.check().await {
+        anyhow::bail!("the blob store cannot be used: {e}");
+    }
     berth_server::policies::apply(&state).await?;
     berth_server::policy_files::apply_configured(&state).await?;
     spawn_session_cleanup(state.db.clone());

@@ -79,13 +79,7 @@ impl AppState {
         );
         let lifetime = std::time::Duration::from_secs(u64::from(config.token_expiration) * 60);
         let tokens = Arc::new(TokenKeys::load_or_create(&config.data_dir, lifetime)?);
-        let store = FsBlobStore::new(config.blob_root()).map_err(|e| {
-            anyhow::anyhow!(
-                "cannot open the blob store at {}: {e}",
-                config.blob_root().display()
-            )
-        })?;
-        let store: Arc<dyn domain::storage::BlobStore> = Arc::new(store);
+        let store = open_blob_store(&config)?;
         let registry = Registry::new(
             db.clone(),
             store.clone(),
@@ -146,6 +140,23 @@ pub fn default_site_root() -> PathBuf {
 /// `site/` in the directory of the executable: where `scripts/build-site.sh` puts it.
 fn site_beside(exe: &std::path::Path) -> Option<PathBuf> {
     exe.parent().map(|dir| dir.join("site"))
+}
+
+/// The configured blob store: S3 when `storage.s3` is set, else the filesystem.
+fn open_blob_store(config: &Config) -> anyhow::Result<Arc<dyn domain::storage::BlobStore>> {
+    if let Some(s3) = &config.storage.s3 {
+        let settings = s3.settings().map_err(|e| anyhow::anyhow!(e))?;
+        let store = domain::storage::s3::S3BlobStore::new(settings)
+            .map_err(|e| anyhow::anyhow!("cannot use bucket `{}`: {e}", s3.bucket))?;
+        return Ok(Arc::new(store));
+    }
+    let store = FsBlobStore::new(config.blob_root()).map_err(|e| {
+        anyhow::anyhow!(
+            "cannot open the blob store at {}: {e}",
+            config.blob_root().display()
+        )
+    })?;
+    Ok(Arc::new(store))
 }
 
 #[cfg(test)]

@@ -1,4 +1,7 @@
-//! A blob upload session in progress.
+//! A blob upload session in progress. `progress` is the store's [`UploadProgress`] as JSON;
+//! `claim`/`claimed_until` name the request writing to it now, if any.
+//!
+//! [`UploadProgress`]: crate::storage::UploadProgress
 
 use sea_orm::entity::prelude::*;
 
@@ -10,6 +13,10 @@ pub struct Model {
     pub repository_id: i64,
     pub created_at: ChronoDateTimeUtc,
     pub updated_at: ChronoDateTimeUtc,
+    pub size: i64,
+    pub progress: Option<String>,
+    pub claim: Option<String>,
+    pub claimed_until: Option<ChronoDateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

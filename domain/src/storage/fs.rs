@@ -1,11 +1,9 @@
 //! The filesystem blob store: `blobs/<alg>/<2 hex>/<hex>`, uploads in `uploads/<id>`.
-//! Uploads are hashed while they stream in; the running hash is kept in memory between
-//! requests, and recomputed from the file after a restart or on another replica.
+//! Uploads are hashed while they stream in; the running hash travels in the upload's progress,
+//! so a restarted process continues it without re-reading the file.
 
-use std::collections::HashMap;
 use std::io::{self, SeekFrom};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 use std::time::SystemTime;
 
 use async_trait::async_trait;
@@ -13,13 +11,14 @@ use bytes::Bytes;
 use futures::StreamExt;
 use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 
-use super::{BlobContent, BlobStore, ByteStream, FileRegion, Hasher, StorageError, StorageResult};
+use super::{
+    BlobContent, BlobStore, ByteStream, FileRegion, Hasher, ResumableSha256, StorageError,
+    StorageResult, UploadProgress,
+};
 use crate::types::{Digest, DigestAlgorithm};
 
 pub struct FsBlobStore {
     root: PathBuf,
-    /// Running sha256 of each upload, with the size it covers.
-    hashes: Mutex<HashMap<String, (u64, Hasher)>>,
 }
 
 impl FsBlobStore {
@@ -27,10 +26,7 @@ impl FsBlobStore {
         let root = root.into();
         std::fs::create_dir_all(root.join("blobs"))?;
         std::fs::create_dir_all(root.join("uploads"))?;
-        Ok(Self {
-            root,
-            hashes: Mutex::new(HashMap::new()),
-        })
+        Ok(Self { root })
     }
 
     fn upload_path(&self, id: &str) -> StorageResult<PathBuf> {
@@ -74,17 +70,23 @@ async fn hash_file(path: &Path, algorithm: DigestAlgorithm) -> io::Result<Digest
 
 #[async_trait]
 impl BlobStore for FsBlobStore {
-    async fn start_upload(&self, id: &str) -> StorageResult<()> {
+    async fn start_upload(&self, id: &str) -> StorageResult<UploadProgress> {
         let path = self.upload_path(id)?;
         tokio::fs::File::create(&path).await?;
-        self.hashes
-            .lock()
-            .expect("hash map")
-            .insert(id.to_string(), (0, Hasher::new(DigestAlgorithm::Sha256)));
-        Ok(())
+        Ok(UploadProgress {
+            size: 0,
+            sha256: Some(ResumableSha256::new().to_text()),
+            store: serde_json::Value::Null,
+        })
     }
 
-    async fn append(&self, id: &str, offset: u64, mut body: ByteStream) -> StorageResult<u64> {
+    async fn append(
+        &self,
+        id: &str,
+        progress: &UploadProgress,
+        offset: u64,
+        mut body: ByteStream,
+    ) -> StorageResult<UploadProgress> {
         let path = self.upload_path(id)?;
         let mut file = match tokio::fs::OpenOptions::new().write(true).open(&path).await {
             Ok(f) => f,
@@ -93,15 +95,22 @@ impl BlobStore for FsBlobStore {
             }
             Err(e) => return Err(e.into()),
         };
-        let size = file.metadata().await?.len();
+        let size = progress.size;
         if offset != size {
             return Err(StorageError::OutOfOrder { offset, size });
         }
+        let on_disk = file.metadata().await?.len();
+        if on_disk < size {
+            return Err(StorageError::Io(io::Error::other(format!(
+                "upload {id} holds {on_disk} bytes on disk, but {size} were received"
+            ))));
+        }
+        if on_disk > size {
+            // Bytes of a request that failed or crashed before its progress was recorded.
+            file.set_len(size).await?;
+        }
         file.seek(SeekFrom::Start(size)).await?;
-        let mut hasher = match self.hashes.lock().expect("hash map").remove(id) {
-            Some((covered, h)) if covered == size => Some(h),
-            _ => None,
-        };
+        let mut hasher = progress.hasher();
         let mut written = 0u64;
         let mut writer = tokio::io::BufWriter::with_capacity(1 << 20, &mut file);
         let outcome: StorageResult<()> = async {
@@ -121,31 +130,21 @@ impl BlobStore for FsBlobStore {
         if let Err(e) = outcome {
             // Keep the upload exactly as it was before this request.
             file.set_len(size).await?;
-            if let Some(_h) = hasher {
-                // The running hash saw bytes that are gone; it is recomputed at commit.
-            }
             return Err(e);
         }
-        let new_size = size + written;
-        if let Some(h) = hasher {
-            self.hashes
-                .lock()
-                .expect("hash map")
-                .insert(id.to_string(), (new_size, h));
-        }
-        Ok(new_size)
+        Ok(UploadProgress {
+            size: size + written,
+            sha256: hasher.map(|h| h.to_text()),
+            store: serde_json::Value::Null,
+        })
     }
 
-    async fn upload_size(&self, id: &str) -> StorageResult<Option<u64>> {
-        let path = self.upload_path(id)?;
-        match tokio::fs::metadata(&path).await {
-            Ok(m) => Ok(Some(m.len())),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(e.into()),
-        }
-    }
-
-    async fn commit(&self, id: &str, digest: &Digest) -> StorageResult<u64> {
+    async fn commit(
+        &self,
+        id: &str,
+        progress: &UploadProgress,
+        digest: &Digest,
+    ) -> StorageResult<u64> {
         let path = self.upload_path(id)?;
         let file = match tokio::fs::OpenOptions::new()
             .read(true)
@@ -159,13 +158,13 @@ impl BlobStore for FsBlobStore {
             }
             Err(e) => return Err(e.into()),
         };
-        let size = file.metadata().await?.len();
-        let running = self.hashes.lock().expect("hash map").remove(id);
-        let actual = match running {
-            Some((covered, h)) if covered == size && h.algorithm() == digest.algorithm() => {
-                h.finish()
-            }
-            _ => hash_file(&path, digest.algorithm()).await?,
+        let size = progress.size;
+        if file.metadata().await?.len() != size {
+            file.set_len(size).await?;
+        }
+        let actual = match progress.verified_digest(digest) {
+            Some(d) => d,
+            None => hash_file(&path, digest.algorithm()).await?,
         };
         if &actual != digest {
             // The client sent other bytes than it announced: nothing becomes visible.
@@ -194,9 +193,8 @@ impl BlobStore for FsBlobStore {
         Ok(size)
     }
 
-    async fn abort(&self, id: &str) -> StorageResult<()> {
+    async fn abort(&self, id: &str, _progress: Option<&UploadProgress>) -> StorageResult<()> {
         let path = self.upload_path(id)?;
-        self.hashes.lock().expect("hash map").remove(id);
         match tokio::fs::remove_file(&path).await {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Err(StorageError::UploadUnknown),
@@ -210,6 +208,28 @@ impl BlobStore for FsBlobStore {
         while let Some(entry) = dir.next_entry().await? {
             let modified = entry.metadata().await?.modified()?;
             out.push((entry.file_name().to_string_lossy().into_owned(), modified));
+        }
+        Ok(out)
+    }
+
+    async fn list_blobs(&self) -> StorageResult<Vec<Digest>> {
+        let mut out = Vec::new();
+        let mut algorithms = tokio::fs::read_dir(self.root.join("blobs")).await?;
+        while let Some(alg) = algorithms.next_entry().await? {
+            let mut prefixes = tokio::fs::read_dir(alg.path()).await?;
+            while let Some(prefix) = prefixes.next_entry().await? {
+                let mut files = tokio::fs::read_dir(prefix.path()).await?;
+                while let Some(file) = files.next_entry().await? {
+                    let name = format!(
+                        "{}:{}",
+                        alg.file_name().to_string_lossy(),
+                        file.file_name().to_string_lossy()
+                    );
+                    if let Ok(d) = Digest::parse(&name) {
+                        out.push(d);
+                    }
+                }
+            }
         }
         Ok(out)
     }

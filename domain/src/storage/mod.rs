@@ -1,10 +1,20 @@
 //! Blob storage: content-addressed bytes, written through resumable uploads that are verified
-//! against their digest and moved into place atomically. One trait, several backends, one
-//! shared test suite (`tests.rs`).
+//! against their digest and moved into place atomically. One trait, several backends (the local
+//! filesystem, S3-compatible object storage, memory for tests), one shared test suite
+//! (`suite.rs`, run for each of them).
+//!
+//! An upload's state is not kept by the store between requests: every call takes the
+//! [`UploadProgress`] the caller persisted with the session and returns the next one, so any
+//! process can continue an upload another one started.
 
 pub mod fs;
+pub mod memory;
+pub mod resumable;
+pub mod s3;
 #[cfg(test)]
-mod tests;
+mod suite;
+
+pub use resumable::ResumableSha256;
 
 use std::io;
 use std::pin::Pin;
@@ -32,27 +42,86 @@ pub enum StorageError {
     RangeNotSatisfiable { size: u64 },
     #[error("the request body ended early: {0}")]
     Body(String),
+    /// The object store cannot be reached or refused the request for a reason that is not the
+    /// client's; the registry answers 503 and the client may retry.
+    #[error("the blob store is unavailable: {0}")]
+    Unavailable(String),
     #[error("storage I/O error: {0}")]
     Io(#[from] io::Error),
 }
 
 pub type StorageResult<T> = Result<T, StorageError>;
 
+/// Where an upload stands, as the caller persists it between requests.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct UploadProgress {
+    /// Bytes received.
+    pub size: u64,
+    /// The running SHA-256 of those bytes ([`ResumableSha256::to_text`]); absent when it could
+    /// not be kept, and the store hashes the content again at commit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+    /// What the store itself needs to continue (S3: the multipart upload, its parts, the tail).
+    #[serde(default, skip_serializing_if = "serde_json::Value::is_null")]
+    pub store: serde_json::Value,
+}
+
+impl UploadProgress {
+    /// The running hash, when it covers exactly the bytes received.
+    pub fn hasher(&self) -> Option<ResumableSha256> {
+        self.sha256
+            .as_deref()
+            .and_then(ResumableSha256::from_text)
+            .filter(|h| h.len() == self.size)
+    }
+
+    /// The digest of the bytes received, when `digest` is SHA-256 and the running hash was kept.
+    pub fn verified_digest(&self, digest: &Digest) -> Option<Digest> {
+        (digest.algorithm() == crate::types::DigestAlgorithm::Sha256)
+            .then(|| self.hasher())
+            .flatten()
+            .map(ResumableSha256::finish)
+    }
+}
+
 #[async_trait]
 pub trait BlobStore: Send + Sync + 'static {
     /// Creates an empty upload.
-    async fn start_upload(&self, id: &str) -> StorageResult<()>;
-    /// Appends `body` at `offset`, which must equal the upload's current size. Returns the new
-    /// size. A failed body leaves the upload at its previous size.
-    async fn append(&self, id: &str, offset: u64, body: ByteStream) -> StorageResult<u64>;
-    /// The number of bytes received so far; `None` for an unknown upload.
-    async fn upload_size(&self, id: &str) -> StorageResult<Option<u64>>;
+    async fn start_upload(&self, id: &str) -> StorageResult<UploadProgress>;
+    /// Appends `body` at `offset`, which must equal `progress.size`, and returns the progress
+    /// after it. A failed body leaves `progress` valid: the upload continues from it.
+    async fn append(
+        &self,
+        id: &str,
+        progress: &UploadProgress,
+        offset: u64,
+        body: ByteStream,
+    ) -> StorageResult<UploadProgress>;
     /// Verifies the upload against `digest`, makes it durable and moves it into place as that
-    /// blob; the upload is gone afterwards. Returns the blob's size.
-    async fn commit(&self, id: &str, digest: &Digest) -> StorageResult<u64>;
-    async fn abort(&self, id: &str) -> StorageResult<()>;
-    /// Uploads with their last modification, for expiry.
+    /// blob; the upload is gone afterwards (also when the digest does not match). Returns the
+    /// blob's size.
+    async fn commit(
+        &self,
+        id: &str,
+        progress: &UploadProgress,
+        digest: &Digest,
+    ) -> StorageResult<u64>;
+    /// Removes an upload and whatever it holds (`progress` when the caller still has it).
+    async fn abort(&self, id: &str, progress: Option<&UploadProgress>) -> StorageResult<()>;
+    /// Uploads the store holds bytes for, with their last modification: expiry removes those
+    /// without a session.
     async fn list_uploads(&self) -> StorageResult<Vec<(String, SystemTime)>>;
+    /// Every blob stored (for garbage collection's audit of the store and for tests).
+    async fn list_blobs(&self) -> StorageResult<Vec<Digest>>;
+    /// Checks that the store is reachable and usable (readiness, start-up).
+    async fn check(&self) -> StorageResult<()> {
+        Ok(())
+    }
+    /// Where a client may fetch a blob directly (a short-lived presigned URL), when the store
+    /// is configured to redirect downloads.
+    async fn redirect_url(&self, _digest: &Digest) -> StorageResult<Option<String>> {
+        Ok(None)
+    }
 
     /// The size of a stored blob.
     async fn stat(&self, digest: &Digest) -> StorageResult<Option<u64>>;
@@ -147,6 +216,19 @@ impl Hasher {
             Hasher::Sha512(_) => crate::types::DigestAlgorithm::Sha512,
         }
     }
+}
+
+/// Hashes a whole stream (the fallback when an upload's running hash was not kept).
+pub async fn hash_stream(
+    mut body: ByteStream,
+    algorithm: crate::types::DigestAlgorithm,
+) -> io::Result<Digest> {
+    use futures::StreamExt;
+    let mut hasher = Hasher::new(algorithm);
+    while let Some(chunk) = body.next().await {
+        hasher.update(&chunk?);
+    }
+    Ok(hasher.finish())
 }
 
 /// The digest of in-memory content.

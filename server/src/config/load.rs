@@ -370,6 +370,18 @@ fn validate(config: &Config) -> Result<(), (String, String)> {
             ));
         }
     }
+    if let Some(s3) = &config.storage.s3 {
+        if let Err(message) = s3.settings() {
+            let (key, reason) = message
+                .split_once(": ")
+                .map(|(k, r)| (k.to_string(), r.to_string()))
+                .unwrap_or_else(|| ("storage.s3".into(), message.clone()));
+            return Err((key, reason));
+        }
+        if s3.bucket.trim().is_empty() {
+            return Err(("storage.s3.bucket".into(), "expected a bucket name".into()));
+        }
+    }
     if let Err(e) = tracing_subscriber::EnvFilter::try_new(&config.log.level) {
         return Err((
             "log.level".into(),

@@ -114,9 +114,6 @@ impl Config {
         {
             inactive.push("trivy.github_token (Berth's scanner reads OSV data, not GitHub)");
         }
-        if self.storage.s3.is_some() {
-            inactive.push("storage.s3 (object storage)");
-        }
         inactive
     }
 }
@@ -189,15 +186,104 @@ pub struct FilesystemStorage {
     pub rootdirectory: Option<PathBuf>,
 }
 
+/// `storage.s3`: distribution's S3 driver settings, the subset Berth uses.
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct S3Storage {
     pub bucket: String,
+    /// AWS region (`us-east-1` when unset; S3-compatible services mostly ignore it).
     pub region: Option<String>,
+    /// `https://host:port` of an S3-compatible service; AWS when unset.
     pub regionendpoint: Option<String>,
+    /// Credentials; from the environment (`AWS_ACCESS_KEY_ID`, …) or the instance role when
+    /// unset.
     pub accesskey: Option<String>,
     pub secretkey: Option<Secret>,
+    /// Key prefix inside the bucket.
     pub rootdirectory: Option<String>,
+    /// `https` for a `regionendpoint` given without a scheme (default true).
+    #[serde(default = "yes")]
+    pub secure: bool,
+    /// Signature version 4; the only one Berth speaks (default true; false is refused).
+    #[serde(default = "yes")]
+    pub v4auth: bool,
+    /// Path-style requests (`endpoint/bucket/key`): default true with a `regionendpoint`,
+    /// false on AWS.
+    pub forcepathstyle: Option<bool>,
+    /// Multipart part size in bytes (default 8 MiB; at least 5 MiB).
+    #[serde(default = "default_chunksize")]
+    pub chunksize: ByteLimit,
+    /// Requests moving bytes at once per process; each holds at most two parts in memory, so
+    /// upload memory stays below `2 × chunksize × maxbuffers` (default 16).
+    #[serde(default = "default_maxbuffers")]
+    pub maxbuffers: usize,
+    /// Answer blob downloads with a 307 to a presigned URL (default false).
+    #[serde(default)]
+    pub redirect: bool,
+    /// How long such a URL is valid (default 20m).
+    #[serde(default = "default_redirect_expiry")]
+    pub redirectexpiry: HumanDuration,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn default_chunksize() -> ByteLimit {
+    ByteLimit::Bytes(8 * 1024 * 1024)
+}
+
+fn default_maxbuffers() -> usize {
+    16
+}
+
+fn default_redirect_expiry() -> HumanDuration {
+    HumanDuration(std::time::Duration::from_secs(20 * 60))
+}
+
+impl S3Storage {
+    /// The object store's settings; an error names the setting that is wrong.
+    pub fn settings(&self) -> Result<domain::storage::s3::S3Settings, String> {
+        use domain::storage::s3::{S3Settings, MIN_PART};
+        if !self.v4auth {
+            return Err(
+                "storage.s3.v4auth: Berth signs requests with signature version 4 only".into(),
+            );
+        }
+        let part_size = match self.chunksize {
+            ByteLimit::Bytes(b) if b >= MIN_PART as u64 && b <= 5 * 1024 * 1024 * 1024 => b,
+            _ => {
+                return Err(format!(
+                    "storage.s3.chunksize: between {MIN_PART} bytes (S3's smallest part) and 5 GiB"
+                ))
+            }
+        };
+        if self.maxbuffers == 0 {
+            return Err("storage.s3.maxbuffers: at least 1".into());
+        }
+        let endpoint = self.regionendpoint.as_ref().map(|e| {
+            if e.contains("://") {
+                e.trim_end_matches('/').to_string()
+            } else if self.secure {
+                format!("https://{}", e.trim_end_matches('/'))
+            } else {
+                format!("http://{}", e.trim_end_matches('/'))
+            }
+        });
+        let mut settings = S3Settings::new(&self.bucket);
+        if let Some(region) = &self.region {
+            settings.region = region.clone();
+        }
+        settings.path_style = self.forcepathstyle.unwrap_or(endpoint.is_some());
+        settings.endpoint = endpoint;
+        settings.access_key = self.accesskey.clone();
+        settings.secret_key = self.secretkey.as_ref().map(|s| s.expose().to_string());
+        settings.root = self.rootdirectory.clone().unwrap_or_default();
+        settings.part_size = part_size as usize;
+        settings.max_buffers = self.maxbuffers;
+        settings.redirect = self.redirect.then_some(self.redirectexpiry.0);
+        Ok(settings)
+    }
 }
 
 #[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]

@@ -3,7 +3,7 @@
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
-use axum::http::{header, Method, StatusCode};
+use axum::http::{header, HeaderName, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use domain::service::registry::{ByteRange, OciCode, RegistryCaller, RegistryError};
 use domain::service::Principal;
@@ -249,6 +249,21 @@ async fn get_blob(cx: &Ctx<'_>, name: &RepoName, d: &Digest, request: Request) -
         .registry
         .read_blob(cx.caller, name, d, range, get)
         .await?;
+    if let Some(url) = blob.redirect {
+        // The object store serves the bytes (and the client's `Range`) from here.
+        return Ok((
+            StatusCode::TEMPORARY_REDIRECT,
+            [
+                (header::LOCATION, url),
+                (header::CACHE_CONTROL, "no-store".to_string()),
+                (
+                    HeaderName::from_static("docker-content-digest"),
+                    d.to_string(),
+                ),
+            ],
+        )
+            .into_response());
+    }
     let body = match blob.body {
         Some(content) => crate::sendfile::blob_body(content, &request)
             .map_err(|e| RegistryError::from(StorageError::from(e)))?,

@@ -41,6 +41,7 @@ impl TestApp {
             ..Config::default()
         };
         config.database.url = Some(test_database_url(&config).await);
+        config.storage.s3 = test_object_storage();
         customise(&mut config);
         let db = domain::db::connect(&config.database_url(), Default::default())
             .await
@@ -431,6 +432,42 @@ pub fn jwt_claims(token: &str) -> serde_json::Value {
         .decode(payload)
         .unwrap();
     serde_json::from_slice(&bytes).unwrap()
+}
+
+/// With `BERTH_TEST_BLOB_STORE=s3`, blobs go to the S3 service named by
+/// `BERTH_TEST_S3_ENDPOINT` (SeaweedFS, started by `scripts/test.sh`), under a root directory of
+/// the test's own.
+pub fn test_object_storage() -> Option<berth_server::config::S3Storage> {
+    if std::env::var("BERTH_TEST_BLOB_STORE").ok().as_deref() != Some("s3") {
+        return None;
+    }
+    Some(s3_storage(&format!(
+        "test-{}",
+        uuid::Uuid::new_v4().simple()
+    )))
+}
+
+/// `storage.s3` for the test S3 service, under `root`.
+pub fn s3_storage(root: &str) -> berth_server::config::S3Storage {
+    let var = |name: &str| {
+        std::env::var(name).unwrap_or_else(|_| {
+            panic!("{name} is not set: ./scripts/test.sh starts SeaweedFS and sets it")
+        })
+    };
+    serde_json::from_value(serde_json::json!({
+        "bucket": var("BERTH_TEST_S3_BUCKET"),
+        "regionendpoint": var("BERTH_TEST_S3_ENDPOINT"),
+        "accesskey": var("BERTH_TEST_S3_ACCESS_KEY"),
+        "secretkey": var("BERTH_TEST_S3_SECRET_KEY"),
+        "rootdirectory": root,
+        "chunksize": 5 * 1024 * 1024,
+    }))
+    .expect("test S3 settings parse")
+}
+
+/// Whether blobs go to object storage in this run.
+pub fn object_storage_under_test() -> bool {
+    test_object_storage().is_some()
 }
 
 /// Which backend this test run uses, for assertions and messages.

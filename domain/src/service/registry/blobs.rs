@@ -1,12 +1,12 @@
-//! Blobs and upload sessions.
+//! Blobs: reads, deletes, cross-repository mounts, and linking a stored blob to a repository.
 
 use chrono::Utc;
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 
 use super::{OciCode, Registry, RegistryCaller, RegistryError, RegistryResult, RepoAction};
-use crate::entities::{blob, repository_blob, upload};
-use crate::storage::{BlobContent, ByteStream};
+use crate::entities::{blob, repository_blob};
+use crate::storage::BlobContent;
 use crate::types::{Digest, RepoName};
 
 /// A blob ready to stream.
@@ -15,13 +15,8 @@ pub struct BlobRead {
     /// Inclusive byte range served, when a range was asked for.
     pub range: Option<(u64, u64)>,
     pub body: Option<BlobContent>,
-}
-
-/// Where an upload stands.
-#[derive(Clone, Debug)]
-pub struct UploadState {
-    pub id: String,
-    pub size: u64,
+    /// A presigned URL to fetch the bytes from instead, when the store redirects downloads.
+    pub redirect: Option<String>,
 }
 
 /// A parsed `Range: bytes=first-last` / `bytes=first-` / `bytes=-suffix` request.
@@ -152,12 +147,23 @@ impl Registry {
             })?),
             None => None,
         };
-        let body = if with_body {
+        // Every check above holds for a redirected download as for a streamed one.
+        let redirect = if with_body {
+            self.store.redirect_url(digest).await?
+        } else {
+            None
+        };
+        let body = if with_body && redirect.is_none() {
             Some(self.store.open(digest, range).await?)
         } else {
             None
         };
-        Ok(BlobRead { size, range, body })
+        Ok(BlobRead {
+            size,
+            range,
+            body,
+            redirect,
+        })
     }
 
     /// `DELETE /v2/<name>/blobs/<digest>`: the blob leaves the repository; garbage collection
@@ -183,29 +189,6 @@ impl Registry {
             ));
         }
         Ok(())
-    }
-
-    /// `POST /v2/<name>/blobs/uploads/`: a new upload session.
-    pub async fn start_upload(
-        &self,
-        caller: &RegistryCaller,
-        repo: &RepoName,
-    ) -> RegistryResult<UploadState> {
-        let project = self.authorize(caller, repo, RepoAction::Push).await?;
-        let _write = self.write_gate().await?;
-        let repository = self.ensure_repository(&self.db, &project, repo).await?;
-        let id = uuid::Uuid::new_v4().to_string();
-        self.store.start_upload(&id).await?;
-        let now = Utc::now();
-        upload::Entity::insert(upload::ActiveModel {
-            id: Set(id.clone()),
-            repository_id: Set(repository.id),
-            created_at: Set(now),
-            updated_at: Set(now),
-        })
-        .exec_without_returning(&self.db)
-        .await?;
-        Ok(UploadState { id, size: 0 })
     }
 
     /// Cross-repository mount: `Ok(Some(size))` when `digest` was linked into `repo` from
@@ -259,189 +242,6 @@ impl Registry {
         }
         txn.commit().await?;
         Ok(Some(size))
-    }
-
-    async fn upload_of(&self, repo: &RepoName, id: &str) -> RegistryResult<upload::Model> {
-        let unknown = || {
-            RegistryError::new(
-                OciCode::BlobUploadUnknown,
-                format!("upload {id} is not in progress for `{repo}`"),
-            )
-        };
-        let row = upload::Entity::find_by_id(id.to_string())
-            .one(&self.db)
-            .await?
-            .ok_or_else(unknown)?;
-        let repository = self
-            .find_repository(&self.db, repo)
-            .await?
-            .ok_or_else(unknown)?;
-        if row.repository_id != repository.id {
-            return Err(unknown());
-        }
-        Ok(row)
-    }
-
-    /// `GET /v2/<name>/blobs/uploads/<id>`.
-    pub async fn upload_status(
-        &self,
-        caller: &RegistryCaller,
-        repo: &RepoName,
-        id: &str,
-    ) -> RegistryResult<UploadState> {
-        self.authorize(caller, repo, RepoAction::Push).await?;
-        self.upload_of(repo, id).await?;
-        let size = self
-            .store
-            .upload_size(id)
-            .await?
-            .ok_or_else(|| RegistryError::new(OciCode::BlobUploadUnknown, "upload unknown"))?;
-        Ok(UploadState {
-            id: id.into(),
-            size,
-        })
-    }
-
-    /// `PATCH`: appends a chunk. `start` is the first byte of a `Content-Range`, when given;
-    /// it must continue the upload exactly (416 otherwise).
-    pub async fn append_upload(
-        &self,
-        caller: &RegistryCaller,
-        repo: &RepoName,
-        id: &str,
-        start: Option<u64>,
-        body: ByteStream,
-    ) -> RegistryResult<UploadState> {
-        self.authorize(caller, repo, RepoAction::Push).await?;
-        self.upload_of(repo, id).await?;
-        let size = self
-            .store
-            .upload_size(id)
-            .await?
-            .ok_or_else(|| RegistryError::new(OciCode::BlobUploadUnknown, "upload unknown"))?;
-        let offset = start.unwrap_or(size);
-        let size = self.store.append(id, offset, body).await?;
-        let _write = self.write_gate().await?;
-        upload::Entity::update_many()
-            .col_expr(
-                upload::Column::UpdatedAt,
-                sea_orm::sea_query::Expr::value(Utc::now()),
-            )
-            .filter(upload::Column::Id.eq(id))
-            .exec(&self.db)
-            .await?;
-        Ok(UploadState {
-            id: id.into(),
-            size,
-        })
-    }
-
-    /// `PUT ?digest=`: appends the optional last chunk, verifies, stores and links the blob.
-    pub async fn finish_upload(
-        &self,
-        caller: &RegistryCaller,
-        repo: &RepoName,
-        id: &str,
-        digest: &Digest,
-        last_chunk: Option<(Option<u64>, ByteStream)>,
-    ) -> RegistryResult<u64> {
-        self.authorize(caller, repo, RepoAction::Push).await?;
-        let row = self.upload_of(repo, id).await?;
-        if let Some((start, body)) = last_chunk {
-            let size =
-                self.store.upload_size(id).await?.ok_or_else(|| {
-                    RegistryError::new(OciCode::BlobUploadUnknown, "upload unknown")
-                })?;
-            self.store.append(id, start.unwrap_or(size), body).await?;
-        }
-        // Verification, fsync and the move into place run outside the write gate, so that
-        // concurrent uploads do not queue behind each other's fsync.
-        let committed = self.store.commit(id, digest).await;
-        let write = self.write_gate().await?;
-        // Verified or refused, the session is over.
-        upload::Entity::delete_by_id(id.to_string())
-            .exec(&self.db)
-            .await?;
-        let size = committed?;
-        let txn = write.begin(&self.db).await?;
-        super::gc::hold_off(&txn).await?;
-        let linked = link_blob(
-            &txn,
-            row.repository_id,
-            digest,
-            size,
-            self.settings.global_storage_limit,
-        )
-        .await;
-        if let Err(refused) = linked {
-            txn.rollback().await?;
-            super::quota::record_refusal(&self.db, &caller.actor, &refused).await;
-            return Err(refused);
-        }
-        // A garbage collection that swept this same content between our move into place and
-        // the link above took the file with it; garbage collection is held off now, so what
-        // is seen here stays true until the link is committed.
-        if self.store.stat(digest).await?.is_none() {
-            txn.rollback().await?;
-            return Err(RegistryError::new(
-                OciCode::BlobUploadInvalid,
-                "the blob was removed by garbage collection while this upload completed; upload it again",
-            ));
-        }
-        txn.commit().await?;
-        Ok(size)
-    }
-
-    /// `DELETE /v2/<name>/blobs/uploads/<id>`.
-    pub async fn cancel_upload(
-        &self,
-        caller: &RegistryCaller,
-        repo: &RepoName,
-        id: &str,
-    ) -> RegistryResult<()> {
-        self.authorize(caller, repo, RepoAction::Push).await?;
-        self.upload_of(repo, id).await?;
-        let write = self.write_gate().await?;
-        upload::Entity::delete_by_id(id.to_string())
-            .exec(&self.db)
-            .await?;
-        drop(write);
-        match self.store.abort(id).await {
-            Ok(()) | Err(crate::storage::StorageError::UploadUnknown) => Ok(()),
-            Err(e) => Err(e.into()),
-        }
-    }
-
-    /// Removes upload sessions untouched for longer than `max_age`, with their bytes.
-    pub async fn expire_uploads(&self, max_age: std::time::Duration) -> RegistryResult<usize> {
-        let cutoff = Utc::now()
-            - chrono::Duration::from_std(max_age).unwrap_or_else(|_| chrono::Duration::days(1));
-        let stale = upload::Entity::find()
-            .filter(upload::Column::UpdatedAt.lt(cutoff))
-            .all(&self.db)
-            .await?;
-        for row in &stale {
-            upload::Entity::delete_by_id(row.id.clone())
-                .exec(&self.db)
-                .await?;
-            let _ = self.store.abort(&row.id).await;
-        }
-        // Files without a session (a crash between the two writes) go too.
-        let known: std::collections::HashSet<String> = upload::Entity::find()
-            .all(&self.db)
-            .await?
-            .into_iter()
-            .map(|u| u.id)
-            .collect();
-        let mut removed = stale.len();
-        let system_cutoff = std::time::SystemTime::now() - max_age;
-        for (id, modified) in self.store.list_uploads().await? {
-            if !known.contains(&id) && modified < system_cutoff {
-                let _ = self.store.abort(&id).await;
-                removed += 1;
-            }
-        }
-        Ok(removed)
     }
 }
 

@@ -12,6 +12,7 @@ mod pulls;
 pub mod quota;
 mod repositories;
 mod tags;
+mod uploads;
 
 use std::sync::Arc;
 
@@ -27,12 +28,13 @@ use crate::policy::authz::{Action, Resource};
 use crate::storage::{BlobStore, StorageError};
 use crate::types::RepoName;
 
-pub use blobs::{BlobRead, ByteRange, UploadState};
+pub use blobs::{BlobRead, ByteRange};
 pub use listing::{CatalogPage, TagsPage};
 pub use manifests::{ManifestRead, PushedManifest, SCANNER_PREFIX};
 pub use pulls::PullRecorder;
 pub use repositories::ArtifactFilter;
 pub(crate) use repositories::{find_artifact, find_repository};
+pub use uploads::UploadState;
 
 /// OCI error codes (distribution-spec "error codes").
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -139,6 +141,13 @@ impl From<StorageError> for RegistryError {
                 RegistryError::new(OciCode::RangeNotSatisfiable, e.to_string())
             }
             StorageError::Body(_) => RegistryError::new(OciCode::BlobUploadInvalid, e.to_string()),
+            StorageError::Unavailable(reason) => {
+                tracing::error!(error = %reason, "the blob store is unavailable");
+                RegistryError::new(
+                    OciCode::Unavailable,
+                    "the blob store is unavailable; retry later",
+                )
+            }
             StorageError::Io(io) => {
                 tracing::error!(error = %io, "storage error in the registry");
                 RegistryError::new(OciCode::Internal, "storage error")

@@ -1,0 +1,406 @@
+//! Upload sessions that any replica can continue.
+//!
+//! A session's row holds everything needed to continue it: the bytes received, the running
+//! hash and the store's own state ([`UploadProgress`]). A request that writes to an upload first
+//! *claims* it (a token and a short expiry, renewed while the body streams), and records the
+//! new progress only if it still holds the claim: two requests never write one upload at once,
+//! and a replica that died mid-request blocks the upload only until its claim runs out.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use sea_orm::sea_query::{Condition, Expr};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set};
+
+use super::blobs::link_blob;
+use super::{OciCode, Registry, RegistryCaller, RegistryError, RegistryResult, RepoAction};
+use crate::entities::upload;
+use crate::storage::{ByteStream, StorageError, UploadProgress};
+use crate::types::{Digest, RepoName};
+
+/// How long a claim lasts unless renewed.
+const CLAIM: Duration = Duration::from_secs(15);
+/// How often a request renews its claim while its body streams.
+const RENEW: Duration = Duration::from_secs(5);
+
+/// Where an upload stands.
+#[derive(Clone, Debug)]
+pub struct UploadState {
+    pub id: String,
+    pub size: u64,
+}
+
+fn progress_of(row: &upload::Model) -> UploadProgress {
+    row.progress
+        .as_deref()
+        .and_then(|p| serde_json::from_str(p).ok())
+        .unwrap_or_else(|| UploadProgress {
+            size: row.size as u64,
+            ..UploadProgress::default()
+        })
+}
+
+fn claim_expiry() -> chrono::DateTime<Utc> {
+    Utc::now() + chrono::Duration::from_std(CLAIM).expect("claim fits")
+}
+
+impl Registry {
+    /// `POST /v2/<name>/blobs/uploads/`: a new upload session.
+    pub async fn start_upload(
+        &self,
+        caller: &RegistryCaller,
+        repo: &RepoName,
+    ) -> RegistryResult<UploadState> {
+        let project = self.authorize(caller, repo, RepoAction::Push).await?;
+        let _write = self.write_gate().await?;
+        let repository = self.ensure_repository(&self.db, &project, repo).await?;
+        let id = uuid::Uuid::new_v4().to_string();
+        let progress = self.store.start_upload(&id).await?;
+        let now = Utc::now();
+        upload::Entity::insert(upload::ActiveModel {
+            id: Set(id.clone()),
+            repository_id: Set(repository.id),
+            created_at: Set(now),
+            updated_at: Set(now),
+            size: Set(0),
+            progress: Set(Some(
+                serde_json::to_string(&progress).expect("progress serializes"),
+            )),
+            claim: Set(None),
+            claimed_until: Set(None),
+        })
+        .exec_without_returning(&self.db)
+        .await?;
+        Ok(UploadState { id, size: 0 })
+    }
+
+    async fn upload_of(&self, repo: &RepoName, id: &str) -> RegistryResult<upload::Model> {
+        let unknown = || {
+            RegistryError::new(
+                OciCode::BlobUploadUnknown,
+                format!("upload {id} is not in progress for `{repo}`"),
+            )
+        };
+        let row = upload::Entity::find_by_id(id.to_string())
+            .one(&self.db)
+            .await?
+            .ok_or_else(unknown)?;
+        let repository = self
+            .find_repository(&self.db, repo)
+            .await?
+            .ok_or_else(unknown)?;
+        if row.repository_id != repository.id {
+            return Err(unknown());
+        }
+        Ok(row)
+    }
+
+    /// Takes the upload for one request, at the size `row` saw.
+    async fn claim(&self, row: &upload::Model) -> RegistryResult<String> {
+        let token = uuid::Uuid::new_v4().to_string();
+        let now = Utc::now();
+        let _write = self.write_gate().await?;
+        let taken = upload::Entity::update_many()
+            .col_expr(upload::Column::Claim, Expr::value(token.clone()))
+            .col_expr(upload::Column::ClaimedUntil, Expr::value(claim_expiry()))
+            .filter(upload::Column::Id.eq(row.id.clone()))
+            .filter(upload::Column::Size.eq(row.size))
+            .filter(
+                Condition::any()
+                    .add(upload::Column::ClaimedUntil.is_null())
+                    .add(upload::Column::ClaimedUntil.lt(now)),
+            )
+            .exec(&self.db)
+            .await?;
+        if taken.rows_affected == 1 {
+            return Ok(token);
+        }
+        match upload::Entity::find_by_id(row.id.clone())
+            .one(&self.db)
+            .await?
+        {
+            None => Err(RegistryError::new(
+                OciCode::BlobUploadUnknown,
+                format!("upload {} is no longer in progress", row.id),
+            )),
+            Some(now) if now.size != row.size => Err(RegistryError::new(
+                OciCode::RangeNotSatisfiable,
+                format!(
+                    "upload {} moved on to {} bytes meanwhile; continue from there",
+                    row.id, now.size
+                ),
+            )),
+            Some(_) => Err(RegistryError::new(
+                OciCode::Unavailable,
+                format!(
+                    "another request is writing to upload {}; retry in a few seconds",
+                    row.id
+                ),
+            )),
+        }
+    }
+
+    async fn renew(&self, id: &str, token: &str) {
+        let renewed = async {
+            let _write = self.write_gate().await?;
+            upload::Entity::update_many()
+                .col_expr(upload::Column::ClaimedUntil, Expr::value(claim_expiry()))
+                .filter(upload::Column::Id.eq(id))
+                .filter(upload::Column::Claim.eq(token))
+                .exec(&self.db)
+                .await
+        };
+        if let Err(e) = renewed.await {
+            tracing::warn!(upload = id, error = %e, "could not renew an upload's claim");
+        }
+    }
+
+    async fn release(&self, id: &str, token: &str) {
+        let released = async {
+            let _write = self.write_gate().await?;
+            upload::Entity::update_many()
+                .col_expr(upload::Column::Claim, Expr::value(Option::<String>::None))
+                .col_expr(
+                    upload::Column::ClaimedUntil,
+                    Expr::value(Option::<chrono::DateTime<Utc>>::None),
+                )
+                .filter(upload::Column::Id.eq(id))
+                .filter(upload::Column::Claim.eq(token))
+                .exec(&self.db)
+                .await
+        };
+        if let Err(e) = released.await {
+            tracing::warn!(upload = id, error = %e, "could not release an upload's claim");
+        }
+    }
+
+    /// Streams `body` into the claimed upload, renewing the claim meanwhile, and records the
+    /// new progress (releasing the claim).
+    async fn append_claimed(
+        &self,
+        row: &upload::Model,
+        token: &str,
+        offset: u64,
+        body: ByteStream,
+    ) -> RegistryResult<UploadProgress> {
+        let progress = progress_of(row);
+        let appended = {
+            let append = self.store.append(&row.id, &progress, offset, body);
+            tokio::pin!(append);
+            let mut renewal = tokio::time::interval_at(tokio::time::Instant::now() + RENEW, RENEW);
+            loop {
+                tokio::select! {
+                    done = &mut append => break done,
+                    _ = renewal.tick() => self.renew(&row.id, token).await,
+                }
+            }
+        };
+        let next = match appended {
+            Ok(next) => next,
+            Err(e) => {
+                self.release(&row.id, token).await;
+                return Err(e.into());
+            }
+        };
+        let _write = self.write_gate().await?;
+        let recorded = upload::Entity::update_many()
+            .col_expr(upload::Column::Size, Expr::value(next.size as i64))
+            .col_expr(
+                upload::Column::Progress,
+                Expr::value(serde_json::to_string(&next).expect("progress serializes")),
+            )
+            .col_expr(upload::Column::Claim, Expr::value(Option::<String>::None))
+            .col_expr(
+                upload::Column::ClaimedUntil,
+                Expr::value(Option::<chrono::DateTime<Utc>>::None),
+            )
+            .col_expr(upload::Column::UpdatedAt, Expr::value(Utc::now()))
+            .filter(upload::Column::Id.eq(row.id.clone()))
+            .filter(upload::Column::Claim.eq(token))
+            .exec(&self.db)
+            .await?;
+        if recorded.rows_affected == 0 {
+            return Err(RegistryError::new(
+                OciCode::BlobUploadInvalid,
+                format!(
+                    "upload {} was taken over or cancelled while this request wrote to it",
+                    row.id
+                ),
+            ));
+        }
+        Ok(next)
+    }
+
+    /// `GET /v2/<name>/blobs/uploads/<id>`.
+    pub async fn upload_status(
+        &self,
+        caller: &RegistryCaller,
+        repo: &RepoName,
+        id: &str,
+    ) -> RegistryResult<UploadState> {
+        self.authorize(caller, repo, RepoAction::Push).await?;
+        let row = self.upload_of(repo, id).await?;
+        Ok(UploadState {
+            id: id.into(),
+            size: row.size as u64,
+        })
+    }
+
+    /// `PATCH`: appends a chunk. `start` is the first byte of a `Content-Range`, when given;
+    /// it must continue the upload exactly (416 otherwise).
+    pub async fn append_upload(
+        &self,
+        caller: &RegistryCaller,
+        repo: &RepoName,
+        id: &str,
+        start: Option<u64>,
+        body: ByteStream,
+    ) -> RegistryResult<UploadState> {
+        self.authorize(caller, repo, RepoAction::Push).await?;
+        let row = self.upload_of(repo, id).await?;
+        let offset = start.unwrap_or(row.size as u64);
+        if offset != row.size as u64 {
+            return Err(StorageError::OutOfOrder {
+                offset,
+                size: row.size as u64,
+            }
+            .into());
+        }
+        let token = self.claim(&row).await?;
+        let next = self.append_claimed(&row, &token, offset, body).await?;
+        Ok(UploadState {
+            id: id.into(),
+            size: next.size,
+        })
+    }
+
+    /// `PUT ?digest=`: appends the optional last chunk, verifies, stores and links the blob.
+    pub async fn finish_upload(
+        &self,
+        caller: &RegistryCaller,
+        repo: &RepoName,
+        id: &str,
+        digest: &Digest,
+        last_chunk: Option<(Option<u64>, ByteStream)>,
+    ) -> RegistryResult<u64> {
+        self.authorize(caller, repo, RepoAction::Push).await?;
+        let mut row = self.upload_of(repo, id).await?;
+        if let Some((start, body)) = last_chunk {
+            let offset = start.unwrap_or(row.size as u64);
+            if offset != row.size as u64 {
+                return Err(StorageError::OutOfOrder {
+                    offset,
+                    size: row.size as u64,
+                }
+                .into());
+            }
+            let token = self.claim(&row).await?;
+            let next = self.append_claimed(&row, &token, offset, body).await?;
+            row.size = next.size as i64;
+            row.progress = Some(serde_json::to_string(&next).expect("progress serializes"));
+        }
+        let token = self.claim(&row).await?;
+        let progress = progress_of(&row);
+        // Verification and the move into place run outside the write gate, so that concurrent
+        // uploads do not queue behind each other's fsync or object store round trips.
+        let committed = self.store.commit(id, &progress, digest).await;
+        if let Err(StorageError::Unavailable(_) | StorageError::Io(_)) = &committed {
+            // The store failed, not the client: the session stays for a retry.
+            self.release(id, &token).await;
+            return Err(committed.expect_err("an error").into());
+        }
+        let write = self.write_gate().await?;
+        // Verified or refused, the session is over.
+        upload::Entity::delete_by_id(id.to_string())
+            .exec(&self.db)
+            .await?;
+        let size = committed?;
+        let txn = write.begin(&self.db).await?;
+        super::gc::hold_off(&txn).await?;
+        let linked = link_blob(
+            &txn,
+            row.repository_id,
+            digest,
+            size,
+            self.settings.global_storage_limit,
+        )
+        .await;
+        if let Err(refused) = linked {
+            txn.rollback().await?;
+            super::quota::record_refusal(&self.db, &caller.actor, &refused).await;
+            return Err(refused);
+        }
+        // A garbage collection that swept this same content between our move into place and
+        // the link above took the file with it; garbage collection is held off now, so what
+        // is seen here stays true until the link is committed.
+        if self.store.stat(digest).await?.is_none() {
+            txn.rollback().await?;
+            return Err(RegistryError::new(
+                OciCode::BlobUploadInvalid,
+                "the blob was removed by garbage collection while this upload completed; upload it again",
+            ));
+        }
+        txn.commit().await?;
+        Ok(size)
+    }
+
+    /// `DELETE /v2/<name>/blobs/uploads/<id>`.
+    pub async fn cancel_upload(
+        &self,
+        caller: &RegistryCaller,
+        repo: &RepoName,
+        id: &str,
+    ) -> RegistryResult<()> {
+        self.authorize(caller, repo, RepoAction::Push).await?;
+        let row = self.upload_of(repo, id).await?;
+        let write = self.write_gate().await?;
+        upload::Entity::delete_by_id(id.to_string())
+            .exec(&self.db)
+            .await?;
+        drop(write);
+        match self.store.abort(id, Some(&progress_of(&row))).await {
+            Ok(()) | Err(StorageError::UploadUnknown) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Removes upload sessions untouched for longer than `max_age`, with their bytes.
+    pub async fn expire_uploads(&self, max_age: Duration) -> RegistryResult<usize> {
+        let cutoff = Utc::now()
+            - chrono::Duration::from_std(max_age).unwrap_or_else(|_| chrono::Duration::days(1));
+        let stale = upload::Entity::find()
+            .filter(upload::Column::UpdatedAt.lt(cutoff))
+            .filter(
+                Condition::any()
+                    .add(upload::Column::ClaimedUntil.is_null())
+                    .add(upload::Column::ClaimedUntil.lt(Utc::now())),
+            )
+            .all(&self.db)
+            .await?;
+        for row in &stale {
+            {
+                let _write = self.write_gate().await?;
+                upload::Entity::delete_by_id(row.id.clone())
+                    .exec(&self.db)
+                    .await?;
+            }
+            let _ = self.store.abort(&row.id, Some(&progress_of(row))).await;
+        }
+        // Bytes without a session (a crash between the two writes) go too.
+        let known: std::collections::HashSet<String> = upload::Entity::find()
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(|u| u.id)
+            .collect();
+        let mut removed = stale.len();
+        let system_cutoff = std::time::SystemTime::now() - max_age;
+        for (id, modified) in self.store.list_uploads().await? {
+            if !known.contains(&id) && modified < system_cutoff {
+                let _ = self.store.abort(&id, None).await;
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+}
