@@ -15,7 +15,7 @@ step() { log "$* (at $(( $(date +%s) - started_at )) s)"; }
 cd "$BERTH_ROOT"
 
 ensure_build_tools
-apt_ensure chromium skopeo podman umoci docker.io ca-certificates python3 hostname curl
+apt_ensure chromium skopeo podman umoci docker.io ca-certificates python3 hostname curl nginx
 rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy rustfmt
 
 step "cargo fmt --check"
@@ -30,12 +30,14 @@ rust_tests() {
 }
 
 start_test_docker
-# The S3 store suite runs in both passes; the second pass also keeps every blob in it.
+# The S3 store suite and the three-replica test (PostgreSQL + S3 behind nginx) run in both
+# passes; the second pass also keeps every blob of every test in S3.
 start_test_seaweedfs
+start_test_postgres
+export BERTH_TEST_POSTGRES_SERVER="$BERTH_TEST_POSTGRES_URL"
 step "Rust tests on SQLite and the filesystem blob store"
 (unset BERTH_TEST_POSTGRES_URL BERTH_TEST_BLOB_STORE; rust_tests)
 
-start_test_postgres
 step "Rust tests on PostgreSQL ($BERTH_TEST_POSTGRES_URL) and S3 (SeaweedFS, $BERTH_TEST_S3_ENDPOINT)"
 BERTH_TEST_BLOB_STORE=s3 rust_tests
 

@@ -273,6 +273,41 @@ pub fn pool_usage(db: &DatabaseConnection) -> (u32, u32) {
     }
 }
 
+/// Serializes start-up work (migrations, creating the first administrator) across processes
+/// sharing a PostgreSQL database: a session advisory lock held on a connection of its own until
+/// [`StartupLock::release`] (or until the process dies). SQLite: nothing to take (one process
+/// per database file, see the server's single-process guard).
+pub struct StartupLock(Option<sqlx::PgConnection>);
+
+const STARTUP_LOCK: i64 = 0x6265_7274_6873_7470; // "berthstp"
+
+impl StartupLock {
+    pub async fn take(db: &DatabaseConnection) -> Result<Self, DbErr> {
+        use sqlx::Connection as _;
+        let DatabaseConnection::SqlxPostgresPoolConnection(_) = db else {
+            return Ok(Self(None));
+        };
+        let pool = db.get_postgres_connection_pool();
+        let err = |e: sqlx::Error| DbErr::Custom(format!("start-up lock: {e}"));
+        let mut conn = pool.acquire().await.map_err(err)?.detach();
+        conn.ping().await.map_err(err)?;
+        sqlx::query("SELECT pg_advisory_lock($1)")
+            .bind(STARTUP_LOCK)
+            .execute(&mut conn)
+            .await
+            .map_err(err)?;
+        Ok(Self(Some(conn)))
+    }
+
+    pub async fn release(self) {
+        use sqlx::Connection as _;
+        if let Some(conn) = self.0 {
+            // Closing the session releases its advisory locks.
+            let _ = conn.close().await;
+        }
+    }
+}
+
 /// Cheap round trip used by the readiness probe.
 pub async fn ping(db: &DatabaseConnection) -> Result<(), DbErr> {
     db.execute_unprepared("SELECT 1").await.map(|_| ())

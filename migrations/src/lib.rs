@@ -14,6 +14,7 @@ mod m20261127_000009_scans;
 mod m20261201_000010_labels;
 mod m20261201_000011_events;
 mod m20261201_000012_upload_progress;
+mod m20261201_000013_key_fingerprints;
 
 pub struct Migrator;
 
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000010_labels::Migration),
             Box::new(m20261201_000011_events::Migration),
             Box::new(m20261201_000012_upload_progress::Migration),
+            Box::new(m20261201_000013_key_fingerprints::Migration),
         ]
     }
 }

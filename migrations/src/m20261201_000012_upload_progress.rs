@@ -1,7 +1,7 @@
 //! Upload sessions that any replica can continue: the bytes received, the running hash and the
 //! object store's own state (S3 multipart upload id, part ETags, the tail object) live in the
-//! database with the session, and a short claim (renewed while a request streams) keeps two
-//! requests from writing the same upload at once.
+//! database with the session. A request records its progress only if the size it started from
+//! is still the recorded one.
 
 use sea_orm_migration::prelude::*;
 
@@ -13,8 +13,6 @@ enum Uploads {
     Table,
     Size,
     Progress,
-    Claim,
-    ClaimedUntil,
 }
 
 #[async_trait::async_trait]
@@ -28,11 +26,6 @@ impl MigrationTrait for Migration {
                 .default(0)
                 .to_owned(),
             ColumnDef::new(Uploads::Progress).text().null().to_owned(),
-            ColumnDef::new(Uploads::Claim).string().null().to_owned(),
-            ColumnDef::new(Uploads::ClaimedUntil)
-                .timestamp_with_time_zone()
-                .null()
-                .to_owned(),
         ];
         for mut column in columns {
             m.alter_table(
@@ -47,12 +40,7 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        for column in [
-            Uploads::ClaimedUntil,
-            Uploads::Claim,
-            Uploads::Progress,
-            Uploads::Size,
-        ] {
+        for column in [Uploads::Progress, Uploads::Size] {
             m.alter_table(
                 Table::alter()
                     .table(Uploads::Table)

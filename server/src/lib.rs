@@ -9,6 +9,7 @@ pub mod config;
 pub mod headers;
 pub mod health;
 pub mod jobs;
+pub mod keys;
 pub mod observability;
 pub mod oidc;
 pub mod policies;

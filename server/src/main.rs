@@ -89,7 +89,7 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async {
         match cli.command.unwrap_or(Command::Serve) {
             Command::Serve => run(config).await,
-            Command::Migrate => migrate(&config).await.map(|_| ()),
+            Command::Migrate => prepare(&config, false).await.map(|_| ()),
             Command::CheckConfig => {
                 println!("configuration is valid");
                 Ok(())
@@ -110,7 +110,10 @@ fn main() -> ExitCode {
     }
 }
 
-async fn migrate(config: &Config) -> anyhow::Result<domain::db::Database> {
+/// Opens the database, applies migrations and (with `bootstrap`) creates the first
+/// administrator: one process at a time on a shared PostgreSQL database, so replicas started
+/// together neither race the migrations nor each other's `admin`.
+async fn prepare(config: &Config, bootstrap: bool) -> anyhow::Result<domain::db::Database> {
     std::fs::create_dir_all(&config.data_dir)?;
     let url = config.database_url();
     let settings = domain::db::PoolSettings {
@@ -118,15 +121,54 @@ async fn migrate(config: &Config) -> anyhow::Result<domain::db::Database> {
         ..Default::default()
     };
     let db = domain::db::connect(&url, settings).await?;
-    migrations::Migrator::up(&db, None).await?;
-    tracing::info!(database = %domain::db::redact_url(&url), "database schema is up to date");
+    let lock = domain::db::StartupLock::take(&db).await?;
+    let prepared = async {
+        migrations::Migrator::up(&db, None).await?;
+        tracing::info!(database = %domain::db::redact_url(&url), "database schema is up to date");
+        if bootstrap {
+            bootstrap_admin(&db).await?;
+        }
+        anyhow::Ok(())
+    }
+    .await;
+    lock.release().await;
+    prepared?;
     Ok(db)
+}
+
+/// One Berth process per SQLite database file: a second one (a second replica on the same
+/// data directory) is refused at start, since SQLite's write lock is per process here and
+/// several replicas need PostgreSQL.
+fn single_sqlite_process(config: &Config) -> anyhow::Result<()> {
+    let url = config.database_url();
+    let Some(path) = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+    else {
+        return Ok(());
+    };
+    let path = path.split('?').next().unwrap_or(path);
+    let lock_path = format!("{path}.lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(|e| anyhow::anyhow!("cannot open {lock_path}: {e}"))?;
+    if rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive).is_err() {
+        anyhow::bail!(
+            "another Berth process is using the SQLite database {path}: several replicas need \
+             PostgreSQL and object storage (docs/high-availability.md)"
+        );
+    }
+    // Held until the process exits.
+    std::mem::forget(file);
+    Ok(())
 }
 
 async fn apply(config: Config, file: &std::path::Path, dry_run: bool) -> anyhow::Result<()> {
     let policies = berth_server::policy_files::load(file)?;
-    let db = migrate(&config).await?;
-    bootstrap_admin(&db).await?;
+    let db = prepare(&config, true).await?;
     let state = AppState::new(config, db, state::default_site_root())?;
     let diff = berth_server::policy_files::apply(&state, &policies, dry_run).await?;
     if diff.is_empty() {
@@ -139,7 +181,7 @@ async fn apply(config: Config, file: &std::path::Path, dry_run: bool) -> anyhow:
 }
 
 async fn vulndb_import(config: &Config, path: &std::path::Path) -> anyhow::Result<()> {
-    let db = migrate(config).await?;
+    let db = prepare(config, false).await?;
     let vulndb = domain::service::vulndb::VulnDb::new(db);
     let report = vulndb
         .import_path(path)
@@ -167,13 +209,14 @@ async fn run(config: Config) -> anyhow::Result<()> {
             "configured but not yet active in this version of Berth"
         );
     }
-    let db = migrate(&config).await?;
-    bootstrap_admin(&db).await?;
+    single_sqlite_process(&config)?;
+    let db = prepare(&config, true).await?;
     let listeners = serve::Listeners::bind(&config)?;
     let state = AppState::new(config.clone(), db, state::default_site_root())?;
     if let Err(e) = state.registry.store.check().await {
         anyhow::bail!("the blob store cannot be used: {e}");
     }
+    berth_server::keys::verify_shared(&state).await?;
     berth_server::policies::apply(&state).await?;
     berth_server::policy_files::apply_configured(&state).await?;
     spawn_session_cleanup(state.db.clone());

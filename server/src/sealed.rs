@@ -1,5 +1,5 @@
 //! Secrets kept at rest (OIDC refresh tokens, scanner access credentials): sealed with
-//! AES-256-GCM under a key file in the data directory, created (mode 0600) on first use.
+//! AES-256-GCM under a key file in the keys directory, created (mode 0600) on first use.
 //! Sealed values are base64 of nonce ‖ ciphertext ‖ tag.
 
 use std::path::Path;
@@ -10,13 +10,13 @@ use ring::rand::{SecureRandom, SystemRandom};
 
 pub struct Sealer {
     key: LessSafeKey,
+    fingerprint: String,
 }
 
 impl Sealer {
-    /// Loads `<data_dir>/<file>` (32 bytes), creating it on first start.
-    pub fn load_or_create(data_dir: &Path, file: &str) -> anyhow::Result<Self> {
-        let path = data_dir.join(file);
-        let key = match std::fs::read(&path) {
+    /// Loads the key file `path` (32 bytes), creating it on first start.
+    pub fn load_or_create(path: &Path) -> anyhow::Result<Self> {
+        let key = match std::fs::read(path) {
             Ok(bytes) if bytes.len() == 32 => bytes,
             Ok(_) => anyhow::bail!("{} must hold 32 bytes", path.display()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -24,8 +24,10 @@ impl Sealer {
                 SystemRandom::new()
                     .fill(&mut key)
                     .map_err(|_| anyhow::anyhow!("cannot generate a key"))?;
-                std::fs::create_dir_all(path.parent().unwrap_or(data_dir))?;
-                crate::auth::token::write_private(&path, &key)?;
+                if let Some(dir) = path.parent() {
+                    std::fs::create_dir_all(dir)?;
+                }
+                crate::auth::token::write_private(path, &key)?;
                 key
             }
             Err(e) => anyhow::bail!("cannot read {}: {e}", path.display()),
@@ -34,7 +36,13 @@ impl Sealer {
             .map_err(|_| anyhow::anyhow!("invalid key in {}", path.display()))?;
         Ok(Self {
             key: LessSafeKey::new(unbound),
+            fingerprint: fingerprint_of(&key),
         })
+    }
+
+    /// Names the key without revealing it (a one-way digest): replicas compare theirs.
+    pub fn fingerprint(&self) -> &str {
+        &self.fingerprint
     }
 
     pub fn seal(&self, plain: &str) -> String {
@@ -67,4 +75,11 @@ impl Sealer {
             .ok()?;
         String::from_utf8(plain.to_vec()).ok()
     }
+}
+
+fn fingerprint_of(key: &[u8]) -> String {
+    let mut input = b"berth key fingerprint v1\0".to_vec();
+    input.extend_from_slice(key);
+    let digest = ring::digest::digest(&ring::digest::SHA256, &input);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&digest.as_ref()[..16])
 }

@@ -9,7 +9,11 @@ use domain::types::InstanceInfo;
 use leptos::config::LeptosOptions;
 
 use crate::auth::token::TokenKeys;
+use crate::auth::token::TOKEN_KEY_FILE;
 use crate::config::Config;
+
+/// The sealing key of secrets kept in the database (scanner credentials), in the keys directory.
+pub const SECRETS_KEY_FILE: &str = "secrets.key";
 use crate::observability::Metrics;
 use domain::service::registry::{Registry, RegistrySettings};
 use domain::service::{ServiceSettings, Services};
@@ -78,7 +82,10 @@ impl AppState {
             },
         );
         let lifetime = std::time::Duration::from_secs(u64::from(config.token_expiration) * 60);
-        let tokens = Arc::new(TokenKeys::load_or_create(&config.data_dir, lifetime)?);
+        let tokens = Arc::new(TokenKeys::load_or_create(
+            &config.key_file(TOKEN_KEY_FILE),
+            lifetime,
+        )?);
         let store = open_blob_store(&config)?;
         let registry = Registry::new(
             db.clone(),
@@ -95,8 +102,7 @@ impl AppState {
             config.trivy.as_ref().is_some_and(|t| t.ignore_unfixed),
         );
         let secrets = Arc::new(crate::sealed::Sealer::load_or_create(
-            &config.data_dir,
-            "keys/secrets.key",
+            &config.key_file(SECRETS_KEY_FILE),
         )?);
         let adapter_permits = Arc::new(tokio::sync::Semaphore::new(config.scanning.workers.max(1)));
         let oidc = crate::oidc::Oidc::from_config(&config)?;

@@ -11,6 +11,7 @@ pub mod event;
 pub mod event_consumer;
 pub mod event_counter;
 pub mod immutable_rule;
+pub mod key_fingerprint;
 pub mod label;
 pub mod project;
 pub mod project_member;

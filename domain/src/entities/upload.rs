@@ -1,5 +1,4 @@
-//! A blob upload session in progress. `progress` is the store's [`UploadProgress`] as JSON;
-//! `claim`/`claimed_until` name the request writing to it now, if any.
+//! A blob upload session in progress. `progress` is the store's [`UploadProgress`] as JSON.
 //!
 //! [`UploadProgress`]: crate::storage::UploadProgress
 
@@ -15,8 +14,6 @@ pub struct Model {
     pub updated_at: ChronoDateTimeUtc,
     pub size: i64,
     pub progress: Option<String>,
-    pub claim: Option<String>,
-    pub claimed_until: Option<ChronoDateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -57,3 +57,36 @@ pub async fn ensure_admin(
     .await?;
     Ok(outcome)
 }
+
+/// Records the fingerprint of a key every replica must share, or compares it with the one the
+/// first replica recorded. `Err(recorded)` when they differ.
+pub async fn shared_key(
+    db: &DatabaseConnection,
+    name: &str,
+    fingerprint: &str,
+) -> Result<Result<(), String>, DbErr> {
+    use crate::entities::key_fingerprint;
+    use sea_orm::sea_query::OnConflict;
+    key_fingerprint::Entity::insert(key_fingerprint::ActiveModel {
+        name: Set(name.to_string()),
+        fingerprint: Set(fingerprint.to_string()),
+        created_at: Set(Utc::now()),
+    })
+    .on_conflict(
+        OnConflict::column(key_fingerprint::Column::Name)
+            .do_nothing()
+            .to_owned(),
+    )
+    .exec_without_returning(db)
+    .await?;
+    let recorded = key_fingerprint::Entity::find_by_id(name.to_string())
+        .one(db)
+        .await?
+        .map(|k| k.fingerprint)
+        .unwrap_or_default();
+    Ok(if recorded == fingerprint {
+        Ok(())
+    } else {
+        Err(recorded)
+    })
+}

@@ -24,7 +24,8 @@ use crate::AppState;
 /// The `service` of the `WWW-Authenticate` challenge and the token audience.
 pub const SERVICE: &str = "berth";
 pub const ISSUER: &str = "berth-token-service";
-const KEY_FILE: &str = "keys/token-signing.p8";
+/// The token signing key, in the keys directory.
+pub const TOKEN_KEY_FILE: &str = "token-signing.p8";
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Claims {
@@ -69,10 +70,9 @@ pub struct TokenKeys {
 }
 
 impl TokenKeys {
-    /// Loads `<data_dir>/keys/token-signing.p8`, creating it (mode 0600) on first start.
-    pub fn load_or_create(data_dir: &Path, lifetime: Duration) -> anyhow::Result<Self> {
-        let path = data_dir.join(KEY_FILE);
-        let pkcs8 = match std::fs::read(&path) {
+    /// Loads the PKCS#8 key file `path`, creating it (mode 0600) on first start.
+    pub fn load_or_create(path: &Path, lifetime: Duration) -> anyhow::Result<Self> {
+        let pkcs8 = match std::fs::read(path) {
             Ok(bytes) => bytes,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let doc = EcdsaKeyPair::generate_pkcs8(
@@ -81,7 +81,7 @@ impl TokenKeys {
                 )
                 .map_err(|_| anyhow::anyhow!("cannot generate a token signing key"))?;
                 std::fs::create_dir_all(path.parent().expect("key file has a parent"))?;
-                write_private(&path, doc.as_ref())?;
+                write_private(path, doc.as_ref())?;
                 tracing::info!(path = %path.display(), "generated the registry token signing key");
                 doc.as_ref().to_vec()
             }
@@ -106,6 +106,11 @@ impl TokenKeys {
             kid,
             lifetime,
         })
+    }
+
+    /// The key id (`kid`): derived from the public key, so replicas compare keys by it.
+    pub fn kid(&self) -> &str {
+        &self.kid
     }
 
     pub fn lifetime(&self) -> Duration {

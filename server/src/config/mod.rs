@@ -21,6 +21,9 @@ pub struct Config {
     pub http: HttpConfig,
     pub https: Option<HttpsConfig>,
     pub data_dir: PathBuf,
+    /// Where the keys every replica must share live (token signing, sealing):
+    /// `<data_dir>/keys` when unset. Several replicas mount one directory here.
+    pub keys_dir: Option<PathBuf>,
     pub database: DatabaseConfig,
     pub storage: StorageConfig,
     pub auth_mode: AuthMode,
@@ -53,6 +56,7 @@ impl Default for Config {
             http: HttpConfig::default(),
             https: None,
             data_dir: PathBuf::from("./data"),
+            keys_dir: None,
             database: DatabaseConfig::default(),
             storage: StorageConfig::default(),
             auth_mode: AuthMode::DbAuth,
@@ -80,6 +84,23 @@ impl Config {
         match self.database.url.as_deref().filter(|u| !u.is_empty()) {
             Some(url) => url.to_string(),
             None => format!("sqlite://{}", self.data_dir.join("berth.db").display()),
+        }
+    }
+
+    /// A key file in the keys directory.
+    pub fn key_file(&self, name: &str) -> PathBuf {
+        match &self.keys_dir {
+            Some(dir) if !dir.as_os_str().is_empty() => dir.join(name),
+            _ => self.data_dir.join("keys").join(name),
+        }
+    }
+
+    /// The sealing key of OIDC refresh tokens: in the keys directory when one is configured,
+    /// else where earlier versions created it (`<data_dir>/oidc-refresh.key`).
+    pub fn oidc_seal_key_file(&self) -> PathBuf {
+        match &self.keys_dir {
+            Some(dir) if !dir.as_os_str().is_empty() => dir.join("oidc-refresh.key"),
+            _ => self.data_dir.join("oidc-refresh.key"),
         }
     }
 

@@ -36,9 +36,6 @@ pub const PENDING: &str = "oidc_pending";
 pub const PENDING_REFRESH: &str = "oidc_pending_refresh";
 /// How long a started sign-in may take at the provider.
 const FLOW_LIFETIME_SECS: i64 = 600;
-/// File in the data directory holding the key that encrypts refresh tokens at rest.
-const SEAL_KEY_FILE: &str = "oidc-refresh.key";
-
 /// What the session remembers between `/c/oidc/login` and `/c/oidc/callback`.
 #[derive(Serialize, Deserialize)]
 struct Flow {
@@ -137,7 +134,7 @@ impl Oidc {
             .filter(|f| !f.is_empty())
             .map(regex::Regex::new)
             .transpose()?;
-        let seal = crate::sealed::Sealer::load_or_create(&config.data_dir, SEAL_KEY_FILE)?;
+        let seal = crate::sealed::Sealer::load_or_create(&config.oidc_seal_key_file())?;
         Ok(Some(Arc::new(Self {
             config: oidc,
             issuer,
@@ -196,6 +193,11 @@ impl Oidc {
             self.issuer.as_str(),
             metadata.authorization_endpoint().as_str()
         ))
+    }
+
+    /// The fingerprint of the refresh tokens' sealing key (compared across replicas).
+    pub fn seal_fingerprint(&self) -> &str {
+        self.seal.fingerprint()
     }
 
     fn seal(&self, plain: &str) -> String {

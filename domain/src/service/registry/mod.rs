@@ -254,6 +254,8 @@ pub struct Registry {
     writes: crate::db::WriteGate,
     /// Recently served manifests by digest.
     manifest_cache: Arc<std::sync::Mutex<ByteCache>>,
+    /// Requests writing to an upload in this process, one at a time per upload.
+    upload_locks: Arc<uploads::UploadLocks>,
 }
 
 /// A small cache of immutable content, bounded in bytes; emptied when full.
@@ -301,6 +303,7 @@ impl Registry {
             pulls,
             writes,
             manifest_cache: Arc::default(),
+            upload_locks: Arc::default(),
         }
     }
 

@@ -1,15 +1,22 @@
 //! Upload sessions that any replica can continue.
 //!
 //! A session's row holds everything needed to continue it: the bytes received, the running
-//! hash and the store's own state ([`UploadProgress`]). A request that writes to an upload first
-//! *claims* it (a token and a short expiry, renewed while the body streams), and records the
-//! new progress only if it still holds the claim: two requests never write one upload at once,
-//! and a replica that died mid-request blocks the upload only until its claim runs out.
+//! hash and the store's own state ([`UploadProgress`]). A request records the progress it
+//! reached only if the size it started from is still the recorded one (compare and set), so of
+//! two requests racing on one upload exactly one counts. Within a process, requests to one
+//! upload take turns ([`UploadLocks`]), so the filesystem store never sees two writers of one
+//! file; across replicas (object storage only) a loser's parts and tail are never named by the
+//! recorded progress, and S3 refuses to complete an upload whose recorded part ETags were
+//! overwritten — a race can fail an upload, never store bytes that do not match the digest.
+//! A replica killed mid-request leaves the progress of its last completed request: the client
+//! asks where the upload stands (any replica) and continues from there at once.
 
+use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
-use sea_orm::sea_query::{Condition, Expr};
+use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set};
 
 use super::blobs::link_blob;
@@ -18,16 +25,28 @@ use crate::entities::upload;
 use crate::storage::{ByteStream, StorageError, UploadProgress};
 use crate::types::{Digest, RepoName};
 
-/// How long a claim lasts unless renewed.
-const CLAIM: Duration = Duration::from_secs(15);
-/// How often a request renews its claim while its body streams.
-const RENEW: Duration = Duration::from_secs(5);
-
 /// Where an upload stands.
 #[derive(Clone, Debug)]
 pub struct UploadState {
     pub id: String,
     pub size: u64,
+}
+
+/// One lock per upload being written in this process.
+#[derive(Default)]
+pub(super) struct UploadLocks(std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>);
+
+impl UploadLocks {
+    async fn lock(&self, id: &str) -> tokio::sync::OwnedMutexGuard<()> {
+        let lock = {
+            let mut map = self.0.lock().expect("upload locks");
+            if map.len() > 1024 {
+                map.retain(|_, l| Arc::strong_count(l) > 1);
+            }
+            map.entry(id.to_string()).or_default().clone()
+        };
+        lock.lock_owned().await
+    }
 }
 
 fn progress_of(row: &upload::Model) -> UploadProgress {
@@ -40,8 +59,15 @@ fn progress_of(row: &upload::Model) -> UploadProgress {
         })
 }
 
-fn claim_expiry() -> chrono::DateTime<Utc> {
-    Utc::now() + chrono::Duration::from_std(CLAIM).expect("claim fits")
+fn out_of_order(offset: u64, row: &upload::Model) -> RegistryResult<()> {
+    if offset != row.size as u64 {
+        return Err(StorageError::OutOfOrder {
+            offset,
+            size: row.size as u64,
+        }
+        .into());
+    }
+    Ok(())
 }
 
 impl Registry {
@@ -66,8 +92,6 @@ impl Registry {
             progress: Set(Some(
                 serde_json::to_string(&progress).expect("progress serializes"),
             )),
-            claim: Set(None),
-            claimed_until: Set(None),
         })
         .exec_without_returning(&self.db)
         .await?;
@@ -95,113 +119,18 @@ impl Registry {
         Ok(row)
     }
 
-    /// Takes the upload for one request, at the size `row` saw.
-    async fn claim(&self, row: &upload::Model) -> RegistryResult<String> {
-        let token = uuid::Uuid::new_v4().to_string();
-        let now = Utc::now();
-        let _write = self.write_gate().await?;
-        let taken = upload::Entity::update_many()
-            .col_expr(upload::Column::Claim, Expr::value(token.clone()))
-            .col_expr(upload::Column::ClaimedUntil, Expr::value(claim_expiry()))
-            .filter(upload::Column::Id.eq(row.id.clone()))
-            .filter(upload::Column::Size.eq(row.size))
-            .filter(
-                Condition::any()
-                    .add(upload::Column::ClaimedUntil.is_null())
-                    .add(upload::Column::ClaimedUntil.lt(now)),
-            )
-            .exec(&self.db)
-            .await?;
-        if taken.rows_affected == 1 {
-            return Ok(token);
-        }
-        match upload::Entity::find_by_id(row.id.clone())
-            .one(&self.db)
-            .await?
-        {
-            None => Err(RegistryError::new(
-                OciCode::BlobUploadUnknown,
-                format!("upload {} is no longer in progress", row.id),
-            )),
-            Some(now) if now.size != row.size => Err(RegistryError::new(
-                OciCode::RangeNotSatisfiable,
-                format!(
-                    "upload {} moved on to {} bytes meanwhile; continue from there",
-                    row.id, now.size
-                ),
-            )),
-            Some(_) => Err(RegistryError::new(
-                OciCode::Unavailable,
-                format!(
-                    "another request is writing to upload {}; retry in a few seconds",
-                    row.id
-                ),
-            )),
-        }
-    }
-
-    async fn renew(&self, id: &str, token: &str) {
-        let renewed = async {
-            let _write = self.write_gate().await?;
-            upload::Entity::update_many()
-                .col_expr(upload::Column::ClaimedUntil, Expr::value(claim_expiry()))
-                .filter(upload::Column::Id.eq(id))
-                .filter(upload::Column::Claim.eq(token))
-                .exec(&self.db)
-                .await
-        };
-        if let Err(e) = renewed.await {
-            tracing::warn!(upload = id, error = %e, "could not renew an upload's claim");
-        }
-    }
-
-    async fn release(&self, id: &str, token: &str) {
-        let released = async {
-            let _write = self.write_gate().await?;
-            upload::Entity::update_many()
-                .col_expr(upload::Column::Claim, Expr::value(Option::<String>::None))
-                .col_expr(
-                    upload::Column::ClaimedUntil,
-                    Expr::value(Option::<chrono::DateTime<Utc>>::None),
-                )
-                .filter(upload::Column::Id.eq(id))
-                .filter(upload::Column::Claim.eq(token))
-                .exec(&self.db)
-                .await
-        };
-        if let Err(e) = released.await {
-            tracing::warn!(upload = id, error = %e, "could not release an upload's claim");
-        }
-    }
-
-    /// Streams `body` into the claimed upload, renewing the claim meanwhile, and records the
-    /// new progress (releasing the claim).
-    async fn append_claimed(
+    /// Streams `body` into the upload and records the progress it reached, if the upload is
+    /// still where `row` saw it.
+    async fn append_to(
         &self,
         row: &upload::Model,
-        token: &str,
         offset: u64,
         body: ByteStream,
     ) -> RegistryResult<UploadProgress> {
-        let progress = progress_of(row);
-        let appended = {
-            let append = self.store.append(&row.id, &progress, offset, body);
-            tokio::pin!(append);
-            let mut renewal = tokio::time::interval_at(tokio::time::Instant::now() + RENEW, RENEW);
-            loop {
-                tokio::select! {
-                    done = &mut append => break done,
-                    _ = renewal.tick() => self.renew(&row.id, token).await,
-                }
-            }
-        };
-        let next = match appended {
-            Ok(next) => next,
-            Err(e) => {
-                self.release(&row.id, token).await;
-                return Err(e.into());
-            }
-        };
+        let next = self
+            .store
+            .append(&row.id, &progress_of(row), offset, body)
+            .await?;
         let _write = self.write_gate().await?;
         let recorded = upload::Entity::update_many()
             .col_expr(upload::Column::Size, Expr::value(next.size as i64))
@@ -209,21 +138,17 @@ impl Registry {
                 upload::Column::Progress,
                 Expr::value(serde_json::to_string(&next).expect("progress serializes")),
             )
-            .col_expr(upload::Column::Claim, Expr::value(Option::<String>::None))
-            .col_expr(
-                upload::Column::ClaimedUntil,
-                Expr::value(Option::<chrono::DateTime<Utc>>::None),
-            )
             .col_expr(upload::Column::UpdatedAt, Expr::value(Utc::now()))
             .filter(upload::Column::Id.eq(row.id.clone()))
-            .filter(upload::Column::Claim.eq(token))
+            .filter(upload::Column::Size.eq(row.size))
             .exec(&self.db)
             .await?;
         if recorded.rows_affected == 0 {
             return Err(RegistryError::new(
-                OciCode::BlobUploadInvalid,
+                OciCode::RangeNotSatisfiable,
                 format!(
-                    "upload {} was taken over or cancelled while this request wrote to it",
+                    "upload {} moved on or was cancelled while this request wrote to it; \
+                     ask where it stands and continue from there",
                     row.id
                 ),
             ));
@@ -257,17 +182,11 @@ impl Registry {
         body: ByteStream,
     ) -> RegistryResult<UploadState> {
         self.authorize(caller, repo, RepoAction::Push).await?;
+        let _turn = self.upload_locks.lock(id).await;
         let row = self.upload_of(repo, id).await?;
         let offset = start.unwrap_or(row.size as u64);
-        if offset != row.size as u64 {
-            return Err(StorageError::OutOfOrder {
-                offset,
-                size: row.size as u64,
-            }
-            .into());
-        }
-        let token = self.claim(&row).await?;
-        let next = self.append_claimed(&row, &token, offset, body).await?;
+        out_of_order(offset, &row)?;
+        let next = self.append_to(&row, offset, body).await?;
         Ok(UploadState {
             id: id.into(),
             size: next.size,
@@ -284,29 +203,21 @@ impl Registry {
         last_chunk: Option<(Option<u64>, ByteStream)>,
     ) -> RegistryResult<u64> {
         self.authorize(caller, repo, RepoAction::Push).await?;
+        let _turn = self.upload_locks.lock(id).await;
         let mut row = self.upload_of(repo, id).await?;
         if let Some((start, body)) = last_chunk {
             let offset = start.unwrap_or(row.size as u64);
-            if offset != row.size as u64 {
-                return Err(StorageError::OutOfOrder {
-                    offset,
-                    size: row.size as u64,
-                }
-                .into());
-            }
-            let token = self.claim(&row).await?;
-            let next = self.append_claimed(&row, &token, offset, body).await?;
+            out_of_order(offset, &row)?;
+            let next = self.append_to(&row, offset, body).await?;
             row.size = next.size as i64;
             row.progress = Some(serde_json::to_string(&next).expect("progress serializes"));
         }
-        let token = self.claim(&row).await?;
         let progress = progress_of(&row);
         // Verification and the move into place run outside the write gate, so that concurrent
         // uploads do not queue behind each other's fsync or object store round trips.
         let committed = self.store.commit(id, &progress, digest).await;
         if let Err(StorageError::Unavailable(_) | StorageError::Io(_)) = &committed {
             // The store failed, not the client: the session stays for a retry.
-            self.release(id, &token).await;
             return Err(committed.expect_err("an error").into());
         }
         let write = self.write_gate().await?;
@@ -352,6 +263,7 @@ impl Registry {
         id: &str,
     ) -> RegistryResult<()> {
         self.authorize(caller, repo, RepoAction::Push).await?;
+        let _turn = self.upload_locks.lock(id).await;
         let row = self.upload_of(repo, id).await?;
         let write = self.write_gate().await?;
         upload::Entity::delete_by_id(id.to_string())
@@ -370,11 +282,6 @@ impl Registry {
             - chrono::Duration::from_std(max_age).unwrap_or_else(|_| chrono::Duration::days(1));
         let stale = upload::Entity::find()
             .filter(upload::Column::UpdatedAt.lt(cutoff))
-            .filter(
-                Condition::any()
-                    .add(upload::Column::ClaimedUntil.is_null())
-                    .add(upload::Column::ClaimedUntil.lt(Utc::now())),
-            )
             .all(&self.db)
             .await?;
         for row in &stale {
