@@ -273,6 +273,101 @@ fn stalled_body(first: Vec<u8>) -> reqwest::Body {
     reqwest::Body::wrap_stream(stream)
 }
 
+/// Pushes an image of `layers` (and a config) to `repo:tag` at `base` with plain HTTP requests,
+/// as a registry client does: blobs first (monolithic POST+PUT), the manifest last. A manifest
+/// refused with MANIFEST_BLOB_UNKNOWN (a blob collected meanwhile) is pushed again from the
+/// blobs, as docker and podman do. Returns the manifest digest.
+async fn push_image(
+    http: &reqwest::Client,
+    base: &str,
+    repo: &str,
+    tag: &str,
+    layers: &[Vec<u8>],
+) -> String {
+    let config =
+        serde_json::to_vec(&json!({"architecture": "amd64", "os": "linux", "tag": tag})).unwrap();
+    for _attempt in 0..3 {
+        for blob in layers.iter().chain(std::iter::once(&config)) {
+            let res = http
+                .post(format!(
+                    "{base}/v2/{repo}/blobs/uploads/?digest={}",
+                    sha(blob)
+                ))
+                .basic_auth("admin", Some(PASSWORD))
+                .body(blob.clone())
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
+        }
+        let manifest = serde_json::to_vec(&json!({"schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": sha(&config), "size": config.len()},
+            "layers": layers.iter().map(|l| json!({"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": sha(l), "size": l.len()})).collect::<Vec<_>>()}))
+        .unwrap();
+        let res = http
+            .put(format!("{base}/v2/{repo}/manifests/{tag}"))
+            .basic_auth("admin", Some(PASSWORD))
+            .header("content-type", "application/vnd.oci.image.manifest.v1+json")
+            .body(manifest.clone())
+            .send()
+            .await
+            .unwrap();
+        if res.status() == 201 {
+            return sha(&manifest);
+        }
+        let body = res.text().await.unwrap();
+        assert!(
+            body.contains("MANIFEST_BLOB_UNKNOWN"),
+            "manifest refused: {body}"
+        );
+    }
+    panic!("{repo}:{tag} could not be pushed in three attempts");
+}
+
+/// Like [`pull_image`], for images in either Docker schema 2 or OCI format.
+async fn pull_image_any(http: &reqwest::Client, base: &str, repo: &str, tag: &str) {
+    pull_with(http, base, repo, tag, "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json").await
+}
+
+async fn pull_image(http: &reqwest::Client, base: &str, repo: &str, tag: &str) {
+    pull_with(
+        http,
+        base,
+        repo,
+        tag,
+        "application/vnd.oci.image.manifest.v1+json",
+    )
+    .await
+}
+
+/// Pulls `repo:tag` and every blob it names from `base`, checking each digest.
+async fn pull_with(http: &reqwest::Client, base: &str, repo: &str, tag: &str, accept: &str) {
+    let res = http
+        .get(format!("{base}/v2/{repo}/manifests/{tag}"))
+        .basic_auth("admin", Some(PASSWORD))
+        .header("accept", accept)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "{repo}:{tag} from {base}");
+    let manifest: Value = res.json().await.unwrap();
+    let mut digests = vec![manifest["config"]["digest"].as_str().unwrap().to_string()];
+    for layer in manifest["layers"].as_array().unwrap() {
+        digests.push(layer["digest"].as_str().unwrap().to_string());
+    }
+    for d in digests {
+        let res = http
+            .get(format!("{base}/v2/{repo}/blobs/{d}"))
+            .basic_auth("admin", Some(PASSWORD))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200, "{repo}:{tag} blob {d} from {base}");
+        assert_eq!(sha(&res.bytes().await.unwrap()), d);
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn three_replicas_behind_nginx_on_postgresql_and_s3() {
     let db_url = database().await;
@@ -534,6 +629,267 @@ async fn three_replicas_behind_nginx_on_postgresql_and_s3() {
     assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
     replicas[1].start();
     wait_ready(&replicas[1].base()).await;
+
+    // docker: build FROM scratch, push through the load balancer, pull it back.
+    let docker_host = need("BERTH_TEST_DOCKER_HOST");
+    let docker_config = work.path().join("docker-config");
+    std::fs::create_dir_all(&docker_config).unwrap();
+    let docker_env = vec![
+        ("DOCKER_HOST".to_string(), docker_host.clone()),
+        (
+            "DOCKER_CONFIG".to_string(),
+            docker_config.display().to_string(),
+        ),
+        ("DOCKER_BUILDKIT".to_string(), "0".to_string()),
+    ];
+    let ctx = work.path().join("ctx");
+    std::fs::create_dir_all(&ctx).unwrap();
+    std::fs::write(ctx.join("big.bin"), pattern(3 << 20, 5)).unwrap();
+    std::fs::write(ctx.join("hello.txt"), b"hello from three replicas\n").unwrap();
+    std::fs::write(
+        ctx.join("Dockerfile"),
+        "FROM scratch\nCOPY big.bin /big.bin\nCOPY hello.txt /hello.txt\nCMD [\"/true\"]\n",
+    )
+    .unwrap();
+    let image = format!("{lb}/lib/dock:v1");
+    let docker = |args: &[&str]| run_async("docker", strings(args), docker_env.clone());
+    tokio::task::spawn_blocking({
+        let env = docker_env.clone();
+        let lb = lb.clone();
+        move || {
+            let mut child = Command::new("docker")
+                .args(["login", "-u", "admin", "--password-stdin", &lb])
+                .envs(env)
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap();
+            use std::io::Write;
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(PASSWORD.as_bytes())
+                .unwrap();
+            let out = child.wait_with_output().unwrap();
+            assert!(
+                out.status.success(),
+                "docker login: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    })
+    .await
+    .unwrap();
+    docker(&["build", "-t", &image, ctx.to_str().unwrap()]).await;
+    let built = docker(&["image", "inspect", "--format", "{{.Id}}", &image]).await;
+    docker(&["push", &image]).await;
+    docker(&["rmi", &image]).await;
+    docker(&["pull", &image]).await;
+    let pulled = docker(&["image", "inspect", "--format", "{{.Id}}", &image]).await;
+    assert_eq!(
+        built.trim(),
+        pulled.trim(),
+        "docker pulled the image it pushed"
+    );
+
+    // podman: pull what docker pushed, push it under another name, pull that back.
+    let podman_root = work.path().join("podman");
+    let p = |rest: &[&str]| {
+        let mut a = strings(&[
+            "--storage-driver=vfs",
+            "--root",
+            podman_root.join("root").to_str().unwrap(),
+            "--runroot",
+            podman_root.join("run").to_str().unwrap(),
+        ]);
+        a.extend(rest.iter().map(|s| s.to_string()));
+        a
+    };
+    run_async(
+        "podman",
+        p(&["pull", "--tls-verify=false", "--creds", &creds, &image]),
+        vec![],
+    )
+    .await;
+    let pod_image = format!("{lb}/lib/pod:v1");
+    run_async("podman", p(&["tag", &image, &pod_image]), vec![]).await;
+    run_async(
+        "podman",
+        p(&["push", "--tls-verify=false", "--creds", &creds, &pod_image]),
+        vec![],
+    )
+    .await;
+    run_async("podman", p(&["rmi", &pod_image, &image]), vec![]).await;
+    run_async(
+        "podman",
+        p(&["pull", "--tls-verify=false", "--creds", &creds, &pod_image]),
+        vec![],
+    )
+    .await;
+    for r in &replicas {
+        pull_image_any(&http, &r.base(), "lib/pod", "v1").await;
+    }
+
+    // Garbage collection on one replica while pushes go on through the other two: an orphan
+    // blob goes, nothing referenced does.
+    let orphan = pattern(1 << 20, 6);
+    let res = http
+        .post(format!(
+            "{}/v2/lib/orphan/blobs/uploads/?digest={}",
+            replicas[1].base(),
+            sha(&orphan)
+        ))
+        .basic_auth(admin.0, Some(admin.1))
+        .body(orphan.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let pushers: Vec<_> = (0..6)
+        .map(|i| {
+            let http = http.clone();
+            let base = replicas[1 + i % 2].base();
+            tokio::spawn(async move {
+                let layers = vec![
+                    pattern(300_000 + i, 100 + i as u32),
+                    pattern(2_000, 200 + i as u32),
+                ];
+                let tag = format!("gc-{i}");
+                push_image(&http, &base, "lib/during-gc", &tag, &layers).await;
+                tag
+            })
+        })
+        .collect();
+    let mut collected = 0u64;
+    for _ in 0..3 {
+        let res = http
+            .post(format!("{}/api/v2.0/system/gc", replicas[0].base()))
+            .basic_auth(admin.0, Some(admin.1))
+            .json(&json!({"window_minutes": 0}))
+            .send()
+            .await
+            .unwrap();
+        if res.status() == 409 {
+            // A scheduled run holds the collector right now.
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            continue;
+        }
+        assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+        let report: Value = res.json().await.unwrap();
+        collected += report["blobs_deleted"].as_u64().unwrap_or(0);
+    }
+    let mut tags = Vec::new();
+    for pusher in pushers {
+        tags.push(pusher.await.unwrap());
+    }
+    for (i, tag) in tags.iter().enumerate() {
+        pull_image(&http, &replicas[i % 3].base(), "lib/during-gc", tag).await;
+    }
+    pull_image_any(&http, &replicas[0].base(), "lib/big", "v1").await;
+    let res = http
+        .head(format!(
+            "{}/v2/lib/orphan/blobs/{}",
+            replicas[2].base(),
+            sha(&orphan)
+        ))
+        .basic_auth(admin.0, Some(admin.1))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        res.status(),
+        404,
+        "the orphan blob was collected ({collected} blobs in all)"
+    );
+
+    // Scan on push: exactly one scan per artifact, whichever replica took the push.
+    let pg = sqlx::PgPool::connect(&db_url).await.unwrap();
+    let artifacts: i64 = sqlx::query_scalar("SELECT count(*) FROM artifacts")
+        .fetch_one(&pg)
+        .await
+        .unwrap();
+    let mut scanned = 0i64;
+    for _ in 0..120 {
+        scanned = sqlx::query_scalar("SELECT count(DISTINCT artifact_id) FROM scans")
+            .fetch_one(&pg)
+            .await
+            .unwrap();
+        if scanned == artifacts {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert_eq!(scanned, artifacts, "every artifact was scanned on push");
+    let twice: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM (SELECT artifact_id FROM scans GROUP BY artifact_id HAVING count(*) > 1) t",
+    )
+    .fetch_one(&pg)
+    .await
+    .unwrap();
+    assert_eq!(twice, 0, "no artifact was scanned twice");
+
+    // A console session from one replica is valid on the others.
+    let res = http
+        .post(format!("{}/console/fn/login", replicas[0].base()))
+        .header("origin", format!("http://{lb}"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("username=admin&password={PASSWORD}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    let cookie = res.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    for r in &replicas[1..] {
+        let res = http
+            .get(format!("{}/api/v2.0/users/current", r.base()))
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200, "the session is valid on {}", r.base());
+        assert_eq!(res.json::<Value>().await.unwrap()["username"], "admin");
+    }
+
+    // The scheduled garbage collection (every minute): each occurrence claimed by one replica,
+    // and no more scheduled runs than occurrences.
+    let mut scheduled = 0i64;
+    for _ in 0..150 {
+        scheduled =
+            sqlx::query_scalar("SELECT count(*) FROM gc_runs WHERE \"trigger\" = 'schedule'")
+                .fetch_one(&pg)
+                .await
+                .unwrap();
+        if scheduled > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    assert!(scheduled > 0, "the scheduled collection ran");
+    // Let every replica tick past the occurrence it ran.
+    tokio::time::sleep(Duration::from_secs(21)).await;
+    let occurrences: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM schedule_claims WHERE job = 'gc'")
+            .fetch_one(&pg)
+            .await
+            .unwrap();
+    let scheduled: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM gc_runs WHERE \"trigger\" = 'schedule'")
+            .fetch_one(&pg)
+            .await
+            .unwrap();
+    assert!(
+        scheduled <= occurrences,
+        "{scheduled} scheduled runs for {occurrences} occurrences: an occurrence ran twice"
+    );
+    pg.close().await;
 
     // No blob bytes on any replica's own disk.
     for r in &replicas {
