@@ -27,14 +27,16 @@ print(" ".join(str(s.getsockname()[1]) for s in socks))
 PY
 }
 
-# start_seaweedfs DIR BUCKET: starts one instance with its data in DIR; sets WEED_PID and
-# WEED_S3 (the endpoint).
+# start_seaweedfs DIR BUCKET [PORTS]: starts one instance with its data in DIR, on the 16 ports
+# PORTS names (free ones when absent, e.g. to restart an instance where it was); sets WEED_PID,
+# WEED_S3 (the endpoint) and WEED_PORTS.
 start_seaweedfs() {
   local dir=$1 bucket=$2 weed
   weed=$(weed_binary)
   mkdir -p "$dir"
-  # shellcheck disable=SC2207
-  local p=($(free_ports 16))
+  WEED_PORTS=${3:-$(free_ports 16)}
+  # shellcheck disable=SC2206
+  local p=($WEED_PORTS)
   AWS_ACCESS_KEY_ID="$BERTH_TEST_S3_ACCESS_KEY" AWS_SECRET_ACCESS_KEY="$BERTH_TEST_S3_SECRET_KEY" \
     "$weed" mini -dir="$dir" -ip=127.0.0.1 -ip.bind=127.0.0.1 -bucket="$bucket" \
     -master.telemetry=false -admin.ui=false -webdav=false \

@@ -149,6 +149,9 @@ fn single_sqlite_process(config: &Config) -> anyhow::Result<()> {
     };
     let path = path.split('?').next().unwrap_or(path);
     let lock_path = format!("{path}.lock");
+    if let Some(dir) = std::path::Path::new(&lock_path).parent() {
+        std::fs::create_dir_all(dir)?;
+    }
     let file = std::fs::OpenOptions::new()
         .create(true)
         .truncate(false)

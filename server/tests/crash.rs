@@ -1,6 +1,9 @@
 //! Crash safety: the real binary killed with SIGKILL in the middle of a large upload and in the
 //! middle of a manifest PUT. After a restart the upload resumes (or is cleanly unknown), nothing
-//! partial is readable, and everything committed before is intact.
+//! partial is readable, and everything committed before is intact. On the filesystem store, or
+//! on S3 (SeaweedFS) when the run keeps blobs there (`BERTH_TEST_BLOB_STORE=s3`).
+
+mod common;
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -23,9 +26,26 @@ fn free_port() -> u16 {
         .port()
 }
 
+/// With object storage under test, a configuration file naming the test's bucket (the same one
+/// across restarts).
+fn config_file(dir: &Path) -> Option<std::path::PathBuf> {
+    let path = dir.join("berth.yml");
+    if path.exists() {
+        return Some(path);
+    }
+    let mut s3 = serde_json::to_value(common::test_object_storage()?).unwrap();
+    s3["secretkey"] = std::env::var("BERTH_TEST_S3_SECRET_KEY").unwrap().into();
+    let yaml = serde_json::json!({"storage": {"s3": s3}});
+    std::fs::write(&path, serde_yaml::to_string(&yaml).unwrap()).unwrap();
+    Some(path)
+}
+
 fn start(data: &Path, port: u16) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_berth"))
-        .env("BERTH_DATA_DIR", data)
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_berth"));
+    if let Some(config) = config_file(data) {
+        cmd.arg("--config").arg(config);
+    }
+    cmd.env("BERTH_DATA_DIR", data)
         .env("BERTH_HTTP__PORT", port.to_string())
         .env("BERTH_HTTP__BIND", "127.0.0.1")
         .env("BERTH_ADMIN_PASSWORD", PASSWORD)
@@ -252,4 +272,10 @@ async fn sigkill_during_upload_and_manifest_put_loses_nothing_committed() {
         .unwrap();
     assert_eq!(res.bytes().await.unwrap().as_ref(), config.as_slice());
     kill(&mut server);
+    if common::object_storage_under_test() {
+        assert!(
+            !dir.path().join("blobs").exists(),
+            "with object storage nothing of a blob is on the local disk"
+        );
+    }
 }
