@@ -1,8 +1,9 @@
-//! Object storage faults against a real SeaweedFS of the test's own (started and killed here
-//! through `scripts/seaweedfs.sh`): the store going away in the middle of an upload is a 503
-//! with OCI error JSON and `Retry-After`, nothing half-written is visible, `/readyz` says so,
-//! and the upload completes once the store is back. And a Berth whose bucket is missing, whose
-//! credentials are wrong or whose endpoint is unreachable refuses to start, saying which.
+//! Object storage against real SeaweedFS: faults on an instance of the test's own (started and
+//! killed here through `scripts/seaweedfs.sh`) — the store going away in the middle of an
+//! upload is a 503 with OCI error JSON and `Retry-After`, nothing half-written is visible,
+//! `/readyz` says so, and the upload completes once the store is back; a Berth whose bucket is
+//! missing, whose credentials are wrong or whose endpoint is unreachable refuses to start,
+//! saying which — and downloads redirected to presigned URLs (`storage.s3.redirect`).
 
 mod common;
 
@@ -294,4 +295,57 @@ async fn a_missing_bucket_wrong_credentials_or_no_endpoint_stop_the_start_with_a
         text.contains("the blob store cannot be used") && text.contains(&closed.to_string()),
         "{text}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn downloads_redirect_to_a_presigned_url_after_the_same_checks() {
+    let app = TestApp::with_config(|c| {
+        let mut s3 = common::s3_storage(&format!("redirect-{}", uuid::Uuid::new_v4().simple()));
+        s3.redirect = true;
+        c.storage.s3 = Some(s3);
+    })
+    .await;
+    app.project("lib").await;
+    let blob = pattern(200_000, 9);
+    let digest = app.push_blob("lib/app", &blob).await;
+    let path = format!("/v2/lib/app/blobs/{digest}");
+
+    // Anonymous: refused before any redirect (the project is private).
+    let res = app.send_bytes(Method::GET, &path, None, vec![], &[]).await;
+    assert_eq!(res.status, StatusCode::UNAUTHORIZED);
+    assert!(!res.headers.contains_key("location"));
+    // HEAD answers itself.
+    let res = app.send_bytes(Method::HEAD, &path, ADMIN, vec![], &[]).await;
+    assert_eq!(res.status, StatusCode::OK);
+    assert_eq!(res.headers["content-length"], blob.len().to_string().as_str());
+
+    let res = app.send_bytes(Method::GET, &path, ADMIN, vec![], &[]).await;
+    assert_eq!(res.status, StatusCode::TEMPORARY_REDIRECT, "{}", res.body);
+    assert_eq!(res.headers["docker-content-digest"], digest.as_str());
+    let url = res.headers["location"].to_str().unwrap().to_string();
+    assert!(url.contains("X-Amz-Signature="), "a presigned URL: {url}");
+    // The object store serves the bytes, and ranges, with no credentials of the client's.
+    let http = reqwest::Client::new();
+    let got = http.get(&url).send().await.unwrap();
+    assert_eq!(got.status(), 200);
+    assert_eq!(sha(&got.bytes().await.unwrap()), digest);
+    let got = http
+        .get(&url)
+        .header("range", "bytes=10-19")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(got.status(), 206);
+    assert_eq!(got.bytes().await.unwrap().as_ref(), &blob[10..20]);
+    // An unknown blob is a 404 from Berth, not a redirect to nothing.
+    let res = app
+        .send_bytes(
+            Method::GET,
+            &format!("/v2/lib/app/blobs/{}", sha(b"never pushed")),
+            ADMIN,
+            vec![],
+            &[],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::NOT_FOUND);
 }

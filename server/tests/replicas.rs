@@ -902,3 +902,93 @@ async fn three_replicas_behind_nginx_on_postgresql_and_s3() {
         assert!(big.is_empty(), "replica files holding blob bytes: {big:?}");
     }
 }
+
+/// Waits for a process that should refuse to start; returns what it printed.
+fn refused(mut cmd: Command) -> String {
+    let child = cmd
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output().unwrap());
+    });
+    let out = rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("the process gave up within a minute");
+    assert!(!out.status.success(), "it started");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn berth(data: &Path, port: u16) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_berth"));
+    cmd.env("BERTH_DATA_DIR", data)
+        .env("BERTH_HTTP__PORT", port.to_string())
+        .env("BERTH_HTTP__BIND", "127.0.0.1")
+        .env("BERTH_ADMIN_PASSWORD", PASSWORD)
+        .env("BERTH_LOG__LEVEL", "warn");
+    cmd
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_process_on_one_sqlite_database_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let mut first = berth(dir.path(), port)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_ready(&format!("http://127.0.0.1:{port}")).await;
+    let text = refused(berth(dir.path(), free_port()));
+    assert!(
+        text.contains("another Berth process is using the SQLite database")
+            && text.contains("PostgreSQL"),
+        "{text}"
+    );
+    first.kill().unwrap();
+    first.wait().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replica_with_other_keys_refuses_to_start() {
+    let db_url = database().await;
+    let work = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let shared = work.path().join("keys");
+    let mut first = berth(&work.path().join("a"), port);
+    first
+        .env("BERTH_DATABASE__URL", &db_url)
+        .env("BERTH_KEYS_DIR", &shared);
+    let mut first = first
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_ready(&format!("http://127.0.0.1:{port}")).await;
+    // A second replica that was not given the shared keys directory makes keys of its own.
+    let mut other = berth(&work.path().join("b"), free_port());
+    other.env("BERTH_DATABASE__URL", &db_url);
+    let text = refused(other);
+    assert!(
+        text.contains("token-signing key") && text.contains("keys_dir"),
+        "{text}"
+    );
+    // With the shared directory it starts.
+    let port_c = free_port();
+    let mut third = berth(&work.path().join("c"), port_c);
+    third
+        .env("BERTH_DATABASE__URL", &db_url)
+        .env("BERTH_KEYS_DIR", &shared);
+    let mut third = third
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_ready(&format!("http://127.0.0.1:{port_c}")).await;
+    for child in [&mut first, &mut third] {
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+}

@@ -20,6 +20,7 @@ const SECTIONS: &[&str] = &[
     "http",
     "https",
     "data_dir",
+    "keys_dir",
     "database",
     "storage",
     "auth_mode",
