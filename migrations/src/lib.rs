@@ -15,6 +15,7 @@ mod m20261201_000010_labels;
 mod m20261201_000011_events;
 mod m20261201_000012_upload_progress;
 mod m20261201_000013_key_fingerprints;
+mod m20261201_000014_login_failures;
 
 pub struct Migrator;
 
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000011_events::Migration),
             Box::new(m20261201_000012_upload_progress::Migration),
             Box::new(m20261201_000013_key_fingerprints::Migration),
+            Box::new(m20261201_000014_login_failures::Migration),
         ]
     }
 }

@@ -315,9 +315,14 @@ async fn downloads_redirect_to_a_presigned_url_after_the_same_checks() {
     assert_eq!(res.status, StatusCode::UNAUTHORIZED);
     assert!(!res.headers.contains_key("location"));
     // HEAD answers itself.
-    let res = app.send_bytes(Method::HEAD, &path, ADMIN, vec![], &[]).await;
+    let res = app
+        .send_bytes(Method::HEAD, &path, ADMIN, vec![], &[])
+        .await;
     assert_eq!(res.status, StatusCode::OK);
-    assert_eq!(res.headers["content-length"], blob.len().to_string().as_str());
+    assert_eq!(
+        res.headers["content-length"],
+        blob.len().to_string().as_str()
+    );
 
     let res = app.send_bytes(Method::GET, &path, ADMIN, vec![], &[]).await;
     assert_eq!(res.status, StatusCode::TEMPORARY_REDIRECT, "{}", res.body);

@@ -13,6 +13,7 @@ pub mod event_counter;
 pub mod immutable_rule;
 pub mod key_fingerprint;
 pub mod label;
+pub mod login_failure;
 pub mod project;
 pub mod project_member;
 pub mod project_scanner;

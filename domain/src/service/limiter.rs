@@ -1,16 +1,20 @@
-//! Sign-in throttling: failed attempts per account and per source address in a sliding window.
-//! In-process; with several replicas each enforces its own window.
+//! Sign-in throttling: failed attempts per account and per source address in a sliding window,
+//! kept in the database (`login_failures`) so that every replica enforces the same window.
 
-use std::collections::{HashMap, VecDeque};
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use chrono::Utc;
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, Set,
+};
+
+use crate::entities::login_failure;
 
 #[derive(Debug)]
 pub struct LoginLimiter {
     window: Duration,
     per_account: usize,
     per_address: usize,
-    failures: Mutex<HashMap<String, VecDeque<Instant>>>,
 }
 
 impl Default for LoginLimiter {
@@ -19,94 +23,107 @@ impl Default for LoginLimiter {
     }
 }
 
+/// Where an account and an address stand.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Standing {
+    /// Seconds to wait, while either has too many recent failures.
+    pub wait: Option<u64>,
+    /// Recent failures of the account (a success clears them).
+    pub account_failures: usize,
+}
+
+fn account_key(account: &str) -> String {
+    format!("account:{account}")
+}
+
+fn address_key(address: &str) -> String {
+    format!("address:{address}")
+}
+
 impl LoginLimiter {
     pub fn new(window: Duration, per_account: usize, per_address: usize) -> Self {
         Self {
             window,
             per_account,
             per_address,
-            failures: Mutex::new(HashMap::new()),
         }
     }
 
-    /// `Err(seconds to wait)` while the account or the address has too many recent failures.
-    pub fn check(&self, account: &str, address: &str) -> Result<(), u64> {
-        let now = Instant::now();
-        let mut failures = self.failures.lock().expect("limiter lock");
-        let mut wait = 0;
-        for (key, limit) in [
-            (format!("account:{account}"), self.per_account),
-            (format!("address:{address}"), self.per_address),
-        ] {
-            if let Some(times) = failures.get_mut(&key) {
-                while times
-                    .front()
-                    .is_some_and(|t| now.duration_since(*t) >= self.window)
-                {
-                    times.pop_front();
-                }
-                if times.len() >= limit {
-                    let oldest = *times.front().expect("non-empty");
-                    wait = wait.max((self.window - now.duration_since(oldest)).as_secs() + 1);
-                }
+    fn since(&self) -> chrono::DateTime<Utc> {
+        Utc::now() - chrono::Duration::from_std(self.window).unwrap_or(chrono::Duration::hours(1))
+    }
+
+    pub async fn standing(
+        &self,
+        db: &impl ConnectionTrait,
+        account: &str,
+        address: &str,
+    ) -> Result<Standing, DbErr> {
+        let keys = [account_key(account), address_key(address)];
+        let recent = login_failure::Entity::find()
+            .filter(login_failure::Column::Key.is_in(keys.clone()))
+            .filter(login_failure::Column::At.gt(self.since()))
+            .all(db)
+            .await?;
+        let now = Utc::now();
+        let mut wait = 0u64;
+        let mut account_failures = 0;
+        for (key, limit) in [(&keys[0], self.per_account), (&keys[1], self.per_address)] {
+            let times: Vec<_> = recent
+                .iter()
+                .filter(|f| &f.key == key)
+                .map(|f| f.at)
+                .collect();
+            if key == &keys[0] {
+                account_failures = times.len();
+            }
+            if times.len() >= limit {
+                let oldest = times.iter().min().copied().unwrap_or(now);
+                let elapsed = (now - oldest).to_std().unwrap_or_default();
+                wait = wait.max(self.window.saturating_sub(elapsed).as_secs() + 1);
             }
         }
-        if wait > 0 {
-            Err(wait)
-        } else {
-            Ok(())
+        Ok(Standing {
+            wait: (wait > 0).then_some(wait),
+            account_failures,
+        })
+    }
+
+    pub async fn record_failure(
+        &self,
+        db: &DatabaseConnection,
+        account: &str,
+        address: &str,
+    ) -> Result<(), DbErr> {
+        let txn = crate::db::begin_write(db).await?;
+        let now = Utc::now();
+        for key in [account_key(account), address_key(address)] {
+            login_failure::Entity::insert(login_failure::ActiveModel {
+                key: Set(key),
+                at: Set(now),
+                ..Default::default()
+            })
+            .exec_without_returning(&*txn)
+            .await?;
         }
+        // Failures that left the window are of no further use.
+        login_failure::Entity::delete_many()
+            .filter(login_failure::Column::At.lt(self.since()))
+            .exec(&*txn)
+            .await?;
+        txn.commit().await
     }
 
-    pub fn record_failure(&self, account: &str, address: &str) {
-        let now = Instant::now();
-        let mut failures = self.failures.lock().expect("limiter lock");
-        for key in [format!("account:{account}"), format!("address:{address}")] {
-            failures.entry(key).or_default().push_back(now);
-        }
-    }
-
-    pub fn record_success(&self, account: &str) {
-        self.failures
-            .lock()
-            .expect("limiter lock")
-            .remove(&format!("account:{account}"));
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn blocks_an_account_after_its_limit_and_an_address_after_its_own() {
-        let l = LoginLimiter::new(Duration::from_secs(60), 3, 5);
-        for _ in 0..3 {
-            assert!(l.check("alice", "10.0.0.1").is_ok());
-            l.record_failure("alice", "10.0.0.1");
-        }
-        let wait = l.check("alice", "10.0.0.2").unwrap_err();
-        assert!(wait > 0 && wait <= 61);
-        assert!(
-            l.check("bob", "10.0.0.2").is_ok(),
-            "other accounts from other addresses are fine"
-        );
-        l.record_failure("bob", "10.0.0.1");
-        l.record_failure("carol", "10.0.0.1");
-        assert!(
-            l.check("dave", "10.0.0.1").is_err(),
-            "the address is blocked after 5 failures"
-        );
-        l.record_success("alice");
-        assert!(l.check("alice", "10.0.0.3").is_ok());
-    }
-
-    #[test]
-    fn failures_expire_after_the_window() {
-        let l = LoginLimiter::new(Duration::from_millis(50), 1, 10);
-        l.record_failure("a", "ip");
-        assert!(l.check("a", "ip").is_err());
-        std::thread::sleep(Duration::from_millis(60));
-        assert!(l.check("a", "ip").is_ok());
+    pub async fn record_success(
+        &self,
+        db: &DatabaseConnection,
+        account: &str,
+    ) -> Result<(), DbErr> {
+        let txn = crate::db::begin_write(db).await?;
+        login_failure::Entity::delete_many()
+            .filter(login_failure::Column::Key.eq(account_key(account)))
+            .exec(&*txn)
+            .await?;
+        txn.commit().await
     }
 }

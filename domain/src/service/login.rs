@@ -40,9 +40,16 @@ impl Services {
         audit_success: bool,
     ) -> Result<Principal, LoginError> {
         let limiter = &self.login_limiter;
-        limiter
-            .check(username, source_ip)
-            .map_err(LoginError::Throttled)?;
+        let standing = match limiter.standing(&self.db, username, source_ip).await {
+            Ok(standing) => standing,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot read the sign-in throttle");
+                return Err(LoginError::Invalid("authentication is unavailable".into()));
+            }
+        };
+        if let Some(wait) = standing.wait {
+            return Err(LoginError::Throttled(wait));
+        }
         let result = if username.starts_with(ROBOT_PREFIX) {
             self.authenticate_robot(username, password, source_ip)
                 .await
@@ -54,11 +61,17 @@ impl Services {
         };
         match result {
             Ok(principal) => {
-                limiter.record_success(username);
+                if standing.account_failures > 0 {
+                    if let Err(e) = limiter.record_success(&self.db, username).await {
+                        tracing::warn!(error = %e, "cannot clear an account's failed sign-ins");
+                    }
+                }
                 Ok(principal)
             }
             Err(DomainError::Unauthorized(message)) => {
-                limiter.record_failure(username, source_ip);
+                if let Err(e) = limiter.record_failure(&self.db, username, source_ip).await {
+                    tracing::warn!(error = %e, "cannot record a failed sign-in");
+                }
                 Err(LoginError::Invalid(message))
             }
             Err(e) => {

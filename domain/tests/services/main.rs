@@ -6,6 +6,7 @@ mod authz;
 mod consumers;
 mod emission;
 mod registry;
+mod throttle;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 

@@ -139,9 +139,26 @@ impl Scans {
         job: &scan::Model,
         outcome: Result<Report, String>,
     ) -> DomainResult<()> {
-        let Some(current) = scan::Entity::find_by_id(job.id).one(&self.db).await? else {
+        // The row as it is now, locked until this transaction ends (PostgreSQL; SQLite has one
+        // writer at a time): a completion is accepted only from the claim that is current.
+        let txn = self.write_gate().await?.begin(&self.db).await?;
+        let mut find = scan::Entity::find_by_id(job.id);
+        if self.db.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+            find = find.lock_exclusive();
+        }
+        let Some(current) = find.one(&*txn).await? else {
             return Ok(()); // the artifact was deleted meanwhile
         };
+        if current.status != "running" || current.attempts != job.attempts {
+            // This worker's claim went stale (the job was requeued and claimed again, or
+            // finished by the other claim): its result is not the current one.
+            tracing::warn!(
+                job = job.id,
+                attempt = job.attempts,
+                "a stale scan completion was refused"
+            );
+            return Ok(());
+        }
         let now = Utc::now();
         let mut active = current.clone().into_active_model();
         let mut told = None;
@@ -175,7 +192,6 @@ impl Scans {
                 active.finished_at = Set(Some(now));
             }
         }
-        let txn = self.write_gate().await?.begin(&self.db).await?;
         active.update(&*txn).await?;
         if let Some((operation, mut payload)) = told {
             let a = artifact::Entity::find_by_id(current.artifact_id)
