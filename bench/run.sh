@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
 # Benchmarks Berth against CNCF distribution (Debian's docker-registry) and nginx on loopback.
 # Usage: bench/run.sh [blob size in MiB, default 1024] [rounds, default 3]
+#   BENCH_STORE=s3      both registries keep blobs in one SeaweedFS (Berth's S3 store against
+#                       distribution's S3 driver);
+#   BENCH_REPLICAS=3    (with BENCH_STORE=s3) Berth as three replicas on PostgreSQL behind nginx.
 # Prints the table that goes into docs/performance.md; raw numbers land in bench/results.json.
 source "$(dirname "$0")/../scripts/lib.sh"
+source "$(dirname "$0")/../scripts/seaweedfs.sh"
+source "$(dirname "$0")/../scripts/postgres.sh"
 cd "$BERTH_ROOT"
 SIZE_MIB=${1:-1024}
 ROUNDS=${2:-3}
@@ -18,7 +23,9 @@ fi
 work=$(mktemp -d /tmp/berth-bench.XXXXXX)
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
-trap cleanup EXIT
+on_exit cleanup
+STORE=${BENCH_STORE:-filesystem}
+REPLICAS=${BENCH_REPLICAS:-1}
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 log "writing a ${SIZE_MIB} MiB test blob"
@@ -26,14 +33,68 @@ head -c "$((SIZE_MIB << 20))" /dev/urandom > "$work/blob.bin"
 
 bport=$(free_port); dport=$(free_port); nport=$(free_port)
 password="Bench-Admin-$(date +%s)"
-BERTH_DATA_DIR="$work/berth" BERTH_HTTP__PORT=$bport BERTH_HTTP__BIND=127.0.0.1 BERTH_ADMIN_PASSWORD=$password \
-  BERTH_LOG__LEVEL=warn "$BERTH_BIN" 2>"$work/berth.log" &
-pids+=($!); berth_pid=$!
+berth_config="$work/berth.yml"
+dist_storage="{filesystem: {rootdirectory: $work/distribution}, delete: {enabled: true}}"
+: > "$berth_config"
+if [ "$STORE" = s3 ]; then
+  export BERTH_TEST_S3_ACCESS_KEY=bench-key BERTH_TEST_S3_SECRET_KEY="bench-secret-$(date +%s)"
+  start_seaweedfs "$work/weed" bench
+  pids+=("$WEED_PID")
+  log "SeaweedFS on $WEED_S3"
+  cat > "$berth_config" <<YML
+storage:
+  s3: {bucket: bench, regionendpoint: "$WEED_S3", accesskey: $BERTH_TEST_S3_ACCESS_KEY,
+       secretkey: $BERTH_TEST_S3_SECRET_KEY, rootdirectory: berth}
+YML
+  dist_storage="{s3: {bucket: bench, region: us-east-1, regionendpoint: \"$WEED_S3\", accesskey: $BERTH_TEST_S3_ACCESS_KEY, secretkey: $BERTH_TEST_S3_SECRET_KEY, rootdirectory: /distribution, secure: false, v4auth: true, chunksize: 8388608}, delete: {enabled: true}, redirect: {disable: true}}"
+fi
+if [ "$REPLICAS" -gt 1 ]; then
+  [ "$STORE" = s3 ] || { echo "BENCH_REPLICAS needs BENCH_STORE=s3" >&2; exit 1; }
+  start_test_postgres
+  echo "database: {url: \"$BERTH_TEST_POSTGRES_URL\", max_connections: 16}" >> "$berth_config"
+  echo "keys_dir: $work/keys" >> "$berth_config"
+  echo "external_url: http://127.0.0.1:$bport" >> "$berth_config"
+  upstreams=""
+  for i in $(seq 1 "$REPLICAS"); do
+    rport=$(free_port)
+    BERTH_DATA_DIR="$work/berth-$i" BERTH_HTTP__PORT=$rport BERTH_HTTP__BIND=127.0.0.1 BERTH_ADMIN_PASSWORD=$password \
+      BERTH_LOG__LEVEL=warn "$BERTH_BIN" --config "$berth_config" 2>"$work/berth-$i.log" &
+    pids+=($!)
+    [ "$i" = 1 ] && berth_pid=$!
+    upstreams+="server 127.0.0.1:$rport; "
+    for _ in $(seq 200); do curl -sf "http://127.0.0.1:$rport/readyz" >/dev/null && break; sleep 0.1; done
+  done
+  cat > "$work/lb.conf" <<NGX
+worker_processes 2;
+pid $work/lb.pid;
+error_log $work/lb-error.log;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path $work/lb-body; proxy_temp_path $work/lb-proxy; fastcgi_temp_path $work/lb-fcgi;
+  uwsgi_temp_path $work/lb-uwsgi; scgi_temp_path $work/lb-scgi;
+  upstream berth { $upstreams keepalive 64; }
+  server {
+    listen 127.0.0.1:$bport;
+    client_max_body_size 0; proxy_request_buffering off; proxy_buffering off;
+    proxy_http_version 1.1; proxy_read_timeout 900s; proxy_send_timeout 900s;
+    location / { proxy_pass http://berth; proxy_set_header Host \$http_host; proxy_set_header Connection ""; }
+  }
+}
+NGX
+  nginx -c "$work/lb.conf" -g 'daemon off;' &
+  pids+=($!)
+  log "Berth: $REPLICAS replicas on PostgreSQL and S3 behind nginx on 127.0.0.1:$bport"
+else
+  BERTH_DATA_DIR="$work/berth" BERTH_HTTP__PORT=$bport BERTH_HTTP__BIND=127.0.0.1 BERTH_ADMIN_PASSWORD=$password \
+    BERTH_LOG__LEVEL=warn "$BERTH_BIN" --config "$berth_config" 2>"$work/berth.log" &
+  pids+=($!); berth_pid=$!
+fi
 
 cat > "$work/distribution.yml" <<YML
 version: 0.1
 log: {level: error, accesslog: {disabled: true}}
-storage: {filesystem: {rootdirectory: $work/distribution}, delete: {enabled: true}}
+storage: $dist_storage
 http: {addr: 127.0.0.1:$dport}
 YML
 /usr/bin/docker-registry serve "$work/distribution.yml" 2>"$work/distribution.log" &

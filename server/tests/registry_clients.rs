@@ -612,11 +612,16 @@ async fn blob_downloads_take_the_zero_copy_path_byte_exact_on_one_connection() {
 
     let blob_bytes = (2 * big.len() + mid.clone().count() + small.len() + 10) as u64;
     let after = zero_copy_bytes_sent(&app.get("/metrics").await.body);
-    assert!(
-        after - before >= blob_bytes,
-        "the blob bodies went through sendfile: {} of {blob_bytes} bytes",
-        after - before
-    );
+    if common::object_storage_under_test() {
+        // Object storage has no file to hand to the kernel: the same bytes, streamed.
+        assert_eq!(after - before, 0, "nothing claims to come from a local file");
+    } else {
+        assert!(
+            after - before >= blob_bytes,
+            "the blob bodies went through sendfile: {} of {blob_bytes} bytes",
+            after - before
+        );
+    }
 
     // A client that hangs up after the first bytes of a download...
     let hang_up = request("GET", blob(&big_d), None);

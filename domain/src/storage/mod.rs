@@ -123,7 +123,8 @@ pub trait BlobStore: Send + Sync + 'static {
         Ok(None)
     }
 
-    /// The size of a stored blob.
+    /// The size of a stored blob, as the store has it now (not from a cache: the registry
+    /// decides with it whether content is still there after a garbage collection elsewhere).
     async fn stat(&self, digest: &Digest) -> StorageResult<Option<u64>>;
     /// Streams a blob, or the inclusive byte range `(first, last)` of it.
     async fn read(&self, digest: &Digest, range: Option<(u64, u64)>) -> StorageResult<ByteStream>;

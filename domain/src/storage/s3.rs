@@ -209,15 +209,31 @@ impl S3BlobStore {
         })
     }
 
-    /// The link of a stored blob: its data key and size.
+    /// The link of a stored blob (its data key and size), from the cache when possible: for
+    /// reads, which find out when the data is gone.
     async fn link(&self, digest: &Digest) -> StorageResult<Option<(String, u64)>> {
-        let name = digest.to_string();
-        if let Some(hit) = self.links.lock().expect("link cache").get(&name) {
+        if let Some(hit) = self
+            .links
+            .lock()
+            .expect("link cache")
+            .get(&digest.to_string())
+        {
             return Ok(Some(hit.clone()));
         }
+        self.fresh_link(digest).await
+    }
+
+    /// The link as the bucket has it now: for the checks that decide whether content must be
+    /// written or is still there (another replica's garbage collection may have removed it
+    /// since this one cached it).
+    async fn fresh_link(&self, digest: &Digest) -> StorageResult<Option<(String, u64)>> {
+        let name = digest.to_string();
         let bytes = match self.s3.get(&self.link_key(digest)).await {
             Ok(got) => got.bytes().await.map_err(unavailable)?,
-            Err(e) if is_not_found(&e) => return Ok(None),
+            Err(e) if is_not_found(&e) => {
+                self.forget(digest);
+                return Ok(None);
+            }
             Err(e) => return Err(unavailable(e)),
         };
         let link: Link = serde_json::from_slice(&bytes).map_err(|e| {
@@ -618,7 +634,7 @@ impl BlobStore for S3BlobStore {
     }
 
     async fn stat(&self, digest: &Digest) -> StorageResult<Option<u64>> {
-        Ok(self.link(digest).await?.map(|(_, size)| size))
+        Ok(self.fresh_link(digest).await?.map(|(_, size)| size))
     }
 
     async fn read(&self, digest: &Digest, range: Option<(u64, u64)>) -> StorageResult<ByteStream> {
@@ -656,7 +672,7 @@ impl BlobStore for S3BlobStore {
                 actual: actual.to_string(),
             });
         }
-        if self.link(digest).await?.is_some() {
+        if self.fresh_link(digest).await?.is_some() {
             return Ok(());
         }
         let data = format!("data/put-{}", uuid::Uuid::new_v4());
