@@ -614,7 +614,11 @@ async fn blob_downloads_take_the_zero_copy_path_byte_exact_on_one_connection() {
     let after = zero_copy_bytes_sent(&app.get("/metrics").await.body);
     if common::object_storage_under_test() {
         // Object storage has no file to hand to the kernel: the same bytes, streamed.
-        assert_eq!(after - before, 0, "nothing claims to come from a local file");
+        assert_eq!(
+            after - before,
+            0,
+            "nothing claims to come from a local file"
+        );
     } else {
         assert!(
             after - before >= blob_bytes,
