@@ -1,7 +1,7 @@
 //! The outbox across processes: the real binary killed with SIGKILL right after a push still
 //! scans that push after a restart, and two processes on one database share the scan-on-push
-//! consumer so that every push is scanned exactly once. SQLite (one data directory shared by
-//! both processes) and, with `BERTH_TEST_POSTGRES_URL`, PostgreSQL.
+//! consumer so that every push is scanned exactly once (on PostgreSQL: a second process on one
+//! SQLite file is refused at start). The restart test runs on the pass's backend.
 
 mod common;
 
@@ -226,7 +226,8 @@ async fn a_push_acknowledged_just_before_sigkill_is_scanned_after_restart() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_processes_on_one_database_scan_every_push_exactly_once() {
     let dir = tempfile::tempdir().unwrap();
-    let url = database_for(dir.path()).await;
+    // Several processes on one database need PostgreSQL, whatever this run's backend.
+    let url = common::postgres_database().await;
     let ports = [free_port(), free_port()];
     let bases: Vec<String> = ports
         .iter()

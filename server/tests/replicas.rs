@@ -42,17 +42,7 @@ fn need(var: &str) -> String {
 
 /// A fresh PostgreSQL database on the test server.
 async fn database() -> String {
-    use sqlx::Executor;
-    let admin_url = need("BERTH_TEST_POSTGRES_SERVER");
-    let name = format!("berth_replicas_{}", uuid::Uuid::new_v4().simple());
-    let admin = sqlx::PgPool::connect(&admin_url).await.unwrap();
-    admin
-        .execute(format!("CREATE DATABASE {name}").as_str())
-        .await
-        .unwrap();
-    admin.close().await;
-    let (base, _) = admin_url.rsplit_once('/').unwrap();
-    format!("{base}/{name}")
+    common::postgres_database().await
 }
 
 struct Replica {

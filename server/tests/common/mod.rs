@@ -490,11 +490,28 @@ pub async fn test_database_url(config: &Config) -> String {
     let Some(admin_url) = postgres_admin_url() else {
         return config.database_url();
     };
+    create_postgres_database(&admin_url).await
+}
+
+/// A fresh PostgreSQL database whatever the run's backend, for tests of several processes on
+/// one database (a second process on one SQLite file is refused at start): on the server of
+/// `BERTH_TEST_POSTGRES_URL`, or of `BERTH_TEST_POSTGRES_SERVER` in the SQLite pass.
+pub async fn postgres_database() -> String {
+    let admin_url = postgres_admin_url()
+        .or_else(|| std::env::var("BERTH_TEST_POSTGRES_SERVER").ok())
+        .expect(
+            "BERTH_TEST_POSTGRES_SERVER names a PostgreSQL server: ./scripts/test.sh starts one \
+             and sets it",
+        );
+    create_postgres_database(&admin_url).await
+}
+
+async fn create_postgres_database(admin_url: &str) -> String {
     use sqlx::Executor;
     let name = format!("berth_test_{}", uuid::Uuid::new_v4().simple());
-    let admin = sqlx::PgPool::connect(&admin_url)
+    let admin = sqlx::PgPool::connect(admin_url)
         .await
-        .expect("BERTH_TEST_POSTGRES_URL reachable");
+        .expect("the test PostgreSQL server is reachable");
     admin
         .execute(format!("CREATE DATABASE {name}").as_str())
         .await
