@@ -46,7 +46,7 @@ storage:
   s3: {bucket: bench, regionendpoint: "$WEED_S3", accesskey: $BERTH_TEST_S3_ACCESS_KEY,
        secretkey: $BERTH_TEST_S3_SECRET_KEY, rootdirectory: berth}
 YML
-  dist_storage="{s3: {bucket: bench, region: us-east-1, regionendpoint: \"$WEED_S3\", accesskey: $BERTH_TEST_S3_ACCESS_KEY, secretkey: $BERTH_TEST_S3_SECRET_KEY, rootdirectory: /distribution, secure: false, v4auth: true, chunksize: 8388608}, delete: {enabled: true}, redirect: {disable: true}}"
+  dist_storage="{s3: {bucket: bench, region: us-east-1, regionendpoint: \"$WEED_S3\", accesskey: $BERTH_TEST_S3_ACCESS_KEY, secretkey: $BERTH_TEST_S3_SECRET_KEY, rootdirectory: /distribution, secure: false, v4auth: true, chunksize: 8388608, multipartcopythresholdsize: 5368709120}, delete: {enabled: true}, redirect: {disable: true}}"
 fi
 if [ "$REPLICAS" -gt 1 ]; then
   [ "$STORE" = s3 ] || { echo "BENCH_REPLICAS needs BENCH_STORE=s3" >&2; exit 1; }
@@ -97,7 +97,8 @@ log: {level: error, accesslog: {disabled: true}}
 storage: $dist_storage
 http: {addr: 127.0.0.1:$dport}
 YML
-/usr/bin/docker-registry serve "$work/distribution.yml" 2>"$work/distribution.log" &
+# The AWS SDK in distribution refuses a custom CA bundle from the environment with its own transport.
+env -u AWS_CA_BUNDLE /usr/bin/docker-registry serve "$work/distribution.yml" 2>"$work/distribution.log" &
 pids+=($!); dist_pid=$!
 
 mkdir -p "$work/www"; ln "$work/blob.bin" "$work/www/blob.bin"

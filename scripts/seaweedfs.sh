@@ -51,8 +51,10 @@ start_seaweedfs() {
   WEED_S3="http://127.0.0.1:${p[6]}"
   local i
   for i in $(seq 1 120); do
-    # Anonymous requests are refused (403) once the gateway is up and checking signatures.
-    if [ "$(curl -s -o /dev/null -w '%{http_code}' "$WEED_S3/$bucket" || true)" = "403" ]; then
+    # Ready when the gateway checks signatures (an anonymous request is refused with 403) and
+    # the filer holds the bucket (created a moment after the gateway starts).
+    if [ "$(curl -s -o /dev/null -w '%{http_code}' "$WEED_S3/$bucket" || true)" = "403" ] &&
+       [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:${p[4]}/buckets/$bucket/" || true)" = "200" ]; then
       return 0
     fi
     if ! kill -0 "$WEED_PID" 2>/dev/null; then
