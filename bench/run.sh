@@ -3,7 +3,9 @@
 # Usage: bench/run.sh [blob size in MiB, default 1024] [rounds, default 3]
 #   BENCH_STORE=s3      both registries keep blobs in one SeaweedFS (Berth's S3 store against
 #                       distribution's S3 driver);
-#   BENCH_REPLICAS=3    (with BENCH_STORE=s3) Berth as three replicas on PostgreSQL behind nginx.
+#   BENCH_REPLICAS=3    (with BENCH_STORE=s3) Berth as three replicas on PostgreSQL behind nginx;
+#   BENCH_LB=1          (with BENCH_STORE=s3) the same topology with BENCH_REPLICAS replicas, also
+#                       one: the baseline the three replicas are compared with.
 # Prints the table that goes into docs/performance.md; raw numbers land in bench/results.json.
 source "$(dirname "$0")/../scripts/lib.sh"
 source "$(dirname "$0")/../scripts/seaweedfs.sh"
@@ -48,8 +50,8 @@ storage:
 YML
   dist_storage="{s3: {bucket: bench, region: us-east-1, regionendpoint: \"$WEED_S3\", accesskey: $BERTH_TEST_S3_ACCESS_KEY, secretkey: $BERTH_TEST_S3_SECRET_KEY, rootdirectory: /distribution, secure: false, v4auth: true, chunksize: 8388608, multipartcopythresholdsize: 5368709120}, delete: {enabled: true}, redirect: {disable: true}}"
 fi
-if [ "$REPLICAS" -gt 1 ]; then
-  [ "$STORE" = s3 ] || { echo "BENCH_REPLICAS needs BENCH_STORE=s3" >&2; exit 1; }
+if [ "$REPLICAS" -gt 1 ] || [ -n "${BENCH_LB:-}" ]; then
+  [ "$STORE" = s3 ] || { echo "BENCH_REPLICAS and BENCH_LB need BENCH_STORE=s3" >&2; exit 1; }
   start_test_postgres
   echo "database: {url: \"$BERTH_TEST_POSTGRES_URL\", max_connections: 16}" >> "$berth_config"
   echo "keys_dir: $work/keys" >> "$berth_config"
@@ -77,6 +79,7 @@ http {
   server {
     listen 127.0.0.1:$bport;
     client_max_body_size 0; proxy_request_buffering off; proxy_buffering off;
+    proxy_buffer_size 256k; proxy_buffers 4 256k; proxy_busy_buffers_size 512k;
     proxy_http_version 1.1; proxy_read_timeout 900s; proxy_send_timeout 900s;
     location / { proxy_pass http://berth; proxy_set_header Host \$http_host; proxy_set_header Connection ""; }
   }

@@ -9,22 +9,10 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use bytes::Bytes;
-use sha2::{Digest as _, Sha256};
+use common::process::{free_port, kill, stalled_body, wait_ready};
+use common::sha;
 
 const PASSWORD: &str = "Crash-Test-Admin-1";
-
-fn sha(bytes: &[u8]) -> String {
-    format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// With object storage under test, a configuration file naming the test's bucket (the same one
 /// across restarts).
@@ -54,38 +42,6 @@ fn start(data: &Path, port: u16) -> Child {
         .stderr(Stdio::null())
         .spawn()
         .unwrap()
-}
-
-async fn wait_ready(base: &str) {
-    for _ in 0..200 {
-        if let Ok(res) = reqwest::get(format!("{base}/readyz")).await {
-            if res.status() == 200 {
-                return;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("berth did not become ready");
-}
-
-fn kill(child: &mut Child) {
-    // SIGKILL: no chance to clean up.
-    child.kill().unwrap();
-    child.wait().unwrap();
-}
-
-/// A request body that sends `first`, then waits forever (until the server dies).
-fn stalled_body(first: Vec<u8>) -> reqwest::Body {
-    let stream = futures::stream::unfold(Some(first), |state| async move {
-        match state {
-            Some(chunk) => Some((Ok::<Bytes, std::io::Error>(Bytes::from(chunk)), None)),
-            None => {
-                tokio::time::sleep(Duration::from_secs(3600)).await;
-                None
-            }
-        }
-    });
-    reqwest::Body::wrap_stream(stream)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -12,6 +12,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use axum::http::{Method, StatusCode};
+use common::process::pattern;
 use common::{sha, TestApp, ADMIN_PASSWORD};
 
 const ADMIN: Option<(&str, &str)> = Some(("admin", ADMIN_PASSWORD));
@@ -69,18 +70,6 @@ impl Drop for Weed {
     fn drop(&mut self) {
         self.kill();
     }
-}
-
-fn pattern(len: usize, seed: u32) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(2_654_435_761).max(1);
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            (x >> 24) as u8
-        })
-        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

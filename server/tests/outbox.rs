@@ -10,6 +10,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use berth_server::config::Config;
+use common::process::{free_port, kill, wait_ready};
 use common::sha;
 use domain::entities::{event, event_consumer, scan};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
@@ -17,14 +18,6 @@ use serde_json::json;
 
 const PASSWORD: &str = "Outbox-Test-Admin-1";
 const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 fn start(data: &Path, database: &str, port: u16) -> Child {
     Command::new(env!("CARGO_BIN_EXE_berth"))
@@ -38,23 +31,6 @@ fn start(data: &Path, database: &str, port: u16) -> Child {
         .stderr(Stdio::null())
         .spawn()
         .unwrap()
-}
-
-async fn wait_ready(base: &str) {
-    for _ in 0..400 {
-        if let Ok(res) = reqwest::get(format!("{base}/readyz")).await {
-            if res.status() == 200 {
-                return;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("berth did not become ready");
-}
-
-fn kill(child: &mut Child) {
-    child.kill().unwrap();
-    child.wait().unwrap();
 }
 
 /// A database for this test: a new PostgreSQL database, or SQLite in `data`.

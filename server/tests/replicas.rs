@@ -16,23 +16,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use bytes::Bytes;
+use common::process::{free_port, pattern, stalled_body, wait_ready};
+use common::sha;
 use serde_json::{json, Value};
-use sha2::{Digest as _, Sha256};
 
 const PASSWORD: &str = "Replica-Test-Admin-1";
-
-fn sha(bytes: &[u8]) -> String {
-    format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 fn need(var: &str) -> String {
     std::env::var(var).unwrap_or_else(|_| {
@@ -132,18 +120,6 @@ fn start_nginx(port: u16, upstreams: &[u16]) -> Nginx {
     Nginx { child, _dir: dir }
 }
 
-async fn wait_ready(base: &str) {
-    for _ in 0..400 {
-        if let Ok(res) = reqwest::get(format!("{base}/readyz")).await {
-            if res.status() == 200 {
-                return;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("{base} did not become ready");
-}
-
 fn run(program: &str, args: &[&str], envs: &[(&str, &str)]) -> String {
     let out = Command::new(program)
         .args(args)
@@ -179,19 +155,6 @@ async fn run_async(
 
 fn strings(args: &[&str]) -> Vec<String> {
     args.iter().map(|s| s.to_string()).collect()
-}
-
-/// Deterministic bytes that do not compress or repeat.
-fn pattern(len: usize, seed: u32) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(2_654_435_761).max(1);
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            (x >> 24) as u8
-        })
-        .collect()
 }
 
 /// An OCI layout with one image of three layers, the first of 50 MiB; returns its manifest
@@ -247,20 +210,6 @@ fn files(dir: &Path, out: &mut Vec<(PathBuf, u64)>) {
             out.push((entry.path(), meta.len()));
         }
     }
-}
-
-/// A request body that sends `first`, then stalls until the server goes away.
-fn stalled_body(first: Vec<u8>) -> reqwest::Body {
-    let stream = futures::stream::unfold(Some(first), |state| async move {
-        match state {
-            Some(chunk) => Some((Ok::<Bytes, std::io::Error>(Bytes::from(chunk)), None)),
-            None => {
-                tokio::time::sleep(Duration::from_secs(3600)).await;
-                None
-            }
-        }
-    });
-    reqwest::Body::wrap_stream(stream)
 }
 
 /// Pushes an image of `layers` (and a config) to `repo:tag` at `base` with plain HTTP requests,

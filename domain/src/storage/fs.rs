@@ -166,14 +166,11 @@ impl BlobStore for FsBlobStore {
             Some(d) => d,
             None => hash_file(&path, digest.algorithm()).await?,
         };
-        if &actual != digest {
+        if let Err(mismatch) = super::verify(digest, &actual) {
             // The client sent other bytes than it announced: nothing becomes visible.
             drop(file);
             let _ = tokio::fs::remove_file(&path).await;
-            return Err(StorageError::DigestMismatch {
-                expected: digest.to_string(),
-                actual: actual.to_string(),
-            });
+            return Err(mismatch);
         }
         file.sync_all().await?;
         drop(file);
@@ -266,13 +263,7 @@ impl BlobStore for FsBlobStore {
     }
 
     async fn put(&self, digest: &Digest, bytes: Bytes) -> StorageResult<()> {
-        let actual = super::digest_of(digest.algorithm(), &bytes);
-        if &actual != digest {
-            return Err(StorageError::DigestMismatch {
-                expected: digest.to_string(),
-                actual: actual.to_string(),
-            });
-        }
+        super::verify(digest, &super::digest_of(digest.algorithm(), &bytes))?;
         let target = self.blob_path(digest);
         if tokio::fs::metadata(&target).await.is_ok() {
             return Ok(());

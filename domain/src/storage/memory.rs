@@ -78,13 +78,7 @@ impl BlobStore for MemoryBlobStore {
             .remove(id)
             .ok_or(StorageError::UploadUnknown)?;
         bytes.truncate(progress.size as usize);
-        let actual = super::digest_of(digest.algorithm(), &bytes);
-        if &actual != digest {
-            return Err(StorageError::DigestMismatch {
-                expected: digest.to_string(),
-                actual: actual.to_string(),
-            });
-        }
+        super::verify(digest, &super::digest_of(digest.algorithm(), &bytes))?;
         let size = bytes.len() as u64;
         self.blobs
             .lock()
@@ -152,13 +146,7 @@ impl BlobStore for MemoryBlobStore {
     }
 
     async fn put(&self, digest: &Digest, bytes: Bytes) -> StorageResult<()> {
-        let actual = super::digest_of(digest.algorithm(), &bytes);
-        if &actual != digest {
-            return Err(StorageError::DigestMismatch {
-                expected: digest.to_string(),
-                actual: actual.to_string(),
-            });
-        }
+        super::verify(digest, &super::digest_of(digest.algorithm(), &bytes))?;
         self.blobs
             .lock()
             .expect("blobs")

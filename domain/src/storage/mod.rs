@@ -232,6 +232,19 @@ pub async fn hash_stream(
     Ok(hasher.finish())
 }
 
+/// `Ok` when content that hashes to `actual` is what `expected` names: the one check every store
+/// makes before content becomes visible.
+pub(crate) fn verify(expected: &Digest, actual: &Digest) -> StorageResult<()> {
+    if actual == expected {
+        Ok(())
+    } else {
+        Err(StorageError::DigestMismatch {
+            expected: expected.to_string(),
+            actual: actual.to_string(),
+        })
+    }
+}
+
 /// The digest of in-memory content.
 pub fn digest_of(algorithm: crate::types::DigestAlgorithm, bytes: &[u8]) -> Digest {
     let mut h = Hasher::new(algorithm);

@@ -22,7 +22,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use futures::{StreamExt, TryStreamExt};
 use object_store::aws::{AmazonS3, AmazonS3Builder};
 use object_store::multipart::{MultipartStore, PartId};
@@ -60,6 +60,8 @@ pub struct S3Settings {
     pub redirect: Option<Duration>,
     /// A single request's timeout (a part, a link, a range of a download's start).
     pub request_timeout: Duration,
+    /// The bytes one GET of a download asks for ([`READ_RANGE`]).
+    pub read_range: u64,
 }
 
 impl S3Settings {
@@ -76,6 +78,7 @@ impl S3Settings {
             max_buffers: 16,
             redirect: None,
             request_timeout: Duration::from_secs(60),
+            read_range: READ_RANGE,
         }
     }
 }
@@ -104,11 +107,18 @@ struct Multipart {
 /// Links already read (content-addressed, so they only ever disappear).
 const LINK_CACHE: usize = 65_536;
 
+/// The bytes one GET of a download asks for. Measured on SeaweedFS (`bench/`): 8 MiB ranges
+/// streamed in turn pull at 0.8x distribution's single GET, 32 MiB at its rate, and fetching the
+/// next range ahead gains little more (the store's CPU is the limit) for two ranges of memory
+/// per download.
+pub const READ_RANGE: u64 = 32 * 1024 * 1024;
+
 pub struct S3BlobStore {
     s3: Arc<AmazonS3>,
     root: String,
     bucket: String,
     part_size: usize,
+    read_range: u64,
     buffers: Arc<Semaphore>,
     redirect: Option<Duration>,
     links: Mutex<HashMap<String, (String, u64)>>,
@@ -164,6 +174,7 @@ impl S3BlobStore {
             root: settings.root.trim_matches('/').to_string(),
             bucket: settings.bucket,
             part_size: settings.part_size,
+            read_range: settings.read_range.max(1),
             buffers: Arc::new(Semaphore::new(settings.max_buffers.max(1))),
             redirect: settings.redirect,
             links: Mutex::new(HashMap::new()),
@@ -307,12 +318,112 @@ impl S3BlobStore {
         Ok(bytes)
     }
 
+    /// A download as consecutive ranges of `read_range` bytes, each streamed in turn: no
+    /// single request lasts longer than a range takes to send (a slow client stays within the
+    /// per-request timeout, and a failure retries one range, not the blob), and nothing is
+    /// buffered beyond what is being sent.
+    async fn read_ranges(
+        &self,
+        digest: &Digest,
+        data: &str,
+        (first, end): (u64, u64),
+    ) -> StorageResult<ByteStream> {
+        let path = self.key(data);
+        let s3 = self.s3.clone();
+        let step = self.read_range;
+        let mut ranges = futures::stream::iter((first..end).step_by(step as usize))
+            .then(move |start| {
+                let (s3, path) = (s3.clone(), path.clone());
+                async move {
+                    let opts = GetOptions {
+                        range: Some(GetRange::Bounded(start..(start + step).min(end))),
+                        ..GetOptions::default()
+                    };
+                    Ok::<_, object_store::Error>(s3.get_opts(&path, opts).await?.into_stream())
+                }
+            })
+            .boxed();
+        // The first range tells "not found" (garbage-collected since the link was cached) from
+        // a stream; a later failure ends the stream with an error.
+        let head = match ranges.next().await {
+            Some(Ok(chunks)) => chunks,
+            Some(Err(e)) if is_not_found(&e) => {
+                self.forget(digest);
+                return Err(StorageError::BlobUnknown);
+            }
+            Some(Err(e)) => return Err(unavailable(e)),
+            None => futures::stream::empty().boxed(),
+        };
+        let all = futures::stream::iter([Ok(head)]).chain(ranges);
+        Ok(Box::pin(all.try_flatten().map_err(std::io::Error::other)))
+    }
+
+    /// Removes a blob's link and nothing else, as if the link had never been written.
+    #[cfg(test)]
+    pub(super) async fn drop_link(&self, digest: &Digest) {
+        self.forget(digest);
+        self.s3.delete(&self.link_key(digest)).await.unwrap();
+    }
+
+    /// Every object under `prefix` (below the root directory).
+    async fn list_under(&self, prefix: &str) -> StorageResult<Vec<object_store::ObjectMeta>> {
+        self.s3
+            .list(Some(&self.key(prefix)))
+            .try_collect()
+            .await
+            .map_err(unavailable)
+    }
+
     async fn delete_quietly(&self, key: &str) {
         if let Err(e) = self.s3.delete(&self.key(key)).await {
             if !is_not_found(&e) {
                 tracing::warn!(key, error = %e, "could not delete an object; expiry retries");
             }
         }
+    }
+}
+
+/// The bytes of the next part as the request body delivered them: a part goes out as the list
+/// of the body's own chunks, never copied into one buffer (which would cost a copy of every
+/// byte and, while it grows, twice the part in memory).
+#[derive(Default)]
+struct PartBuffer {
+    chunks: std::collections::VecDeque<Bytes>,
+    len: usize,
+}
+
+impl PartBuffer {
+    fn push(&mut self, chunk: Bytes) {
+        if !chunk.is_empty() {
+            self.len += chunk.len();
+            self.chunks.push_back(chunk);
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The first `n` bytes (at most [`Self::len`]), as one payload.
+    fn take(&mut self, n: usize) -> PutPayload {
+        let mut out = Vec::new();
+        let mut need = n.min(self.len);
+        self.len -= need;
+        while need > 0 {
+            let Some(mut chunk) = self.chunks.pop_front() else {
+                break;
+            };
+            if chunk.len() > need {
+                self.chunks.push_front(chunk.split_off(need));
+            }
+            need -= chunk.len();
+            out.push(chunk);
+        }
+        out.into_iter().collect()
     }
 }
 
@@ -325,7 +436,7 @@ struct PartSender<'a> {
 }
 
 impl PartSender<'_> {
-    async fn send(&mut self, part: Bytes) -> StorageResult<()> {
+    async fn send(&mut self, part: PutPayload) -> StorageResult<()> {
         self.settle().await?;
         let upload = match &self.state.upload {
             Some(upload) => upload.clone(),
@@ -341,15 +452,12 @@ impl PartSender<'_> {
             }
         };
         let index = self.state.parts.len();
-        let len = part.len() as u64;
+        let len = part.content_length() as u64;
         let s3 = self.store.s3.clone();
         let path = self.path.clone();
         self.in_flight = Some((
             len,
-            tokio::spawn(async move {
-                s3.put_part(&path, &upload, index, PutPayload::from(part))
-                    .await
-            }),
+            tokio::spawn(async move { s3.put_part(&path, &upload, index, part).await }),
         ));
         Ok(())
     }
@@ -405,8 +513,8 @@ impl BlobStore for S3BlobStore {
             .acquire()
             .await
             .map_err(|_| StorageError::Unavailable("shutting down".into()))?;
-        let mut buffer = BytesMut::with_capacity(self.part_size);
-        buffer.extend_from_slice(&self.read_tail(&state, size - state.in_parts).await?);
+        let mut buffer = PartBuffer::default();
+        buffer.push(self.read_tail(&state, size - state.in_parts).await?);
         let old_tail = state.tail.clone();
         let mut hasher = progress.hasher();
         let mut sender = PartSender {
@@ -422,14 +530,15 @@ impl BlobStore for S3BlobStore {
                 h.update(&chunk);
             }
             received += chunk.len() as u64;
-            buffer.extend_from_slice(&chunk);
+            buffer.push(chunk);
             while buffer.len() >= self.part_size {
-                let part = buffer.split_to(self.part_size).freeze();
+                let part = buffer.take(self.part_size);
                 sender.send(part).await?;
             }
         }
         if buffer.len() >= MIN_PART {
-            sender.send(buffer.split().freeze()).await?;
+            let rest = buffer.len();
+            sender.send(buffer.take(rest)).await?;
         }
         sender.settle().await?;
         let mut state = std::mem::take(&mut sender.state);
@@ -437,8 +546,9 @@ impl BlobStore for S3BlobStore {
         state.tail = None;
         if !buffer.is_empty() {
             let tail = format!("uploads/{id}/tail-{}", uuid::Uuid::new_v4());
+            let rest = buffer.len();
             self.s3
-                .put(&self.key(&tail), PutPayload::from(buffer.freeze()))
+                .put(&self.key(&tail), buffer.take(rest))
                 .await
                 .map_err(unavailable)?;
             state.tail = Some(tail);
@@ -464,15 +574,11 @@ impl BlobStore for S3BlobStore {
         let size = progress.size;
         let data = self.data_key(id);
         let path = self.key(&data);
-        let mismatch = |actual: &Digest| StorageError::DigestMismatch {
-            expected: digest.to_string(),
-            actual: actual.to_string(),
-        };
         let running = progress.verified_digest(digest);
         if let Some(actual) = &running {
-            if actual != digest {
+            if let Err(mismatch) = super::verify(digest, actual) {
                 self.abort(id, Some(progress)).await?;
-                return Err(mismatch(actual));
+                return Err(mismatch);
             }
         }
         {
@@ -481,9 +587,20 @@ impl BlobStore for S3BlobStore {
                 .acquire()
                 .await
                 .map_err(|_| StorageError::Unavailable("shutting down".into()))?;
-            let tail = self.read_tail(&state, size - state.in_parts).await?;
+            // An earlier attempt may have completed the upload and failed after it (the link
+            // could not be written): the object is then there, and S3 knows the upload no more.
+            let completed = match &state.upload {
+                Some(_) => match self.s3.head(&path).await {
+                    Ok(meta) => meta.size == size,
+                    Err(e) if is_not_found(&e) => false,
+                    Err(e) => return Err(unavailable(e)),
+                },
+                None => false,
+            };
             match &state.upload {
+                Some(_) if completed => {}
                 Some(upload) => {
+                    let tail = self.read_tail(&state, size - state.in_parts).await?;
                     let mut parts: Vec<PartId> = state
                         .parts
                         .iter()
@@ -505,6 +622,7 @@ impl BlobStore for S3BlobStore {
                         .map_err(unavailable)?;
                 }
                 None => {
+                    let tail = self.read_tail(&state, size - state.in_parts).await?;
                     self.s3
                         .put(&path, PutPayload::from(tail))
                         .await
@@ -516,12 +634,12 @@ impl BlobStore for S3BlobStore {
             let stream = self.s3.get(&path).await.map_err(unavailable)?.into_stream();
             let stream: ByteStream = Box::pin(stream.map_err(std::io::Error::other));
             let actual = super::hash_stream(stream, digest.algorithm()).await?;
-            if &actual != digest {
+            if let Err(mismatch) = super::verify(digest, &actual) {
                 self.delete_quietly(&data).await;
                 if let Some(tail) = &state.tail {
                     self.delete_quietly(tail).await;
                 }
-                return Err(mismatch(&actual));
+                return Err(mismatch);
             }
         }
         if !self.create_link(digest, &data, size).await? {
@@ -567,13 +685,7 @@ impl BlobStore for S3BlobStore {
     }
 
     async fn list_uploads(&self) -> StorageResult<Vec<(String, SystemTime)>> {
-        let prefix = self.key("uploads");
-        let objects: Vec<_> = self
-            .s3
-            .list(Some(&prefix))
-            .try_collect()
-            .await
-            .map_err(unavailable)?;
+        let objects = self.list_under("uploads").await?;
         let mut latest: HashMap<String, SystemTime> = HashMap::new();
         for object in objects {
             let mut parts = object.location.as_ref().rsplitn(3, '/');
@@ -590,13 +702,7 @@ impl BlobStore for S3BlobStore {
     }
 
     async fn list_blobs(&self) -> StorageResult<Vec<Digest>> {
-        let prefix = self.key("blobs");
-        let objects: Vec<_> = self
-            .s3
-            .list(Some(&prefix))
-            .try_collect()
-            .await
-            .map_err(unavailable)?;
+        let objects = self.list_under("blobs").await?;
         Ok(objects
             .iter()
             .filter_map(|o| {
@@ -649,6 +755,13 @@ impl BlobStore for S3BlobStore {
         if size == 0 {
             return Ok(Box::pin(futures::stream::empty()));
         }
+        let (first, end) = match &range {
+            Some(GetRange::Bounded(r)) => (r.start, r.end),
+            _ => (0, size),
+        };
+        if end - first > self.read_range {
+            return self.read_ranges(digest, &data, (first, end)).await;
+        }
         let opts = GetOptions {
             range,
             ..GetOptions::default()
@@ -665,13 +778,7 @@ impl BlobStore for S3BlobStore {
     }
 
     async fn put(&self, digest: &Digest, bytes: Bytes) -> StorageResult<()> {
-        let actual = super::digest_of(digest.algorithm(), &bytes);
-        if &actual != digest {
-            return Err(StorageError::DigestMismatch {
-                expected: digest.to_string(),
-                actual: actual.to_string(),
-            });
-        }
+        super::verify(digest, &super::digest_of(digest.algorithm(), &bytes))?;
         if self.fresh_link(digest).await?.is_some() {
             return Ok(());
         }
@@ -700,5 +807,26 @@ impl BlobStore for S3BlobStore {
         }
         self.delete_quietly(&data).await;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_part_buffer_hands_out_exactly_the_bytes_it_was_given_in_order() {
+        let mut buffer = PartBuffer::default();
+        for piece in ["abc", "", "defgh", "i", "jklmnop"] {
+            buffer.push(Bytes::from(piece));
+        }
+        assert_eq!(buffer.len(), 16);
+        let collect = |p: PutPayload| p.iter().flat_map(|b| b.to_vec()).collect::<Vec<u8>>();
+        assert_eq!(collect(buffer.take(4)), b"abcd");
+        assert_eq!(collect(buffer.take(7)), b"efghijk");
+        assert_eq!(buffer.len(), 5);
+        assert_eq!(collect(buffer.take(99)), b"lmnop");
+        assert!(buffer.is_empty());
+        assert_eq!(buffer.take(3).content_length(), 0);
     }
 }

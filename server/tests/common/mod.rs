@@ -6,6 +6,7 @@
 use std::path::PathBuf;
 
 pub mod oidc;
+pub mod process;
 
 use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode};

@@ -30,13 +30,7 @@ impl Drop for Provider {
     }
 }
 
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+pub use super::process::free_port;
 
 impl Provider {
     pub fn start(client_id: &str, secret: &str, tls: Option<(&Path, &Path)>) -> Self {

@@ -5,6 +5,7 @@ use sea_orm::sea_query::OnConflict;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 
 use super::{OciCode, Registry, RegistryCaller, RegistryError, RegistryResult, RepoAction};
+use crate::db::WriteTxn;
 use crate::entities::{blob, repository_blob};
 use crate::storage::BlobContent;
 use crate::types::{Digest, RepoName};
@@ -53,7 +54,7 @@ impl ByteRange {
     }
 }
 
-pub(super) async fn link_blob(
+async fn link_blob(
     conn: &impl ConnectionTrait,
     repository_id: i64,
     digest: &Digest,
@@ -222,26 +223,55 @@ impl Registry {
         let txn = write.begin(&self.db).await?;
         super::gc::hold_off(&txn).await?;
         let repository = self.ensure_repository(&txn, &project, repo).await?;
-        let linked = link_blob(
-            &txn,
-            repository.id,
-            digest,
-            size,
-            self.settings.global_storage_limit,
-        )
-        .await;
-        if let Err(refused) = linked {
+        if !self
+            .link_held(caller, txn, repository.id, digest, size)
+            .await?
+        {
+            // Swept by garbage collection since the check above: not mountable after all.
+            return Ok(None);
+        }
+        Ok(Some(size))
+    }
+
+    /// Links content to a repository within `txn`; a quota refusal rolls the transaction back
+    /// and is recorded.
+    pub(super) async fn link_or_refuse(
+        &self,
+        caller: &RegistryCaller,
+        txn: WriteTxn,
+        repository_id: i64,
+        digest: &Digest,
+        size: u64,
+    ) -> RegistryResult<WriteTxn> {
+        let global_limit = self.settings.global_storage_limit;
+        if let Err(refused) = link_blob(&txn, repository_id, digest, size, global_limit).await {
             txn.rollback().await?;
             super::quota::record_refusal(&self.db, &caller.actor, &refused).await;
             return Err(refused);
         }
-        // Swept by garbage collection since the check above: not mountable after all.
+        Ok(txn)
+    }
+
+    /// Links content the store holds to a repository and commits, in a transaction that holds
+    /// off garbage collection: `Ok(false)`, with nothing committed, when a sweep took the
+    /// content before the hold (what is seen after it stays true until the commit).
+    pub(super) async fn link_held(
+        &self,
+        caller: &RegistryCaller,
+        txn: WriteTxn,
+        repository_id: i64,
+        digest: &Digest,
+        size: u64,
+    ) -> RegistryResult<bool> {
+        let txn = self
+            .link_or_refuse(caller, txn, repository_id, digest, size)
+            .await?;
         if self.store.stat(digest).await?.is_none() {
             txn.rollback().await?;
-            return Ok(None);
+            return Ok(false);
         }
         txn.commit().await?;
-        Ok(Some(size))
+        Ok(true)
     }
 }
 

@@ -7,9 +7,7 @@ use sea_orm::{
 };
 
 use super::manifest_json::parse;
-use super::{
-    blobs::link_blob, OciCode, Registry, RegistryCaller, RegistryError, RegistryResult, RepoAction,
-};
+use super::{OciCode, Registry, RegistryCaller, RegistryError, RegistryResult, RepoAction};
 use crate::entities::{artifact, artifact_ref, tag};
 use crate::service::audit::{self, Outcome, Record};
 use crate::storage::digest_of;
@@ -362,19 +360,9 @@ impl Registry {
         // Bytes first, durably; then the metadata that makes them visible.
         self.store.put(&digest, bytes.clone()).await?;
         let now = Utc::now();
-        let linked = link_blob(
-            &txn,
-            repository.id,
-            &digest,
-            bytes.len() as u64,
-            self.settings.global_storage_limit,
-        )
-        .await;
-        if let Err(refused) = linked {
-            txn.rollback().await?;
-            super::quota::record_refusal(&self.db, &caller.actor, &refused).await;
-            return Err(refused);
-        }
+        let txn = self
+            .link_or_refuse(caller, txn, repository.id, &digest, bytes.len() as u64)
+            .await?;
         let existing = self
             .find_artifact(&txn, repository.id, &Reference::Digest(digest.clone()))
             .await?;

@@ -19,7 +19,6 @@ use chrono::Utc;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set};
 
-use super::blobs::link_blob;
 use super::{OciCode, Registry, RegistryCaller, RegistryError, RegistryResult, RepoAction};
 use crate::entities::upload;
 use crate::storage::{ByteStream, StorageError, UploadProgress};
@@ -228,30 +227,15 @@ impl Registry {
         let size = committed?;
         let txn = write.begin(&self.db).await?;
         super::gc::hold_off(&txn).await?;
-        let linked = link_blob(
-            &txn,
-            row.repository_id,
-            digest,
-            size,
-            self.settings.global_storage_limit,
-        )
-        .await;
-        if let Err(refused) = linked {
-            txn.rollback().await?;
-            super::quota::record_refusal(&self.db, &caller.actor, &refused).await;
-            return Err(refused);
-        }
-        // A garbage collection that swept this same content between our move into place and
-        // the link above took the file with it; garbage collection is held off now, so what
-        // is seen here stays true until the link is committed.
-        if self.store.stat(digest).await?.is_none() {
-            txn.rollback().await?;
+        if !self
+            .link_held(caller, txn, row.repository_id, digest, size)
+            .await?
+        {
             return Err(RegistryError::new(
                 OciCode::BlobUploadInvalid,
                 "the blob was removed by garbage collection while this upload completed; upload it again",
             ));
         }
-        txn.commit().await?;
         Ok(size)
     }
 
