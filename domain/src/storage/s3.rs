@@ -13,9 +13,10 @@
 //! travels in its [`UploadProgress`], which the registry persists in the database: any replica
 //! continues an upload, and nothing relies on the server's listing of multipart uploads.
 //!
-//! Memory is bounded by configuration whatever the blob size: a request that moves bytes holds
+//! Memory is bounded by configuration whatever the blob size: a request that uploads bytes holds
 //! one of `max_buffers` process-wide permits, and each permit covers at most two part buffers
-//! (one filling while the previous one is sent).
+//! (one filling while the previous one is sent). Downloads buffer nothing beyond what is being
+//! sent: they stream ranged GETs in turn.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
