@@ -9,6 +9,7 @@ import argparse
 import base64
 import concurrent.futures
 import hashlib
+import hmac
 import http.client
 import json
 import os
@@ -150,6 +151,27 @@ def pull(host, port, path, headers, size):
     return size / dt / 1e6
 
 
+def s3_get_headers(endpoint, key_path, access, secret, region="us-east-1"):
+    """SigV4 headers for an unauthenticated-payload GET of `key_path` (`/bucket/key`): the
+    reference read straight from the object store, with no registry in the way."""
+    host = urllib.parse.urlparse(endpoint).netloc
+    now = time.gmtime()
+    amz_date, day = time.strftime("%Y%m%dT%H%M%SZ", now), time.strftime("%Y%m%d", now)
+    payload = hashlib.sha256(b"").hexdigest()
+    canonical = "\n".join(["GET", urllib.parse.quote(key_path), "", f"host:{host}",
+                           f"x-amz-content-sha256:{payload}", f"x-amz-date:{amz_date}", "",
+                           "host;x-amz-content-sha256;x-amz-date", payload])
+    scope = f"{day}/{region}/s3/aws4_request"
+    to_sign = "\n".join(["AWS4-HMAC-SHA256", amz_date, scope, hashlib.sha256(canonical.encode()).hexdigest()])
+    k = ("AWS4" + secret).encode()
+    for part in (day, region, "s3", "aws4_request"):
+        k = hmac.new(k, part.encode(), hashlib.sha256).digest()
+    sig = hmac.new(k, to_sign.encode(), hashlib.sha256).hexdigest()
+    return {"x-amz-date": amz_date, "x-amz-content-sha256": payload,
+            "Authorization": f"AWS4-HMAC-SHA256 Credential={access}/{scope}, "
+                             f"SignedHeaders=host;x-amz-content-sha256;x-amz-date, Signature={sig}"}
+
+
 def small_image(reg, repo, tag, seed):
     config = json.dumps({"architecture": "amd64", "os": "linux", "seed": seed}).encode()
     layer = (f"layer {seed} " * 200).encode()
@@ -226,6 +248,8 @@ def main():
     p.add_argument("--blob", required=True)
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--wrk-seconds", type=int, default=10)
+    p.add_argument("--s3", help="endpoint,bucket,access key,secret key: also read distribution's "
+                   "copy of the blob straight from the object store")
     a = p.parse_args()
 
     size = os.path.getsize(a.blob)
@@ -249,6 +273,7 @@ def main():
 
     results = {reg.name: {} for reg in regs}
     results["nginx"] = {}
+    results["store"] = {}
 
     def record(name, key, value):
         results[name].setdefault(key, []).append(value)
@@ -260,6 +285,12 @@ def main():
         for reg in regs:
             record(reg.name, "pull_MBps", pull(reg.host, reg.port, f"/v2/bench/big/blobs/{digest}", reg.headers(), size))
         record("nginx", "pull_MBps", pull(nh, int(np_), "/blob.bin", {}, size))
+        if a.s3:
+            endpoint, bucket, access, secret = a.s3.split(",", 3)
+            hexd = digest.split(":")[1]
+            key = f"/{bucket}/distribution/docker/registry/v2/blobs/sha256/{hexd[:2]}/{hexd}/data"
+            u = urllib.parse.urlparse(endpoint)
+            record("store", "pull_MBps", pull(u.hostname, u.port, key, s3_get_headers(endpoint, key, access, secret), size))
         for reg in regs:
             record(reg.name, "small_images_per_s", small_images(reg, rnd))
     rss_after_blobs = {reg.name: rss_kib(reg.pid, "VmHWM") for reg in regs}
@@ -297,6 +328,11 @@ def main():
         print(f"| {label} | {b[key]:.1f} | {d[key]:.1f} | {ratio:.2f}× |")
     n = med["nginx"]["pull_MBps"]
     print(f"| nginx (sendfile) pull of the same file (MB/s) | | | {n:.1f} |")
+    if a.s3:
+        st = med["store"]["pull_MBps"]
+        print(f"| the same blob read straight from the object store, no registry (MB/s) | | | {st:.1f} |")
+        print(f"\nBerth pull = {100 * b['pull_MBps'] / st:.0f}% of the object store's own GET; "
+              f"distribution pull = {100 * d['pull_MBps'] / st:.0f}%.")
     print(f"\nBerth pull = {100 * b['pull_MBps'] / n:.0f}% of nginx; distribution pull = {100 * d['pull_MBps'] / n:.0f}% of nginx.")
     print(f"Blob: {size / (1 << 20):.0f} MiB, {a.rounds} interleaved rounds, medians. Berth with bearer-token auth, distribution without auth.")
 

@@ -24,7 +24,15 @@ fi
 
 work=$(mktemp -d /tmp/berth-bench.XXXXXX)
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
+logs=${BENCH_LOGS:-/tmp/berth-bench-logs}
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  # The servers' logs outlive the run, for a failed one.
+  mkdir -p "$logs" && cp "$work"/*.log "$logs"/ 2>/dev/null || true
+  [ -f "$work/weed/weed.log" ] && cp "$work/weed/weed.log" "$logs"/
+  rm -rf "$work"
+}
 on_exit cleanup
 STORE=${BENCH_STORE:-filesystem}
 REPLICAS=${BENCH_REPLICAS:-1}
@@ -127,8 +135,10 @@ for url in "http://127.0.0.1:$bport/readyz" "http://127.0.0.1:$dport/v2/" "http:
 done
 curl -sf -u "admin:$password" -H 'content-type: application/json' -d '{"project_name":"bench"}' "http://127.0.0.1:$bport/api/v2.0/projects" >/dev/null
 
+store_args=()
+[ "$STORE" = s3 ] && store_args=(--s3 "$WEED_S3,bench,$BERTH_TEST_S3_ACCESS_KEY,$BERTH_TEST_S3_SECRET_KEY")
 log "measuring (${ROUNDS} interleaved rounds)"
-python3 bench/registry_bench.py --berth "127.0.0.1:$bport" --berth-pid "$berth_pid" --berth-user admin \
+python3 bench/registry_bench.py "${store_args[@]}" --berth "127.0.0.1:$bport" --berth-pid "$berth_pid" --berth-user admin \
   --berth-password "$password" --distribution "127.0.0.1:$dport" --distribution-pid "$dist_pid" \
   --nginx "127.0.0.1:$nport" --blob "$work/blob.bin" --rounds "$ROUNDS" --wrk-seconds "$WRK_SECONDS"
 mv results.json bench/results.json 2>/dev/null || true
