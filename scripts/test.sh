@@ -15,7 +15,10 @@ step() { log "$* (at $(( $(date +%s) - started_at )) s)"; }
 cd "$BERTH_ROOT"
 
 ensure_build_tools
-apt_ensure chromium skopeo podman umoci docker.io ca-certificates python3 hostname curl nginx
+apt_ensure chromium skopeo podman umoci docker.io ca-certificates python3 hostname curl nginx openssl
+# The signing tests' independent producer of cosign and Notation signatures.
+python3 -c 'import cryptography' 2>/dev/null || apt_ensure python3-cryptography
+python3 -c 'import cryptography' 2>/dev/null || python3 -m pip install --quiet cryptography
 rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy rustfmt
 
 step "cargo fmt --check"

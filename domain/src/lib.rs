@@ -14,4 +14,6 @@ pub mod password;
 #[cfg(feature = "server")]
 pub mod service;
 #[cfg(feature = "server")]
+pub mod signing;
+#[cfg(feature = "server")]
 pub mod storage;

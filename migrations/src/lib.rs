@@ -16,6 +16,7 @@ mod m20261201_000011_events;
 mod m20261201_000012_upload_progress;
 mod m20261201_000013_key_fingerprints;
 mod m20261201_000014_login_failures;
+mod m20261202_000015_signatures;
 
 pub struct Migrator;
 
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000012_upload_progress::Migration),
             Box::new(m20261201_000013_key_fingerprints::Migration),
             Box::new(m20261201_000014_login_failures::Migration),
+            Box::new(m20261202_000015_signatures::Migration),
         ]
     }
 }

@@ -550,3 +550,91 @@ pub async fn delete_immutable_rule(project: String, id: i64) -> Result<(), Serve
         .await
         .map_err(fail)
 }
+
+/// The project's trust anchors (cosign keys, Notation CA certificates); public material only.
+#[server(prefix = "/console/fn", endpoint = "list_trust_anchors")]
+pub async fn list_trust_anchors(
+    project: String,
+) -> Result<Vec<domain::types::dto::TrustAnchorView>, ServerFnError> {
+    use domain::service::trust::AnchorScope;
+    let actor = ctx::actor().await?;
+    ctx::services()?
+        .list_trust_anchors(&actor, AnchorScope::Project(&project))
+        .await
+        .map_err(fail)
+}
+
+/// Trusts a cosign public key (`kind` `cosign`) or a Notation CA certificate (`notation`),
+/// given as PEM in `pem`.
+#[server(prefix = "/console/fn", endpoint = "add_trust_anchor")]
+pub async fn add_trust_anchor(
+    project: String,
+    name: String,
+    kind: String,
+    pem: String,
+) -> Result<domain::types::dto::TrustAnchorView, ServerFnError> {
+    use domain::service::trust::{AnchorInput, AnchorScope};
+    let actor = ctx::actor().await?;
+    let (public_key, certificate) = if kind == "notation" {
+        (None, Some(pem))
+    } else {
+        (Some(pem), None)
+    };
+    ctx::services()?
+        .create_trust_anchor(
+            &actor,
+            AnchorScope::Project(&project),
+            AnchorInput {
+                name,
+                kind,
+                public_key,
+                certificate,
+            },
+        )
+        .await
+        .map_err(fail)
+}
+
+#[server(prefix = "/console/fn", endpoint = "delete_trust_anchor")]
+pub async fn delete_trust_anchor(project: String, id: i64) -> Result<(), ServerFnError> {
+    use domain::service::trust::AnchorScope;
+    let actor = ctx::actor().await?;
+    ctx::services()?
+        .delete_trust_anchor(&actor, AnchorScope::Project(&project), id)
+        .await
+        .map_err(fail)
+}
+
+/// The project's signature policy: which signatures a pull needs (`cosign`, `notation`) and
+/// what happens without one (`enforce`, `audit`, `off`).
+#[server(prefix = "/console/fn", endpoint = "set_signature_policy")]
+pub async fn set_signature_policy(
+    project: String,
+    #[server(default)] cosign: bool,
+    #[server(default)] notation: bool,
+    mode: String,
+) -> Result<(), ServerFnError> {
+    use domain::service::projects::ProjectUpdate;
+    let actor = ctx::actor().await?;
+    let word = |b: bool| if b { "true" } else { "false" }.to_string();
+    let metadata = [
+        ("enable_content_trust_cosign", word(cosign)),
+        ("enable_content_trust", word(notation)),
+        ("signature_policy", mode),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    ctx::services()?
+        .update_project(
+            &actor,
+            &project,
+            ProjectUpdate {
+                metadata,
+                ..Default::default()
+            },
+        )
+        .await
+        .map(|_| ())
+        .map_err(fail)
+}

@@ -417,16 +417,52 @@ fn layers_tab(d: &ArtifactDetail) -> impl IntoView {
     }
 }
 
+fn signatures_list(d: &ArtifactDetail) -> impl IntoView {
+    let signatures = d.artifact.signatures.clone();
+    view! {
+        <div class="rounded-lg border border-slate-200 bg-surface" data-testid="signatures">
+            <h2 class="border-b border-slate-100 px-5 py-3 text-sm font-semibold text-slate-900">"Signatures"</h2>
+            {if signatures.is_empty() {
+                view! { <p class="px-5 py-3 text-sm text-slate-500">"Unsigned."</p> }.into_any()
+            } else {
+                view! {
+                    <ul class="divide-y divide-slate-100">
+                        {signatures.into_iter().map(|s| view! {
+                            <li class="flex flex-wrap items-center gap-2 px-5 py-3 text-sm" data-signature=s.digest.clone()>
+                                {if s.verified {
+                                    view! { <Badge text="Verified" tone="green" /> }.into_any()
+                                } else {
+                                    view! { <Badge text="Invalid" tone="red" /> }.into_any()
+                                }}
+                                <span class="font-medium">{s.format.clone()}</span>
+                                {s.key.clone().map(|k| view! { <span>"by key "<span class="font-mono" data-key=k.clone()>{k.clone()}</span></span> })}
+                                {s.reason.clone().map(|r| view! { <span class="text-slate-600">{r}</span> })}
+                                <span class="font-mono text-xs text-slate-500">{short_digest(&s.digest)}</span>
+                            </li>
+                        }).collect_view()}
+                    </ul>
+                }.into_any()
+            }}
+        </div>
+    }
+}
+
 fn accessories_tab(project: &str, repo: &str, d: &ArtifactDetail) -> impl IntoView {
+    let signatures = signatures_list(d);
     if d.accessories.is_empty() {
         return view! {
-            <p class="text-sm text-slate-500" data-testid="accessories">
-                "No signatures, SBOMs or attestations refer to this artifact."
-            </p>
+            <div class="space-y-4">
+                {signatures}
+                <p class="text-sm text-slate-500" data-testid="accessories">
+                    "No SBOMs, attestations or OCI referrers refer to this artifact."
+                </p>
+            </div>
         }
         .into_any();
     }
     view! {
+        <div class="space-y-4">
+        {signatures}
         <div class="rounded-lg border border-slate-200 bg-surface">
             <div class="overflow-x-auto" tabindex="0"><table class=TABLE data-testid="accessories">
                 <thead class="bg-slate-50"><tr>
@@ -450,6 +486,7 @@ fn accessories_tab(project: &str, repo: &str, d: &ArtifactDetail) -> impl IntoVi
                     }}).collect_view()}
                 </tbody>
             </table></div>
+        </div>
         </div>
     }
     .into_any()

@@ -16,4 +16,5 @@ pub mod retention;
 pub mod robots;
 pub mod scanning_admin;
 pub mod settings;
+pub mod trust;
 pub mod vulnerabilities;

@@ -22,12 +22,13 @@ use crate::components::widgets::{
 };
 
 /// The tabs of a project page: their path segment (`/projects/{name}/{segment}`) and label.
-pub(crate) const TABS: [(&str, &str); 8] = [
+pub(crate) const TABS: [(&str, &str); 9] = [
     ("repositories", "Repositories"),
     ("members", "Members"),
     ("robots", "Robot accounts"),
     ("retention", "Tag retention"),
     ("immutable", "Immutable tags"),
+    ("trust", "Trust"),
     ("vulnerability", "Vulnerability"),
     ("logs", "Logs"),
     ("settings", "Settings"),
@@ -59,6 +60,7 @@ pub fn ProjectPage() -> impl IntoView {
                         "robots" => may(is_admin, &p, Res::Robot, Act::List),
                         "retention" => may(is_admin, &p, Res::TagRetention, Act::Read),
                         "immutable" => may(is_admin, &p, Res::ImmutableTag, Act::List),
+                        "trust" => may(is_admin, &p, Res::TrustAnchor, Act::List),
                         "logs" => may(is_admin, &p, Res::AuditLog, Act::List),
                         "settings" => may(is_admin, &p, Res::Project, Act::Update),
                         _ => true,
@@ -71,6 +73,7 @@ pub fn ProjectPage() -> impl IntoView {
                     let can_edit_retention = may(is_admin, &p, Res::TagRetention, Act::Update);
                     let can_edit_immutable = may(is_admin, &p, Res::ImmutableTag, Act::Create);
                     let can_edit_vuln = may(is_admin, &p, Res::Project, Act::Update);
+                    let can_edit_trust = may(is_admin, &p, Res::TrustAnchor, Act::Create);
                     let allowed = StoredValue::new(tabs.iter().map(|(_, k, _)| *k).collect::<Vec<_>>());
                     let p = StoredValue::new(p);
                     view! {
@@ -102,6 +105,10 @@ pub fn ProjectPage() -> impl IntoView {
                                 }.into_any(),
                                 "immutable" => view! {
                                     <super::immutability::ImmutabilityTab project=p.name.clone() can_edit=can_edit_immutable />
+                                }.into_any(),
+                                "trust" => view! {
+                                    <super::trust::TrustTab project=p.name.clone() metadata=p.metadata.clone()
+                                        can_edit=can_edit_trust can_set_policy=can_edit_vuln />
                                 }.into_any(),
                                 "logs" => view! { <super::audit::AuditLog project=Some(p.name.clone()) /> }.into_any(),
                                 "settings" => view! { <SettingsTab project=p is_admin /> }.into_any(),

@@ -268,7 +268,7 @@ fn RepositoryPage(project: String, repo: String) -> impl IntoView {
                 {move || artifacts.get().map(|r| {
                     let total = r.as_ref().map(|p| p.total).unwrap_or(0);
                     let rows = match r {
-                        Err(e) => view! { <tr><td class=TD colspan="9">{server_message(&e)}</td></tr> }.into_any(),
+                        Err(e) => view! { <tr><td class=TD colspan="10">{server_message(&e)}</td></tr> }.into_any(),
                         Ok(p) => p.items.into_iter().map(|a| {
                             let href = super::artifact::artifact_href(&project_name(), &repo(), &a.digest, None);
                             let d2 = a.digest.clone();
@@ -315,6 +315,7 @@ fn RepositoryPage(project: String, repo: String) -> impl IntoView {
                                     <td class=format!("{TD} whitespace-nowrap text-xs")>{a.push_time.replace('T', " ").trim_end_matches('Z').to_string()}</td>
                                     <td class=format!("{TD} whitespace-nowrap text-xs")>{a.pull_time.clone().map(|t| t.replace('T', " ").trim_end_matches('Z').to_string()).unwrap_or_else(|| "never".into())}</td>
                                     <td class=TD>{a.pull_count}</td>
+                                    <td class=TD data-signed=a.signed.clone()>{signed_badge(&a)}</td>
                                     <td class=TD>
                                         {scannable.then(|| view! { <super::vulnerabilities::SeverityBar overview=overview.clone() /> })}
                                     </td>
@@ -337,7 +338,7 @@ fn RepositoryPage(project: String, repo: String) -> impl IntoView {
                             <div class="overflow-x-auto" tabindex="0"><table class=TABLE>
                                 <thead class="bg-slate-50"><tr>
                                     <th class=TH>"Digest"</th><th class=TH>"Tags"</th><th class=TH>"Type"</th><th class=TH>"Size"</th>
-                                    <th class=TH>"Pushed"</th><th class=TH>"Last pull"</th><th class=TH>"Pulls"</th><th class=TH>"Vulnerabilities"</th><th class=TH></th>
+                                    <th class=TH>"Pushed"</th><th class=TH>"Last pull"</th><th class=TH>"Pulls"</th><th class=TH>"Signed"</th><th class=TH>"Vulnerabilities"</th><th class=TH></th>
                                 </tr></thead>
                                 <tbody class="divide-y divide-slate-100">{rows}</tbody>
                             </table></div>
@@ -347,4 +348,30 @@ fn RepositoryPage(project: String, repo: String) -> impl IntoView {
                 })}
             </Transition>
         }
+}
+
+/// The artifact list's "Signed" cell: verified by which trusted anchor, invalid (with the
+/// reason as a tooltip), or unsigned.
+fn signed_badge(a: &domain::types::dto::ArtifactView) -> impl IntoView {
+    match a.signed.as_str() {
+        "verified" => {
+            let key = a
+                .signatures
+                .iter()
+                .find(|s| s.verified)
+                .and_then(|s| s.key.clone())
+                .unwrap_or_default();
+            view! { <Badge text=format!("Signed · {key}") tone="green" /> }.into_any()
+        }
+        "invalid" => {
+            let why = a
+                .signatures
+                .first()
+                .and_then(|s| s.reason.clone())
+                .unwrap_or_default();
+            view! { <span title=why><Badge text="Invalid" tone="red" /></span> }.into_any()
+        }
+        "unsigned" => view! { <Badge text="Unsigned" /> }.into_any(),
+        _ => ().into_any(),
+    }
 }

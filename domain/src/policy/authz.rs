@@ -26,6 +26,9 @@ pub enum Resource {
     Label,
     /// Attaching labels to the project's artifacts and taking them off.
     ArtifactLabel,
+    /// The keys and CA certificates the project trusts for image signatures; with no project,
+    /// the system-wide ones (system administrators).
+    TrustAnchor,
     /// System scope: local users.
     User,
     /// System scope: user groups.
@@ -94,6 +97,7 @@ pub fn role_allows(role: Role, resource: Resource, action: Action) -> bool {
                 | Quota
                 | Label
                 | ArtifactLabel
+                | TrustAnchor
         ),
         Role::Maintainer => match resource {
             Project | Quota => matches!(action, Read),
@@ -102,6 +106,7 @@ pub fn role_allows(role: Role, resource: Resource, action: Action) -> bool {
             Member | Robot => matches!(action, Read | List),
             Repository | Artifact | Tag | TagRetention | ImmutableTag => true,
             Scan => matches!(action, Create | Read),
+            TrustAnchor => matches!(action, Read | List),
             _ => false,
         },
         Role::Developer => match resource {
@@ -113,7 +118,7 @@ pub fn role_allows(role: Role, resource: Resource, action: Action) -> bool {
             Artifact => matches!(action, Read | List | Create),
             Tag => matches!(action, Read | List | Create),
             Scan => matches!(action, Read),
-            TagRetention | ImmutableTag => matches!(action, Read | List),
+            TagRetention | ImmutableTag | TrustAnchor => matches!(action, Read | List),
             _ => false,
         },
         Role::Guest => match resource {
@@ -123,7 +128,7 @@ pub fn role_allows(role: Role, resource: Resource, action: Action) -> bool {
             Repository => matches!(action, Pull | Read | List),
             Artifact | Tag => matches!(action, Read | List),
             Scan => matches!(action, Read),
-            TagRetention | ImmutableTag => matches!(action, Read | List),
+            TagRetention | ImmutableTag | TrustAnchor => matches!(action, Read | List),
             _ => false,
         },
         Role::LimitedGuest => match resource {

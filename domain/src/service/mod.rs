@@ -18,6 +18,7 @@ pub mod retention;
 pub mod robots;
 pub mod scans;
 pub mod tokens;
+pub mod trust;
 pub mod users;
 pub mod vulndb;
 

@@ -19,12 +19,17 @@ use crate::types::dto::{Page, ProjectView};
 use crate::types::{ProjectName, Role};
 
 /// Metadata keys a project may carry (stored now, enforced by later features).
-pub const METADATA_KEYS: [&str; 5] = [
+pub const METADATA_KEYS: [&str; 8] = [
     "public",
     "auto_scan",
     "prevent_vul",
     "severity",
     "reuse_sys_cve_allowlist",
+    // Pulls need a signature verified by a trusted cosign key / Notation CA.
+    "enable_content_trust_cosign",
+    "enable_content_trust",
+    // `enforce` (default), `audit` or `off`.
+    "signature_policy",
 ];
 
 #[derive(Clone, Debug, Default)]
@@ -52,6 +57,7 @@ fn validate_metadata(metadata: &BTreeMap<String, String>) -> DomainResult<()> {
         }
         let ok = match key.as_str() {
             "severity" => ["none", "low", "medium", "high", "critical"].contains(&value.as_str()),
+            "signature_policy" => ["enforce", "audit", "off"].contains(&value.as_str()),
             _ => value == "true" || value == "false",
         };
         if !ok {

@@ -215,9 +215,19 @@ impl Services {
         let rules = super::immutability::rules_for(&self.db, p.id).await?;
         let ids: Vec<i64> = artifacts.iter().map(|a| a.id).collect();
         let mut labels = super::labels::labels_of(&self.db, &ids).await?;
+        // cosign's `sha256-<hex>.sig|.att|.sbom` artifacts follow their subject too.
+        let tagged_accessories: std::collections::HashSet<i64> = tags
+            .iter()
+            .filter(|(_, names)| {
+                names
+                    .iter()
+                    .all(|t| super::registry::signatures::accessory_tag(t).is_some())
+            })
+            .map(|(id, _)| *id)
+            .collect();
         Ok(artifacts
             .into_iter()
-            .filter(|a| a.subject_digest.is_none())
+            .filter(|a| a.subject_digest.is_none() && !tagged_accessories.contains(&a.id))
             .map(|a| {
                 let repository = repos.get(&a.repository_id).cloned().unwrap_or_default();
                 let tags = tags.remove(&a.id).unwrap_or_default();
@@ -378,7 +388,7 @@ impl Services {
                 parent.digest
             )));
         }
-        artifact::Entity::delete_by_id(a.id).exec(&txn).await?;
+        super::registry::signatures::delete_with_accessories(&txn, p.id, &a).await?;
         audit::record(
             &txn,
             actor,

@@ -175,6 +175,16 @@ pub struct ArtifactView {
     pub scan: Option<crate::scan::report::Overview>,
     #[serde(default)]
     pub labels: Vec<LabelView>,
+    /// `verified`, `invalid` or `unsigned`; empty for accessories (signatures, SBOMs).
+    #[serde(default)]
+    pub signed: String,
+    #[serde(default)]
+    pub signatures: Vec<SignatureView>,
+    /// Digests of attestations and SBOMs attached to the artifact.
+    #[serde(default)]
+    pub attestations: Vec<String>,
+    #[serde(default)]
+    pub sboms: Vec<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -219,6 +229,42 @@ pub struct ImmutableRuleView {
     pub tag_decoration: String,
     pub disabled: bool,
     pub source: String,
+}
+
+/// A trust anchor as the API and console show it: public material only.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrustAnchorView {
+    pub id: i64,
+    pub name: String,
+    /// `cosign` (a public key) or `notation` (a CA certificate).
+    pub kind: String,
+    /// `project` or `system`.
+    pub scope: String,
+    pub project: Option<String>,
+    /// `sha256:<hex>` of the key's or certificate's DER.
+    pub fingerprint: String,
+    pub algorithm: String,
+    pub subject: Option<String>,
+    pub not_after: Option<String>,
+    pub public_key: Option<String>,
+    pub certificate: Option<String>,
+    pub creation_time: String,
+    pub created_by: String,
+}
+
+/// One signature of an artifact as the API and console show it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignatureView {
+    /// `cosign` or `notation`.
+    pub kind: String,
+    /// `cosign`, `cosign-bundle` or `notation`.
+    pub format: String,
+    /// The signature artifact's digest.
+    pub digest: String,
+    /// The trusted anchor that verified it.
+    pub key: Option<String>,
+    pub verified: bool,
+    pub reason: Option<String>,
 }
 
 /// A project's storage quota: its limit in bytes (-1 unlimited) and the bytes it uses (each

@@ -12,6 +12,7 @@ mod repositories;
 mod retention;
 mod robots;
 pub mod scans;
+mod trust;
 mod users;
 
 use axum::extract::FromRequestParts;
@@ -46,6 +47,7 @@ pub fn routes() -> Router<AppState> {
         .merge(gc::routes())
         .merge(events::routes())
         .merge(scans::routes())
+        .merge(trust::routes())
         .fallback(|| async {
             ApiError::new(StatusCode::NOT_FOUND, "NOT_FOUND", "no such API endpoint")
         })
@@ -80,6 +82,8 @@ pub fn routes() -> Router<AppState> {
         scans::get_system_allowlist, scans::set_system_allowlist, scans::vulndb_status,
         scans::vulndb_import,
         events::list_consumers,
+        trust::list_project_anchors, trust::create_project_anchor, trust::delete_project_anchor,
+        trust::list_system_anchors, trust::create_system_anchor, trust::delete_system_anchor,
     ),
     components(schemas(ErrorBody, ErrorItem)),
     modifiers(&BasicAuth),

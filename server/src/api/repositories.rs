@@ -89,10 +89,49 @@ pub struct ArtifactJson {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
     pub scan_overview: Option<std::collections::BTreeMap<String, domain::scan::report::Overview>>,
+    /// `verified` (a signature verifies against a trusted anchor), `invalid` (signatures, none
+    /// verifies) or `unsigned`; empty for accessories.
+    pub signed: String,
+    /// With `with_signature=true`: each signature, the anchor that verified it, or why not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signatures: Option<Vec<SignatureJson>>,
+    /// Digests of the artifact's attestations and SBOMs.
+    pub attestations: Vec<String>,
+    pub sboms: Vec<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SignatureJson {
+    /// `cosign` or `notation`.
+    pub kind: String,
+    /// `cosign`, `cosign-bundle` or `notation`.
+    pub format: String,
+    pub digest: String,
+    /// The name of the trust anchor that verified it.
+    pub key: Option<String>,
+    pub verified: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 fn artifact_json(a: ArtifactView) -> ArtifactJson {
+    let signatures = a
+        .signatures
+        .into_iter()
+        .map(|s| SignatureJson {
+            kind: s.kind,
+            format: s.format,
+            digest: s.digest,
+            key: s.key,
+            verified: s.verified,
+            reason: s.reason,
+        })
+        .collect();
     ArtifactJson {
+        signed: a.signed,
+        signatures: Some(signatures),
+        attestations: a.attestations,
+        sboms: a.sboms,
         id: a.id,
         digest: a.digest,
         manifest_media_type: a.media_type,
@@ -152,6 +191,9 @@ pub struct ArtifactQuery {
     /// Add each artifact's `scan_overview`.
     #[serde(default)]
     pub with_scan_overview: bool,
+    /// Add each artifact's `signatures`.
+    #[serde(default)]
+    pub with_signature: bool,
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -159,6 +201,9 @@ pub struct ArtifactReadQuery {
     /// Add the artifact's `scan_overview`.
     #[serde(default)]
     pub with_scan_overview: bool,
+    /// Add the artifact's `signatures`.
+    #[serde(default)]
+    pub with_signature: bool,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -256,6 +301,9 @@ pub async fn list_artifacts(
     Ok(paged(&path, &list, page, |a| {
         let id = a.id;
         let mut json = artifact_json(a);
+        if !q.with_signature {
+            json.signatures = None;
+        }
         if q.with_scan_overview {
             json.scan_overview = Some(overviews.get(&id).cloned().unwrap_or_default());
         }
@@ -277,6 +325,9 @@ pub async fn get_artifact(
             .get_artifact(&actor, &project, &repository, &reference)
             .await?,
     );
+    if !q.with_signature {
+        json.artifact.signatures = None;
+    }
     if q.with_scan_overview {
         let id = json.artifact.id;
         json.artifact.scan_overview = Some(

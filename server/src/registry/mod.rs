@@ -108,7 +108,9 @@ pub fn status_of(code: OciCode) -> StatusCode {
         OciCode::Denied => StatusCode::FORBIDDEN,
         OciCode::RangeNotSatisfiable => StatusCode::RANGE_NOT_SATISFIABLE,
         OciCode::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-        OciCode::TagImmutable | OciCode::Vulnerable => StatusCode::PRECONDITION_FAILED,
+        OciCode::TagImmutable | OciCode::Vulnerable | OciCode::Unsigned => {
+            StatusCode::PRECONDITION_FAILED
+        }
         OciCode::Unsupported => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         OciCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         OciCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,

@@ -21,8 +21,12 @@ struct ManifestRow {
     manifest_size: i64,
     project_id: i64,
     repository_id: i64,
-    /// The project's metadata (JSON), for the vulnerability rule.
+    /// The project's metadata (JSON), for the vulnerability rule and the signature policy.
     project_metadata: String,
+    /// The stored signature verdict, and the trust epoch it must have to be current.
+    verdict_epoch: Option<i64>,
+    verdict_detail: Option<String>,
+    trust_epoch: i64,
 }
 
 /// Subjects of the short-lived tokens Berth hands to scanners start with this.
@@ -101,6 +105,10 @@ impl Registry {
             self.check_vulnerabilities(caller, repo, reference, &found)
                 .await?;
         }
+        if with_body && found.project_metadata.contains("enable_content_trust") {
+            self.check_signature_policy(caller, repo, reference, &found)
+                .await?;
+        }
         let bytes = if with_body {
             let bytes = self
                 .manifest_bytes(&digest, found.manifest_size as usize)
@@ -145,14 +153,49 @@ impl Registry {
         };
         let sql = format!(
             "SELECT a.id, a.digest, a.media_type, a.manifest_size, r.project_id, a.repository_id, \
-             p.metadata AS project_metadata \
+             p.metadata AS project_metadata, v.epoch AS verdict_epoch, v.detail AS verdict_detail, \
+             COALESCE(pe.epoch, 0) + COALESCE(se.epoch, 0) AS trust_epoch \
              FROM artifacts a JOIN repositories r ON r.id = a.repository_id \
              JOIN projects p ON p.id = r.project_id {join} \
+             LEFT JOIN signature_verdicts v ON v.artifact_id = a.id \
+             LEFT JOIN signature_epochs pe ON pe.project_id = r.project_id \
+             LEFT JOIN signature_epochs se ON se.project_id = 0 \
              WHERE r.name = {p1} AND {condition}"
         );
         let stmt =
             Statement::from_sql_and_values(backend, sql, [repo.to_string().into(), value.into()]);
         Ok(ManifestRow::find_by_statement(stmt).one(&self.db).await?)
+    }
+
+    /// The signature policy of the artifact's project, against its stored verdict (computed
+    /// now when there is none for the current trust epoch).
+    async fn check_signature_policy(
+        &self,
+        caller: &RegistryCaller,
+        repo: &RepoName,
+        reference: &Reference,
+        found: &ManifestRow,
+    ) -> RegistryResult<()> {
+        use super::signatures::{SignaturePolicy, SubjectFacts};
+        let metadata: std::collections::BTreeMap<String, String> =
+            serde_json::from_str(&found.project_metadata).unwrap_or_default();
+        let Some(policy) = SignaturePolicy::of(&metadata) else {
+            return Ok(());
+        };
+        let subject = SubjectFacts {
+            artifact_id: found.id,
+            repository_id: found.repository_id,
+            project_id: found.project_id,
+            digest: found.digest.clone(),
+            media_type: found.media_type.clone(),
+            size: found.manifest_size as u64,
+        };
+        let stored = found.verdict_epoch.zip(found.verdict_detail.as_deref());
+        let verdict = self
+            .signature_verdict(&subject, stored, found.trust_epoch)
+            .await?;
+        self.check_signature(caller, repo, reference, &policy, &verdict, &subject)
+            .await
     }
 
     /// A project that prevents vulnerable images refuses the pull (412) when the artifact's
@@ -227,6 +270,27 @@ impl Registry {
         let Some(message) = refusal else {
             return Ok(());
         };
+        let resource = format!("{repo}:{reference}@{}", found.digest);
+        self.audit_pull_gate(
+            caller,
+            &resource,
+            found.project_id,
+            Outcome::Failure,
+            "refused: vulnerable (prevent_vul)",
+        )
+        .await?;
+        Err(RegistryError::new(OciCode::Vulnerable, message))
+    }
+
+    /// The audit row of a pull gate's decision (a refusal, an exemption, an audit-mode serve).
+    pub(super) async fn audit_pull_gate(
+        &self,
+        caller: &RegistryCaller,
+        resource: &str,
+        project_id: i64,
+        outcome: Outcome,
+        detail: &str,
+    ) -> RegistryResult<()> {
         audit::record_with_detail_now(
             &self.db,
             caller.actor.principal.kind(),
@@ -235,22 +299,21 @@ impl Registry {
             Record {
                 operation: "pull",
                 resource_type: "artifact",
-                resource: &format!("{repo}:{reference}@{}", found.digest),
-                project_id: Some(found.project_id),
-                outcome: Outcome::Failure,
+                resource,
+                project_id: Some(project_id),
+                outcome,
             },
-            "refused: vulnerable (prevent_vul)",
+            detail,
         )
         .await
         .map_err(|e| {
-            tracing::error!(error = %e, "cannot audit a refused pull");
+            tracing::error!(error = %e, "cannot audit a pull gate's decision");
             RegistryError::new(OciCode::Internal, "internal error")
-        })?;
-        Err(RegistryError::new(OciCode::Vulnerable, message))
+        })
     }
 
     /// System administrators (also through a token) and scanners pulling what they scan.
-    async fn exempt_from_vulnerability_rule(
+    pub(super) async fn exempt_from_vulnerability_rule(
         &self,
         caller: &RegistryCaller,
     ) -> RegistryResult<bool> {
@@ -273,7 +336,11 @@ impl Registry {
 
     /// Manifest bytes, from the in-memory cache when possible (content-addressed, so a cached
     /// entry can never be stale).
-    async fn manifest_bytes(&self, digest: &Digest, size_hint: usize) -> RegistryResult<Bytes> {
+    pub(super) async fn manifest_bytes(
+        &self,
+        digest: &Digest,
+        size_hint: usize,
+    ) -> RegistryResult<Bytes> {
         let key = digest.to_string();
         if let Some(hit) = self.manifest_cache.lock().expect("cache lock").get(&key) {
             return Ok(hit.clone());
@@ -420,8 +487,18 @@ impl Registry {
                     active.update(&txn).await?;
                 }
                 Some(existing) => {
-                    self.refuse_immutable(&txn, project.id, repo, &[t.to_string()], "cannot push")
+                    // cosign adds a signature by moving its `.sig` tag: a protected artifact
+                    // can still be signed.
+                    if super::signatures::accessory_tag(t.as_str()).is_none() {
+                        self.refuse_immutable(
+                            &txn,
+                            project.id,
+                            repo,
+                            &[t.to_string()],
+                            "cannot push",
+                        )
                         .await?;
+                    }
                     moved_from = Some(existing.artifact_id);
                     let mut active = existing.into_active_model();
                     active.artifact_id = Set(artifact_id);
@@ -440,6 +517,11 @@ impl Registry {
                     .await?;
                 }
             }
+        }
+        let accessory = parsed.subject.is_some()
+            || matches!(reference, Reference::Tag(t) if super::signatures::accessory_tag(t.as_str()).is_some());
+        if accessory {
+            super::signatures::bump_epoch(&*txn, project.id).await?;
         }
         audit::record_with(
             &*txn,
@@ -506,6 +588,9 @@ impl Registry {
                 if res.rows_affected == 0 {
                     return Err(unknown());
                 }
+                if super::signatures::accessory_tag(t.as_str()).is_some() {
+                    super::signatures::bump_epoch(&*txn, project.id).await?;
+                }
                 serde_json::json!({ "tag": t.as_str() })
             }
             Reference::Digest(_) => {
@@ -522,12 +607,14 @@ impl Registry {
                     .collect();
                 self.refuse_immutable(&txn, project.id, repo, &tags, "cannot delete the artifact")
                     .await?;
-                artifact::Entity::delete_by_id(a.id).exec(&txn).await?;
+                let accessories =
+                    super::signatures::delete_with_accessories(&*txn, project.id, &a).await?;
                 serde_json::json!({
                     "artifact_id": a.id,
                     "digest": a.digest,
                     "media_type": a.media_type,
                     "tags": tags,
+                    "accessories": accessories,
                 })
             }
         };

@@ -11,6 +11,7 @@ pub mod media;
 mod pulls;
 pub mod quota;
 mod repositories;
+pub mod signatures;
 mod tags;
 mod uploads;
 
@@ -58,6 +59,8 @@ pub enum OciCode {
     TagImmutable,
     /// A pull refused by the project's vulnerability rule (412, reported as `DENIED`).
     Vulnerable,
+    /// A pull refused by the project's signature policy (412, reported as `DENIED`).
+    Unsigned,
     /// `n` of a listing that is not a non-negative integer (distribution's code, 400).
     PaginationNumberInvalid,
     /// The database or the blob store is busy or down for now (503 with `Retry-After`).
@@ -79,7 +82,9 @@ impl OciCode {
             OciCode::NameUnknown => "NAME_UNKNOWN",
             OciCode::SizeInvalid | OciCode::TooLarge => "SIZE_INVALID",
             OciCode::Unauthorized => "UNAUTHORIZED",
-            OciCode::Denied | OciCode::TagImmutable | OciCode::Vulnerable => "DENIED",
+            OciCode::Denied | OciCode::TagImmutable | OciCode::Vulnerable | OciCode::Unsigned => {
+                "DENIED"
+            }
             OciCode::Unsupported => "UNSUPPORTED",
             OciCode::PaginationNumberInvalid => "PAGINATION_NUMBER_INVALID",
             OciCode::Unavailable => "UNAVAILABLE",
@@ -180,7 +185,9 @@ impl From<RegistryError> for super::DomainError {
             | OciCode::NameUnknown => E::NotFound(e.message),
             OciCode::Unauthorized => E::Unauthorized(e.message),
             OciCode::Denied => E::Forbidden(e.message),
-            OciCode::TagImmutable | OciCode::Vulnerable => E::Immutable(e.message),
+            OciCode::TagImmutable | OciCode::Vulnerable | OciCode::Unsigned => {
+                E::Immutable(e.message)
+            }
             OciCode::Unavailable => E::Unavailable(e.message),
             OciCode::Internal => E::Internal(e.message),
             _ => E::Invalid(e.message),

@@ -226,8 +226,42 @@ impl Registry {
             .await?
             .remove(&a.id)
             .unwrap_or_default();
+        let is_accessory = a.subject_digest.is_some()
+            || tags
+                .iter()
+                .any(|t| super::signatures::accessory_tag(&t.name).is_some());
+        let verdict = if is_accessory {
+            None
+        } else {
+            Some(self.verdict_of(&a).await?)
+        };
         Ok(ArtifactView {
             labels,
+            signed: verdict
+                .as_ref()
+                .map(|v| v.status().as_str().to_string())
+                .unwrap_or_default(),
+            signatures: verdict
+                .as_ref()
+                .map(|v| {
+                    v.signatures
+                        .iter()
+                        .map(|c| crate::types::dto::SignatureView {
+                            kind: c.kind.as_str().into(),
+                            format: c.format.clone(),
+                            digest: c.digest.clone(),
+                            key: c.key.clone(),
+                            verified: c.verified,
+                            reason: c.reason.clone(),
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+            attestations: verdict
+                .as_ref()
+                .map(|v| v.attestations.clone())
+                .unwrap_or_default(),
+            sboms: verdict.map(|v| v.sboms).unwrap_or_default(),
             id: a.id,
             repository: repo_name.to_string(),
             digest: a.digest,
@@ -303,17 +337,25 @@ impl Registry {
             .order_by_desc(artifact::Column::Id)
             .all(&self.db)
             .await?;
-        let tagged: std::collections::HashSet<i64> = tag::Entity::find()
+        let repo_tags = tag::Entity::find()
             .filter(tag::Column::RepositoryId.eq(r.id))
             .all(&self.db)
-            .await?
-            .into_iter()
-            .map(|t| t.artifact_id)
-            .collect();
+            .await?;
+        let tagged: std::collections::HashSet<i64> =
+            repo_tags.iter().map(|t| t.artifact_id).collect();
         // Accessories (signatures, SBOMs, attestations) are listed under their subject, as
         // Harbor lists them, not as artifacts of their own.
         let digests: std::collections::HashSet<String> =
             all.iter().map(|a| a.digest.clone()).collect();
+        // cosign's `sha256-<hex>.sig|.att|.sbom` artifacts too, while their subject is here.
+        let tag_accessories: std::collections::HashSet<i64> = repo_tags
+            .iter()
+            .filter(|t| {
+                super::signatures::accessory_tag(&t.name)
+                    .is_some_and(|(hex, _)| digests.contains(&format!("sha256:{hex}")))
+            })
+            .map(|t| t.artifact_id)
+            .collect();
         let ArtifactFilter { only_tagged, label } = filter;
         let labelled: Option<std::collections::HashSet<i64>> = match label {
             Some(id) => Some(
@@ -332,6 +374,7 @@ impl Registry {
                 a.subject_digest
                     .as_ref()
                     .is_none_or(|s| !digests.contains(s))
+                    && !tag_accessories.contains(&a.id)
             })
             .collect();
         let total = selected.len() as u64;
@@ -449,7 +492,7 @@ impl Registry {
         let tags = self.tags_of(&txn, tag::Column::ArtifactId, a.id).await?;
         self.refuse_immutable_tags(&txn, p.id, &r.name, &tags, "cannot delete the artifact")
             .await?;
-        artifact::Entity::delete_by_id(a.id).exec(&txn).await?;
+        let accessories = super::signatures::delete_with_accessories(&*txn, p.id, &a).await?;
         audit::record_with(
             &*txn,
             actor,
@@ -462,6 +505,7 @@ impl Registry {
             },
             serde_json::json!({
                 "artifact_id": a.id, "digest": a.digest, "media_type": a.media_type, "tags": tags,
+                "accessories": accessories,
             }),
         )
         .await?;
