@@ -1004,3 +1004,60 @@ async fn podman_pull_of_an_unsigned_image_fails_with_the_reason_and_works_once_s
         String::from_utf8_lossy(&pulled.stderr)
     );
 }
+
+#[tokio::test]
+async fn a_signed_index_covers_its_children_only_when_the_project_says_so() {
+    const INDEX: &str = "application/vnd.oci.image.index.v1+json";
+    for covers in [false, true] {
+        let metadata = json!({"enable_content_trust_cosign": "true",
+            "signature_covers_children": if covers { "true" } else { "false" }});
+        let f = Fixture::new(metadata).await;
+        let (key, public) = keygen(f.work.path(), "ec-p256");
+        assert_eq!(
+            f.trust_key("release", &public).await.status,
+            StatusCode::CREATED
+        );
+        let (amd, amd_digest) = f.app.push_image("signed/multi", "amd64", "amd").await;
+        let (arm, arm_digest) = f.app.push_image("signed/multi", "arm64", "arm").await;
+        let index = serde_json::to_vec(&json!({"schemaVersion": 2, "mediaType": INDEX, "manifests": [
+            {"mediaType": OCI_MANIFEST, "digest": amd_digest, "size": amd.len(), "platform": {"architecture": "amd64", "os": "linux"}},
+            {"mediaType": OCI_MANIFEST, "digest": arm_digest, "size": arm.len(), "platform": {"architecture": "arm64", "os": "linux"}},
+        ]}))
+        .unwrap();
+        let res = f
+            .app
+            .send_bytes(
+                Method::PUT,
+                "/v2/signed/multi/manifests/v1",
+                ADMIN,
+                index.clone(),
+                &[("content-type", INDEX)],
+            )
+            .await;
+        assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
+        let index_digest = sha(&index);
+        let layer = f
+            .cosign_layer("signed/multi", &key, &index_digest, false)
+            .await;
+        f.sign_by_tag("signed/multi", &index_digest, vec![layer])
+            .await;
+
+        let index_pull = f
+            .app
+            .send(
+                Method::GET,
+                "/v2/signed/multi/manifests/v1",
+                f.dev(),
+                None,
+                &[("accept", INDEX)],
+            )
+            .await;
+        assert_eq!(index_pull.status, StatusCode::OK, "{}", index_pull.body);
+        let child = f.pull("signed/multi", &arm_digest, f.dev()).await;
+        if covers {
+            assert_eq!(child.status, StatusCode::OK, "{}", child.body);
+        } else {
+            assert_refused(&child, "unsigned");
+        }
+    }
+}

@@ -19,7 +19,7 @@ use crate::types::dto::{Page, ProjectView};
 use crate::types::{ProjectName, Role};
 
 /// Metadata keys a project may carry (stored now, enforced by later features).
-pub const METADATA_KEYS: [&str; 8] = [
+pub const METADATA_KEYS: [&str; 9] = [
     "public",
     "auto_scan",
     "prevent_vul",
@@ -30,6 +30,8 @@ pub const METADATA_KEYS: [&str; 8] = [
     "enable_content_trust",
     // `enforce` (default), `audit` or `off`.
     "signature_policy",
+    // A signed image index covers the manifests it lists.
+    "signature_covers_children",
 ];
 
 #[derive(Clone, Debug, Default)]

@@ -24,6 +24,9 @@ const MAX_SIGNATURE_BLOB: usize = 1 << 20;
 pub const CONTENT_TRUST_COSIGN: &str = "enable_content_trust_cosign";
 pub const CONTENT_TRUST_NOTATION: &str = "enable_content_trust";
 pub const SIGNATURE_POLICY: &str = "signature_policy";
+/// Opt-in: a signed image index covers the manifests it lists (a multi-arch pull by child
+/// digest is served when the index's signature verifies).
+pub const COVERS_CHILDREN: &str = "signature_covers_children";
 
 /// A tag cosign writes for an accessory of `sha256:<hex>`: `.sig`, `.att` or `.sbom`.
 pub fn accessory_tag(tag: &str) -> Option<(&str, &str)> {
@@ -127,6 +130,7 @@ pub struct SignaturePolicy {
     pub kinds: Vec<AnchorKind>,
     /// `enforce` (refuse), `audit` (serve and record) or `off`.
     pub mode: String,
+    pub covers_children: bool,
 }
 
 impl SignaturePolicy {
@@ -143,7 +147,12 @@ impl SignaturePolicy {
             .get(SIGNATURE_POLICY)
             .cloned()
             .unwrap_or_else(|| "enforce".into());
-        (!kinds.is_empty() && mode != "off").then_some(Self { kinds, mode })
+        let covers_children = on(COVERS_CHILDREN);
+        (!kinds.is_empty() && mode != "off").then_some(Self {
+            kinds,
+            mode,
+            covers_children,
+        })
     }
 }
 
@@ -462,6 +471,42 @@ impl Registry {
         .await
     }
 
+    /// Whether an image index of the same repository that lists `subject` satisfies the policy.
+    async fn covered_by_signed_index(
+        &self,
+        subject: &SubjectFacts,
+        policy: &SignaturePolicy,
+    ) -> RegistryResult<bool> {
+        use crate::entities::artifact_ref;
+        let parents: Vec<i64> = artifact_ref::Entity::find()
+            .filter(artifact_ref::Column::Kind.eq("manifest"))
+            .filter(artifact_ref::Column::Digest.eq(subject.digest.as_str()))
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(|r| r.artifact_id)
+            .collect();
+        if parents.is_empty() {
+            return Ok(false);
+        }
+        let indexes = artifact::Entity::find()
+            .filter(artifact::Column::Id.is_in(parents))
+            .filter(artifact::Column::RepositoryId.eq(subject.repository_id))
+            .all(&self.db)
+            .await?;
+        for index in indexes {
+            if self
+                .verdict_of(&index)
+                .await?
+                .satisfies(&policy.kinds)
+                .is_ok()
+            {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
     /// The pull gate: under `enforce`, an artifact without a signature that verifies against a
     /// trusted anchor is refused (412); under `audit` it is served and the reason recorded.
     /// System administrators pull anyway, audited. Nothing about the request exempts anyone.
@@ -477,6 +522,9 @@ impl Registry {
         let Err(reason) = verdict.satisfies(&policy.kinds) else {
             return Ok(());
         };
+        if policy.covers_children && self.covered_by_signed_index(subject, policy).await? {
+            return Ok(());
+        }
         let exempt = self.exempt_from_vulnerability_rule(caller).await?;
         let (outcome, detail) = if exempt {
             (
