@@ -19,6 +19,11 @@ apt_ensure chromium skopeo podman umoci docker.io ca-certificates python3 hostna
 # The signing tests' independent producer of cosign and Notation signatures.
 python3 -c 'import cryptography' 2>/dev/null || apt_ensure python3-cryptography
 python3 -c 'import cryptography' 2>/dev/null || python3 -m pip install --quiet cryptography
+# Independent SBOM validators (server/tests/sbom/check.py): the published CycloneDX 1.6 schema
+# through cyclonedx-python-lib, and spdx-tools for SPDX 2.3.
+python3 -c 'import cyclonedx.validation.json, spdx_tools.spdx.parser.parse_anything' 2>/dev/null ||
+  python3 -m pip install --quiet --disable-pip-version-check \
+    "cyclonedx-python-lib[json-validation]==11.12.0" "spdx-tools==0.8.5"
 rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy rustfmt
 
 step "cargo fmt --check"

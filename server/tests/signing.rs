@@ -1061,3 +1061,36 @@ async fn a_signed_index_covers_its_children_only_when_the_project_says_so() {
         }
     }
 }
+
+#[tokio::test]
+async fn signatures_themselves_are_pullable_under_enforce_but_runnable_referrers_are_not() {
+    let f = Fixture::new(json!({"enable_content_trust_cosign": "true"})).await;
+    let (manifest, digest) = f.app.push_image("signed/app", "v1", "accessory").await;
+    let (key, _) = keygen(f.work.path(), "ec-p256");
+    // `cosign verify` reads the `.sig` manifest before anything is trusted: it is served.
+    let layer = f.cosign_layer("signed/app", &key, &digest, false).await;
+    let sig = f.sign_by_tag("signed/app", &digest, vec![layer]).await;
+    let tag = format!("sha256-{}.sig", digest.trim_start_matches("sha256:"));
+    for reference in [tag.as_str(), sig.as_str()] {
+        let res = f.pull("signed/app", reference, f.dev()).await;
+        assert_eq!(res.status, StatusCode::OK, "{reference}: {}", res.body);
+    }
+    // An OCI 1.1 referrer carrying a filesystem layer is an image that names a subject: it
+    // gets no pass, under a signature artifact type or any other.
+    let tar = f
+        .blob_layer(
+            "signed/app",
+            "application/vnd.oci.image.layer.v1.tar",
+            b"not really a tar",
+        )
+        .await;
+    let sneaky = f
+        .referrer(
+            "signed/app",
+            Fixture::subject(&digest, manifest.len()),
+            COSIGN_SIG_TYPE,
+            tar,
+        )
+        .await;
+    assert_refused(&f.pull("signed/app", &sneaky, f.dev()).await, "unsigned");
+}

@@ -92,7 +92,7 @@ pub fn TrustTab(
             <div class="rounded-lg border border-slate-200 bg-surface">
                 <div class="border-b border-slate-100 px-5 py-4">
                     <h2 class="text-base font-semibold text-slate-900">"Trusted signers"</h2>
-                    <p class="text-sm text-slate-500">"With content trust on (Settings), a pull needs a signature that verifies against one of these keys or certificates, or a system-wide one."</p>
+                    <p class="text-sm text-slate-500">"With a signature policy on (above), a pull needs a signature that verifies against one of these keys or certificates, or a system-wide one."</p>
                 </div>
                 <Transition fallback=|| ()>
                     {move || anchors.get().map(|r| match r {

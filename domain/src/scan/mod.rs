@@ -7,6 +7,7 @@ pub mod layers;
 pub mod osv;
 pub mod packages;
 pub mod report;
+pub mod sbom;
 pub mod severity;
 pub mod version;
 

@@ -16,6 +16,10 @@ pub struct Installed {
     pub version: String,
     /// The package as installed (a Debian binary package such as `libssl3`), when it differs.
     pub binary: Option<String>,
+    /// The installed package's own version, when it differs from `version` (a Debian binary
+    /// rebuilt apart from its source): what an SBOM lists.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub binary_version: Option<String>,
 }
 
 /// The OSV ecosystem of an `os-release` file: `ID=debian`, `VERSION_ID="12"` → `Debian:12`;
@@ -77,6 +81,7 @@ pub fn dpkg_status(text: &str, ecosystem: &str) -> Vec<Installed> {
                 name: source.to_string(),
                 version: source_version.to_string(),
                 binary: (package != source).then(|| package.to_string()),
+                binary_version: (version != source_version).then(|| version.to_string()),
             })
         })
         .collect();
@@ -107,6 +112,7 @@ pub fn apk_installed(text: &str, ecosystem: &str) -> Vec<Installed> {
                 name: origin.to_string(),
                 version: version.to_string(),
                 binary: (name != origin).then(|| name.to_string()),
+                binary_version: None,
             });
         }
     }
@@ -130,6 +136,7 @@ pub fn cargo_lock(text: &str) -> Vec<Installed> {
                 name,
                 version,
                 binary: None,
+                binary_version: None,
             });
         }
     }
@@ -187,6 +194,7 @@ fn npm(name: &str, version: &str) -> Installed {
         name: name.to_string(),
         version: version.to_string(),
         binary: None,
+        binary_version: None,
     }
 }
 
@@ -224,6 +232,7 @@ fn pypi(name: &str, version: &str) -> Installed {
         name: super::osv::normalise_name("PyPI", name),
         version: version.to_string(),
         binary: None,
+        binary_version: None,
     }
 }
 

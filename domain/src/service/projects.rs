@@ -19,9 +19,11 @@ use crate::types::dto::{Page, ProjectView};
 use crate::types::{ProjectName, Role};
 
 /// Metadata keys a project may carry (stored now, enforced by later features).
-pub const METADATA_KEYS: [&str; 9] = [
+pub const METADATA_KEYS: [&str; 10] = [
     "public",
     "auto_scan",
+    // Generate a CycloneDX SBOM of every image pushed (Harbor's key).
+    "auto_sbom_generation",
     "prevent_vul",
     "severity",
     "reuse_sys_cve_allowlist",

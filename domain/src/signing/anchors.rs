@@ -105,23 +105,21 @@ pub(crate) fn describe_key(spki: &SubjectPublicKeyInfo<'_>) -> Result<String, St
     ))
 }
 
-fn one_block(text: &str, field: &str) -> Result<pem::Pem, String> {
-    let blocks = pem::parse_many(text.trim()).map_err(|e| format!("`{field}` is not PEM: {e}"))?;
+fn one_block(text: &str) -> Result<pem::Pem, String> {
+    let blocks = pem::parse_many(text.trim()).map_err(|e| format!("this is not PEM: {e}"))?;
     if blocks.is_empty() {
-        return Err(format!(
-            "`{field}` is not PEM: no `-----BEGIN …-----` block in it"
-        ));
+        return Err("this is not PEM: it has no `-----BEGIN …-----` block".into());
     }
     let mut blocks = blocks.into_iter();
     let (Some(first), None) = (blocks.next(), blocks.next()) else {
-        return Err(format!(
-            "`{field}` must hold exactly one PEM block (one key or one certificate per anchor)"
-        ));
+        return Err(
+            "exactly one PEM block is expected here (one key or one certificate per anchor)".into(),
+        );
     };
     if first.tag().contains("PRIVATE KEY") {
         return Err(format!(
-            "`{field}` is a private key (`{}`): give the public key or certificate; the private \
-             key was not stored",
+            "this is a private key (`{}`): give the public key or certificate; the private key \
+             was not stored",
             first.tag()
         ));
     }
@@ -145,7 +143,7 @@ pub fn parse(
                 );
             }
             let text = public_key.ok_or("a cosign anchor needs `public_key` (PEM `PUBLIC KEY`)")?;
-            let block = one_block(text, "public_key")?;
+            let block = one_block(text)?;
             if block.tag() != "PUBLIC KEY" {
                 return Err(format!(
                     "`public_key` is a `{}` block: give a `PUBLIC KEY` (SubjectPublicKeyInfo) \
@@ -179,7 +177,7 @@ pub fn parse(
             }
             let text =
                 certificate.ok_or("a Notation anchor needs `certificate` (PEM `CERTIFICATE`)")?;
-            let block = one_block(text, "certificate")?;
+            let block = one_block(text)?;
             if block.tag() != "CERTIFICATE" {
                 return Err(format!(
                     "`certificate` is a `{}` block: give a `CERTIFICATE` block",

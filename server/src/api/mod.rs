@@ -11,6 +11,7 @@ mod projects;
 mod repositories;
 mod retention;
 mod robots;
+mod sbom;
 pub mod scans;
 mod trust;
 mod users;
@@ -48,6 +49,7 @@ pub fn routes() -> Router<AppState> {
         .merge(events::routes())
         .merge(scans::routes())
         .merge(trust::routes())
+        .merge(sbom::routes())
         .fallback(|| async {
             ApiError::new(StatusCode::NOT_FOUND, "NOT_FOUND", "no such API endpoint")
         })
@@ -84,6 +86,7 @@ pub fn routes() -> Router<AppState> {
         events::list_consumers,
         trust::list_project_anchors, trust::create_project_anchor, trust::delete_project_anchor,
         trust::list_system_anchors, trust::create_system_anchor, trust::delete_system_anchor,
+        sbom::generate_sbom, sbom::get_sbom,
     ),
     components(schemas(ErrorBody, ErrorItem)),
     modifiers(&BasicAuth),

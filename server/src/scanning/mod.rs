@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use domain::entities::scan;
 use domain::scan::report::{Report, BUILTIN_SCANNER};
+use sea_orm::EntityTrait;
 
 use crate::AppState;
 
@@ -75,12 +76,28 @@ fn spawn_scan_on_push(state: &AppState) {
     tokio::spawn(consumer.run(handler, IDLE_POLL, |_| {}));
 }
 
-/// Runs one job with its scanner.
-async fn run(state: &AppState, job: &scan::Model) -> Result<Report, String> {
+/// Runs one job: a scan with its scanner, or an SBOM's generation (no report).
+async fn run(state: &AppState, job: &scan::Model) -> Result<Option<Report>, String> {
+    use domain::service::registry::sbom::JOB_PREFIX;
+    if let Some(format) = job.scanner.strip_prefix(JOB_PREFIX) {
+        let format = domain::scan::sbom::SbomFormat::parse(format)
+            .ok_or_else(|| format!("unknown SBOM format `{format}`"))?;
+        let a = domain::entities::artifact::Entity::find_by_id(job.artifact_id)
+            .one(&state.db)
+            .await
+            .map_err(|e| e.to_string())?
+            .ok_or("the artifact is gone")?;
+        state
+            .registry
+            .generate_sbom(&a, format, &state.config.hostname)
+            .await
+            .map_err(|e| e.message)?;
+        return Ok(None);
+    }
     if job.scanner == BUILTIN_SCANNER {
-        state.scans.scan_builtin(job.artifact_id).await
+        state.scans.scan_builtin(job.artifact_id).await.map(Some)
     } else {
-        client::scan(state, job).await
+        client::scan(state, job).await.map(Some)
     }
 }
 

@@ -27,7 +27,11 @@ struct ManifestRow {
     verdict_epoch: Option<i64>,
     verdict_detail: Option<String>,
     trust_epoch: i64,
+    /// Set for an OCI 1.1 referrer (a signature, attestation or SBOM of another manifest).
+    subject_digest: Option<String>,
 }
+
+type Metadata = std::collections::BTreeMap<String, String>;
 
 /// Subjects of the short-lived tokens Berth hands to scanners start with this.
 pub const SCANNER_PREFIX: &str = "scanner@";
@@ -101,12 +105,16 @@ impl Registry {
             .ok_or_else(unknown)?;
         let digest =
             Digest::parse(&found.digest).map_err(|e| RegistryError::new(OciCode::Internal, e))?;
-        if with_body && found.project_metadata.contains("prevent_vul") {
-            self.check_vulnerabilities(caller, repo, reference, &found)
+        let gated = with_body
+            && (found.project_metadata.contains("prevent_vul")
+                || found.project_metadata.contains("enable_content_trust"));
+        if gated {
+            // Parsed once for both pull rules.
+            let metadata: Metadata =
+                serde_json::from_str(&found.project_metadata).unwrap_or_default();
+            self.check_vulnerabilities(caller, repo, reference, &found, &metadata)
                 .await?;
-        }
-        if with_body && found.project_metadata.contains("enable_content_trust") {
-            self.check_signature_policy(caller, repo, reference, &found)
+            self.check_signature_policy(caller, repo, reference, &found, &metadata)
                 .await?;
         }
         let bytes = if with_body {
@@ -154,7 +162,7 @@ impl Registry {
         let sql = format!(
             "SELECT a.id, a.digest, a.media_type, a.manifest_size, r.project_id, a.repository_id, \
              p.metadata AS project_metadata, v.epoch AS verdict_epoch, v.detail AS verdict_detail, \
-             COALESCE(pe.epoch, 0) + COALESCE(se.epoch, 0) AS trust_epoch \
+             COALESCE(pe.epoch, 0) + COALESCE(se.epoch, 0) AS trust_epoch, a.subject_digest \
              FROM artifacts a JOIN repositories r ON r.id = a.repository_id \
              JOIN projects p ON p.id = r.project_id {join} \
              LEFT JOIN signature_verdicts v ON v.artifact_id = a.id \
@@ -175,13 +183,13 @@ impl Registry {
         repo: &RepoName,
         reference: &Reference,
         found: &ManifestRow,
+        metadata: &Metadata,
     ) -> RegistryResult<()> {
         use super::signatures::{SignaturePolicy, SubjectFacts};
-        let metadata: std::collections::BTreeMap<String, String> =
-            serde_json::from_str(&found.project_metadata).unwrap_or_default();
-        let Some(policy) = SignaturePolicy::of(&metadata) else {
+        let Some(policy) = SignaturePolicy::of(metadata) else {
             return Ok(());
         };
+
         let subject = SubjectFacts {
             artifact_id: found.id,
             repository_id: found.repository_id,
@@ -194,8 +202,43 @@ impl Registry {
         let verdict = self
             .signature_verdict(&subject, stored, found.trust_epoch)
             .await?;
+        // Signatures, attestations and SBOMs are what verification reads (`cosign verify`
+        // pulls the `.sig` manifest), so they are not themselves held to the policy — but only
+        // while nothing in them can run: a "referrer" with filesystem layers is an image.
+        if verdict.satisfies(&policy.kinds).is_err() && self.is_accessory(reference, found).await? {
+            let digest = Digest::parse(&found.digest)
+                .map_err(|e| RegistryError::new(OciCode::Internal, e))?;
+            let bytes = self
+                .manifest_bytes(&digest, found.manifest_size as usize)
+                .await?;
+            if super::signatures::inert_accessory(&bytes) {
+                return Ok(());
+            }
+        }
         self.check_signature(caller, repo, reference, &policy, &verdict, &subject)
             .await
+    }
+
+    /// Whether the manifest is an accessory of another: a referrer, or cosign's
+    /// `sha256-<hex>.sig|.att|.sbom` tag (pulled by that tag, or by digest).
+    async fn is_accessory(
+        &self,
+        reference: &Reference,
+        found: &ManifestRow,
+    ) -> RegistryResult<bool> {
+        use super::signatures::accessory_tag;
+        if found.subject_digest.is_some() {
+            return Ok(true);
+        }
+        Ok(match reference {
+            Reference::Tag(t) => accessory_tag(t.as_str()).is_some(),
+            Reference::Digest(_) => tag::Entity::find()
+                .filter(tag::Column::ArtifactId.eq(found.id))
+                .all(&self.db)
+                .await?
+                .iter()
+                .any(|t| accessory_tag(&t.name).is_some()),
+        })
     }
 
     /// A project that prevents vulnerable images refuses the pull (412) when the artifact's
@@ -208,10 +251,9 @@ impl Registry {
         repo: &RepoName,
         reference: &Reference,
         found: &ManifestRow,
+        metadata: &Metadata,
     ) -> RegistryResult<()> {
         use crate::service::scans;
-        let metadata: std::collections::BTreeMap<String, String> =
-            serde_json::from_str(&found.project_metadata).unwrap_or_default();
         if metadata.get("prevent_vul").map(String::as_str) != Some("true") {
             return Ok(());
         }

@@ -11,6 +11,7 @@ pub mod media;
 mod pulls;
 pub mod quota;
 mod repositories;
+pub mod sbom;
 pub mod signatures;
 mod tags;
 mod uploads;

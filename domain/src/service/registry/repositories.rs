@@ -196,11 +196,15 @@ impl Registry {
         Ok(())
     }
 
+    /// One artifact as the API shows it; `epoch` is its project's trust epoch, read once per
+    /// page ([`super::signatures::current_epoch`]).
     async fn artifact_view(
         &self,
         a: artifact::Model,
-        repo_name: &str,
+        r: &repository::Model,
+        epoch: i64,
     ) -> DomainResult<ArtifactView> {
+        let repo_name = r.name.as_str();
         let tags = tag::Entity::find()
             .filter(tag::Column::ArtifactId.eq(a.id))
             .order_by_asc(tag::Column::Name)
@@ -233,7 +237,7 @@ impl Registry {
         let verdict = if is_accessory {
             None
         } else {
-            Some(self.verdict_of(&a).await?)
+            Some(self.verdict_of(&a, r.project_id, epoch).await?)
         };
         Ok(ArtifactView {
             labels,
@@ -378,13 +382,14 @@ impl Registry {
             })
             .collect();
         let total = selected.len() as u64;
+        let epoch = super::signatures::current_epoch(&self.db, r.project_id).await?;
         let mut items = Vec::new();
         for a in selected
             .into_iter()
             .skip(((page - 1) * size) as usize)
             .take(size as usize)
         {
-            items.push(self.artifact_view(a, &r.name).await?);
+            items.push(self.artifact_view(a, &r, epoch).await?);
         }
         Ok(Page {
             items,
@@ -439,6 +444,7 @@ impl Registry {
             .map(crate::types::image::history)
             .unwrap_or_default();
         let layers = crate::types::image::layers(&manifest, &build_history);
+        let epoch = super::signatures::current_epoch(&self.db, r.project_id).await?;
         let mut accessories = Vec::new();
         for x in artifact::Entity::find()
             .filter(artifact::Column::RepositoryId.eq(r.id))
@@ -447,11 +453,11 @@ impl Registry {
             .all(&self.db)
             .await?
         {
-            accessories.push(self.artifact_view(x, &r.name).await?);
+            accessories.push(self.artifact_view(x, &r, epoch).await?);
         }
         Ok(ArtifactDetail {
             manifest: serde_json::to_string_pretty(&manifest).unwrap_or_default(),
-            artifact: self.artifact_view(a, &r.name).await?,
+            artifact: self.artifact_view(a, &r, epoch).await?,
             references,
             config: config_json
                 .as_ref()

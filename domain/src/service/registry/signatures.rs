@@ -38,6 +38,23 @@ pub fn accessory_tag(tag: &str) -> Option<(&str, &str)> {
     .then_some((hex, suffix))
 }
 
+/// Whether a manifest is a pure accessory: an image manifest none of whose layers is a
+/// filesystem (no tar), so that nothing pulled through it can run.
+pub fn inert_accessory(manifest: &[u8]) -> bool {
+    let Ok(json) = serde_json::from_slice::<Value>(manifest) else {
+        return false;
+    };
+    if json.get("manifests").is_some() {
+        return false;
+    }
+    json["layers"].as_array().is_some_and(|layers| {
+        layers.iter().all(|l| {
+            let t = l["mediaType"].as_str().unwrap_or("");
+            !(t.contains("tar") || t.contains("rootfs") || t.contains("layer") || t.is_empty())
+        })
+    })
+}
+
 /// Marks every stored verdict of `project_id` (0: of every project) stale.
 pub(crate) async fn bump_epoch(
     conn: &impl ConnectionTrait,
@@ -61,7 +78,7 @@ pub(crate) async fn bump_epoch(
 }
 
 /// The trust epoch a verdict of `project_id` is computed at.
-async fn current_epoch(
+pub(crate) async fn current_epoch(
     conn: &impl ConnectionTrait,
     project_id: i64,
 ) -> Result<i64, sea_orm::DbErr> {
@@ -189,7 +206,7 @@ fn layers_of(manifest: &Value) -> Vec<Layer> {
         .unwrap_or_default()
 }
 
-fn is_sbom(artifact_type: &str) -> bool {
+pub(crate) fn is_sbom(artifact_type: &str) -> bool {
     artifact_type.starts_with("application/vnd.cyclonedx")
         || artifact_type.starts_with("application/spdx")
         || artifact_type == "application/vnd.goharbor.harbor.sbom.v1"
@@ -226,7 +243,7 @@ impl Registry {
     }
 
     /// The accessories of `subject`: (artifact, the `.sig`/`.att`/`.sbom` suffix of its tag).
-    async fn accessories(
+    pub(super) async fn accessories(
         &self,
         subject: &SubjectFacts,
     ) -> RegistryResult<Vec<(artifact::Model, Option<String>)>> {
@@ -443,18 +460,18 @@ impl Registry {
         self.compute_signature_verdict(subject).await
     }
 
-    /// The verdict of `a` for listings: the stored one when current, else computed now.
-    pub(crate) async fn verdict_of(&self, a: &artifact::Model) -> RegistryResult<Verdict> {
-        use crate::entities::{repository, signature_verdict};
-        let project_id = repository::Entity::find_by_id(a.repository_id)
-            .one(&self.db)
-            .await?
-            .map(|r| r.project_id)
-            .unwrap_or(0);
+    /// The verdict of `a` (of project `project_id`, whose trust epoch is `epoch` now) for
+    /// listings: the stored one when current, else computed now.
+    pub(crate) async fn verdict_of(
+        &self,
+        a: &artifact::Model,
+        project_id: i64,
+        epoch: i64,
+    ) -> RegistryResult<Verdict> {
+        use crate::entities::signature_verdict;
         let stored = signature_verdict::Entity::find_by_id(a.id)
             .one(&self.db)
             .await?;
-        let epoch = current_epoch(&self.db, project_id).await?;
         let subject = SubjectFacts {
             artifact_id: a.id,
             repository_id: a.repository_id,
@@ -494,9 +511,10 @@ impl Registry {
             .filter(artifact::Column::RepositoryId.eq(subject.repository_id))
             .all(&self.db)
             .await?;
+        let epoch = current_epoch(&self.db, subject.project_id).await?;
         for index in indexes {
             if self
-                .verdict_of(&index)
+                .verdict_of(&index, subject.project_id, epoch)
                 .await?
                 .satisfies(&policy.kinds)
                 .is_ok()

@@ -20,24 +20,6 @@ use crate::storage::ByteStream;
 use crate::types::Digest;
 
 impl Scans {
-    /// The repository name and manifest bytes of an artifact.
-    async fn manifest_of(&self, a: &artifact::Model) -> Result<(String, Vec<u8>), String> {
-        let repo = repository::Entity::find_by_id(a.repository_id)
-            .one(&self.db)
-            .await
-            .map_err(|e| e.to_string())?
-            .ok_or("repository is gone")?;
-        let digest = Digest::parse(&a.digest)?;
-        let bytes = read_all(
-            self.store
-                .read(&digest, None)
-                .await
-                .map_err(|e| format!("manifest {}: {e}", a.digest))?,
-        )
-        .await?;
-        Ok((repo.name, bytes))
-    }
-
     /// Runs the built-in scanner over an artifact: an image's layers in order, or each image of
     /// an index (the index's report is the union of its images').
     pub async fn scan_builtin(&self, artifact_id: i64) -> Result<Report, String> {
@@ -46,28 +28,13 @@ impl Scans {
             .await
             .map_err(|e| e.to_string())?
             .ok_or("artifact is gone")?;
-        let (repository, _) = self.manifest_of(&a).await?;
-        let mut images = Vec::new();
-        for image in images_of(&self.db, &a).await.map_err(|e| e.to_string())? {
-            images.push(self.manifest_of(&image).await?.1);
-        }
-        let mut inventory = Vec::new();
-        for manifest in images {
-            let layers = layer_digests(&manifest)?;
-            let store = self.store.clone();
-            let files = read_image(layers, move |d| {
-                let store = store.clone();
-                async move {
-                    let digest = Digest::parse(&d)?;
-                    store
-                        .read(&digest, None)
-                        .await
-                        .map_err(|e| format!("layer {d}: {e}"))
-                }
-            })
-            .await?;
-            inventory.extend(files.inventory());
-        }
+        let repository = repository::Entity::find_by_id(a.repository_id)
+            .one(&self.db)
+            .await
+            .map_err(|e| e.to_string())?
+            .ok_or("repository is gone")?
+            .name;
+        let inventory = inventory_of(&self.db, &self.store, &a).await?;
         let vulnerabilities = findings(&self.vulndb, &inventory, self.ignore_unfixed)
             .await
             .map_err(|e| e.to_string())?;
@@ -81,6 +48,43 @@ impl Scans {
             vulnerabilities,
         ))
     }
+}
+
+/// Every package installed in an artifact: an image's layers applied in order, or each image
+/// of an index (the union of its images'). What scans match and SBOMs list.
+pub async fn inventory_of(
+    db: &impl ConnectionTrait,
+    store: &std::sync::Arc<dyn crate::storage::BlobStore>,
+    a: &artifact::Model,
+) -> Result<Vec<Installed>, String> {
+    let mut inventory = Vec::new();
+    for image in images_of(db, a).await.map_err(|e| e.to_string())? {
+        let digest = Digest::parse(&image.digest)?;
+        let manifest = read_all(
+            store
+                .read(&digest, None)
+                .await
+                .map_err(|e| format!("manifest {}: {e}", image.digest))?,
+        )
+        .await?;
+        let layers = layer_digests(&manifest)?;
+        let store = store.clone();
+        let files = read_image(layers, move |d| {
+            let store = store.clone();
+            async move {
+                let digest = Digest::parse(&d)?;
+                store
+                    .read(&digest, None)
+                    .await
+                    .map_err(|e| format!("layer {d}: {e}"))
+            }
+        })
+        .await?;
+        inventory.extend(files.inventory());
+    }
+    inventory.sort();
+    inventory.dedup();
+    Ok(inventory)
 }
 
 /// The layer digests of an image manifest, bottom first.

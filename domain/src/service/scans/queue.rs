@@ -131,14 +131,18 @@ impl Scans {
             .rows_affected)
     }
 
-    /// Records a job's outcome: the report, or the error and a retry with back-off until
-    /// [`MAX_ATTEMPTS`]. A final outcome is an event (`scan.completed` or `scan.failed`) in the
-    /// same transaction.
+    /// Records a job's outcome: the report (none for a job that makes no report, such as an
+    /// SBOM's generation), or the error and a retry with back-off until [`MAX_ATTEMPTS`]. A
+    /// final outcome is an event (`scan.completed` or `scan.failed`; `sbom.generated` or
+    /// `sbom.failed`) in the same transaction.
     pub async fn finish(
         &self,
         job: &scan::Model,
-        outcome: Result<Report, String>,
+        outcome: Result<Option<Report>, String>,
     ) -> DomainResult<()> {
+        let sbom = job
+            .scanner
+            .starts_with(crate::service::registry::sbom::JOB_PREFIX);
         // The row as it is now, locked until this transaction ends (PostgreSQL; SQLite has one
         // writer at a time): a completion is accepted only from the claim that is current.
         let txn = self.write_gate().await?.begin(&self.db).await?;
@@ -163,7 +167,13 @@ impl Scans {
         let mut active = current.clone().into_active_model();
         let mut told = None;
         match outcome {
-            Ok(report) => {
+            Ok(None) => {
+                told = Some(("generated", serde_json::json!({})));
+                active.status = Set("success".into());
+                active.error = Set(None);
+                active.finished_at = Set(Some(now));
+            }
+            Ok(Some(report)) => {
                 let summary = report.summary();
                 let severity = report.highest().as_str().to_string();
                 told = Some((
@@ -215,10 +225,10 @@ impl Scans {
                     &crate::service::Actor::system(),
                     crate::service::audit::Record {
                         operation,
-                        resource_type: "scan",
+                        resource_type: if sbom { "sbom" } else { "scan" },
                         resource: &format!("{}@{}", r.name, a.digest),
                         project_id: Some(r.project_id),
-                        outcome: if operation == "completed" {
+                        outcome: if operation != "failed" {
                             crate::service::audit::Outcome::Success
                         } else {
                             crate::service::audit::Outcome::Failure
@@ -285,7 +295,7 @@ pub async fn enqueue_on(
 }
 
 /// The event consumer that queues a scan for every image pushed into a project with
-/// `auto_scan` on. It queues in the transaction that advances its cursor, so each push is
+/// `auto_scan` on, and an SBOM's generation (CycloneDX) with `auto_sbom_generation` on. It queues in the transaction that advances its cursor, so each push is
 /// queued exactly once, whatever crashes (see `events::consumer`).
 pub struct ScanOnPush {
     pub scans: Scans,
@@ -318,7 +328,9 @@ impl crate::service::events::consumer::Handler for ScanOnPush {
             };
             let metadata: BTreeMap<String, String> =
                 serde_json::from_str(&p.metadata).unwrap_or_default();
-            if metadata.get("auto_scan").map(String::as_str) != Some("true") {
+            let on = |key: &str| metadata.get(key).map(String::as_str) == Some("true");
+            let (scan, sbom) = (on("auto_scan"), on("auto_sbom_generation"));
+            if !scan && !sbom {
                 continue;
             }
             // Deleted since, or not an image: nothing to scan.
@@ -328,9 +340,18 @@ impl crate::service::events::consumer::Handler for ScanOnPush {
             if !scannable(&a) {
                 continue;
             }
-            let scanner = scanner_for_project_on(txn, p.id).await?;
-            enqueue_on(txn, a.id, &scanner, "push").await?;
-            queued += 1;
+            if scan {
+                let scanner = scanner_for_project_on(txn, p.id).await?;
+                enqueue_on(txn, a.id, &scanner, "push").await?;
+                queued += 1;
+            }
+            if sbom {
+                let job = crate::service::registry::sbom::job_name(
+                    crate::scan::sbom::SbomFormat::CycloneDx,
+                );
+                enqueue_on(txn, a.id, &job, "push").await?;
+                queued += 1;
+            }
         }
         if queued > 0 {
             // Workers look after the commit; a missed wake-up costs one idle poll.
