@@ -18,6 +18,10 @@
 //!         - rule: tag
 //!           pattern: "v*"
 //!           retain: 10
+//!     trust_anchors:            # exactly these (by name); others are removed
+//!       - name: release
+//!         kind: cosign          # or notation, with `certificate` / `certificate_file`
+//!         public_key_file: /etc/berth/keys/release.pub
 //! ```
 
 use std::path::Path;
@@ -45,6 +49,57 @@ pub struct ProjectPolicy {
     pub storage_limit: Option<ByteLimit>,
     pub immutable_tag_rules: Option<Vec<ImmutableTagRule>>,
     pub retention: Option<ProjectRetention>,
+    /// The project's trusted signers, exactly (see `docs/signing.md`).
+    pub trust_anchors: Option<Vec<TrustAnchorPolicy>>,
+}
+
+/// A trust anchor as a policy file declares it: the PEM inline or in a file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrustAnchorPolicy {
+    pub name: String,
+    /// `cosign` or `notation`.
+    pub kind: String,
+    pub public_key: Option<String>,
+    pub public_key_file: Option<std::path::PathBuf>,
+    pub certificate: Option<String>,
+    pub certificate_file: Option<std::path::PathBuf>,
+}
+
+impl TrustAnchorPolicy {
+    fn pem(
+        inline: &Option<String>,
+        file: &Option<std::path::PathBuf>,
+    ) -> anyhow::Result<Option<String>> {
+        match (inline, file) {
+            (Some(_), Some(_)) => anyhow::bail!("give the PEM inline or as a file, not both"),
+            (Some(text), None) => Ok(Some(text.clone())),
+            (None, Some(path)) => std::fs::read_to_string(path)
+                .map(Some)
+                .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display())),
+            (None, None) => Ok(None),
+        }
+    }
+
+    /// The anchor as the trust service takes it.
+    fn input(&self) -> anyhow::Result<domain::service::trust::AnchorInput> {
+        let context = |e: anyhow::Error| anyhow::anyhow!("trust anchor `{}`: {e}", self.name);
+        Ok(domain::service::trust::AnchorInput {
+            name: self.name.clone(),
+            kind: self.kind.clone(),
+            public_key: Self::pem(&self.public_key, &self.public_key_file).map_err(context)?,
+            certificate: Self::pem(&self.certificate, &self.certificate_file).map_err(context)?,
+        })
+    }
+}
+
+/// What identifies an anchor for comparison: name, kind and the DER's fingerprint.
+fn anchor_key(name: &str, kind: &str, pem: Option<&str>) -> String {
+    let fingerprint = pem
+        .and_then(domain::signing::anchors::der_of)
+        .map(|der| domain::signing::anchors::fingerprint(&der))
+        .unwrap_or_default();
+    format!("{name} ({kind}, {fingerprint})")
 }
 
 #[derive(Debug, Deserialize)]
@@ -137,6 +192,9 @@ pub async fn apply(
                         "project {name}: set {} retention rule(s)",
                         r.rules.len()
                     ));
+                }
+                for a in p.trust_anchors.iter().flatten() {
+                    diff.push(format!("project {name}: trust {} key {}", a.kind, a.name));
                 }
                 continue;
             }
@@ -264,6 +322,65 @@ async fn apply_rules(
             if !dry_run {
                 services
                     .set_retention_policy(actor, name, rules, retention.schedule.clone())
+                    .await?;
+            }
+        }
+    }
+    if let Some(wanted) = &p.trust_anchors {
+        apply_anchors(state, actor, name, wanted, dry_run, diff).await?;
+    }
+    Ok(())
+}
+
+/// Makes the project's trust anchors exactly `wanted`: an anchor whose name, kind or key
+/// differs is replaced, one the file does not name is removed.
+async fn apply_anchors(
+    state: &AppState,
+    actor: &Actor,
+    name: &str,
+    wanted: &[TrustAnchorPolicy],
+    dry_run: bool,
+    diff: &mut Vec<String>,
+) -> anyhow::Result<()> {
+    use domain::service::trust::AnchorScope;
+    let services = &state.services;
+    let inputs = wanted
+        .iter()
+        .map(TrustAnchorPolicy::input)
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let wanted_keys: Vec<String> = inputs
+        .iter()
+        .map(|i| {
+            anchor_key(
+                &i.name,
+                &i.kind,
+                i.public_key.as_deref().or(i.certificate.as_deref()),
+            )
+        })
+        .collect();
+    let current = services
+        .list_trust_anchors(actor, AnchorScope::Project(name))
+        .await?;
+    let current_keys: Vec<(i64, String)> = current
+        .iter()
+        .map(|a| (a.id, format!("{} ({}, {})", a.name, a.kind, a.fingerprint)))
+        .collect();
+    for (id, key) in &current_keys {
+        if !wanted_keys.contains(key) {
+            diff.push(format!("project {name}: remove trust anchor {key}"));
+            if !dry_run {
+                services
+                    .delete_trust_anchor(actor, AnchorScope::Project(name), *id)
+                    .await?;
+            }
+        }
+    }
+    for (input, key) in inputs.into_iter().zip(wanted_keys) {
+        if !current_keys.iter().any(|(_, k)| *k == key) {
+            diff.push(format!("project {name}: add trust anchor {key}"));
+            if !dry_run {
+                services
+                    .create_trust_anchor(actor, AnchorScope::Project(name), input)
                     .await?;
             }
         }

@@ -93,6 +93,7 @@ impl AppState {
             RegistrySettings {
                 global_storage_limit: config.storage_quota.global.as_i64(),
                 block_unscanned: config.scanning.block_unscanned,
+                hostname: config.hostname.clone(),
                 ..RegistrySettings::default()
             },
         );

@@ -163,3 +163,91 @@ fn berth_apply_prints_the_changes_then_no_changes() {
     let second = run(&[]);
     assert!(second.trim_end().ends_with("no changes"), "{second}");
 }
+
+const KEY_A: &str = "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEADPtdiam8c+lIk9xD68PUhMwuK3NBd9SMSYvTsA6ckM8=\n-----END PUBLIC KEY-----\n";
+const KEY_B: &str = "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEAQ1meUtXD4P3pUb5ITQ22izwh4fl3rtYr6lgoFYOQsP4=\n-----END PUBLIC KEY-----\n";
+const KEY_C: &str = "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEAUGRU0L+HZAWzgUHhIJVAfm64iRVicr4DOJAP7ZIrnK4=\n-----END PUBLIC KEY-----\n";
+const KEY_D: &str = "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEAvZggTKXOBEXXurJQ7Gc81Su2qraC00qpAYIv2dqxD+E=\n-----END PUBLIC KEY-----\n";
+
+fn indent(pem: &str) -> String {
+    pem.lines()
+        .map(|l| format!("          {l}\n"))
+        .collect::<String>()
+}
+
+#[tokio::test]
+async fn a_policy_file_declares_the_projects_trust_anchors_exactly() {
+    use domain::service::trust::AnchorScope;
+    let app = TestApp::new().await;
+    let admin = app.admin().await;
+    let dir = tempfile::tempdir().unwrap();
+    let key_file = dir.path().join("ci.pub");
+    std::fs::write(&key_file, KEY_B).unwrap();
+    let file = |release: &str| {
+        policy_files::parse(&format!(
+            "projects:\n  - name: signed\n    trust_anchors:\n      - name: release\n        kind: cosign\n        public_key: |\n{}      - name: ci\n        kind: cosign\n        public_key_file: {}\n",
+            indent(release),
+            key_file.display()
+        ))
+        .unwrap()
+    };
+    let names = || async {
+        let mut list: Vec<(String, String)> = app
+            .state
+            .services
+            .list_trust_anchors(&admin, AnchorScope::Project("signed"))
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|a| (a.name, a.fingerprint))
+            .collect();
+        list.sort();
+        list
+    };
+    let diff = policy_files::apply(&app.state, &file(KEY_A), false)
+        .await
+        .unwrap();
+    assert_eq!(diff.len(), 3, "{diff:#?}"); // create, two anchors
+    let first = names().await;
+    assert_eq!(
+        first.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(),
+        ["ci", "release"]
+    );
+    // Idempotent.
+    assert!(policy_files::apply(&app.state, &file(KEY_A), false)
+        .await
+        .unwrap()
+        .is_empty());
+    // Another key under the same name replaces it; an anchor added by hand is removed.
+    app.state
+        .services
+        .create_trust_anchor(
+            &admin,
+            AnchorScope::Project("signed"),
+            domain::service::trust::AnchorInput {
+                name: "by-hand".into(),
+                kind: "cosign".into(),
+                public_key: Some(KEY_D.into()),
+                certificate: None,
+            },
+        )
+        .await
+        .unwrap();
+    let diff = policy_files::apply(&app.state, &file(KEY_C), false)
+        .await
+        .unwrap();
+    assert_eq!(diff.len(), 3, "{diff:#?}"); // remove release, remove by-hand, add release
+    assert!(diff
+        .iter()
+        .any(|d| d.contains("remove trust anchor by-hand")));
+    let after = names().await;
+    assert_eq!(after.len(), 2);
+    assert_eq!(after[0], first[0]); // ci is untouched
+    assert_ne!(after[1].1, first[1].1); // release now has key C
+                                        // A malformed key is refused with the anchor named.
+    let err = policy_files::apply(&app.state, &file("not a key"), false)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("PEM"), "{err}");
+}

@@ -190,6 +190,41 @@ impl Fixture {
         self.put_manifest(repo, &digest, &manifest).await
     }
 
+    /// Pushes image `signed/<name>:v1` and a sigstore bundle referrer of it made by
+    /// `@sigstore/sign` with `key` for `covered` (the image itself when `None`) and
+    /// `predicate`, after `alter` (to tamper); returns the repository and the image's digest.
+    async fn bundle_referrer(
+        &self,
+        name: &str,
+        key: &Path,
+        covered: Option<&str>,
+        predicate: &str,
+        alter: impl FnOnce(String) -> String,
+    ) -> (String, String) {
+        let repo = format!("signed/{name}");
+        let (manifest, digest) = self.app.push_image(&repo, "v1", name).await;
+        let bundle = run(
+            "node",
+            &[
+                tool("bundle.mjs").to_str().unwrap(),
+                key.to_str().unwrap(),
+                covered.unwrap_or(&digest),
+                predicate,
+            ],
+        );
+        let layer = self
+            .blob_layer(&repo, BUNDLE, alter(bundle).as_bytes())
+            .await;
+        self.referrer(
+            &repo,
+            Fixture::subject(&digest, manifest.len()),
+            BUNDLE,
+            layer,
+        )
+        .await;
+        (repo, digest)
+    }
+
     async fn blob_layer(&self, repo: &str, media_type: &str, bytes: &[u8]) -> Value {
         let digest = self.app.push_blob(repo, bytes).await;
         json!({"mediaType": media_type, "digest": digest, "size": bytes.len()})
@@ -427,109 +462,46 @@ async fn cosign_oci_referrers_and_sigstore_bundles_verify() {
     );
 
     // Sigstore bundle v0.3 from @sigstore/sign: the signing predicate verifies.
-    let (manifest, b) = f.app.push_image("signed/bundle", "v1", "bundle").await;
-    let bundle = run(
-        "node",
-        &[
-            tool("bundle.mjs").to_str().unwrap(),
-            key.to_str().unwrap(),
-            &b,
-            "https://sigstore.dev/cosign/sign/v1",
-        ],
-    );
-    let layer = f
-        .blob_layer("signed/bundle", BUNDLE, bundle.as_bytes())
+    const SIGNING: &str = "https://sigstore.dev/cosign/sign/v1";
+    let (repo, b) = f
+        .bundle_referrer("bundle", &key, None, SIGNING, |b| b)
         .await;
-    f.referrer(
-        "signed/bundle",
-        Fixture::subject(&b, manifest.len()),
-        BUNDLE,
-        layer,
-    )
-    .await;
-    let ok = f.pull("signed/bundle", "v1", f.dev()).await;
+    let ok = f.pull(&repo, "v1", f.dev()).await;
     assert_eq!(ok.status, StatusCode::OK, "{}", ok.body);
 
     // A bundle of another subject.
-    let (manifest, c) = f.app.push_image("signed/bundle2", "v1", "bundle2").await;
-    let bundle = run(
-        "node",
-        &[
-            tool("bundle.mjs").to_str().unwrap(),
-            key.to_str().unwrap(),
-            &b,
-            "https://sigstore.dev/cosign/sign/v1",
-        ],
-    );
-    let layer = f
-        .blob_layer("signed/bundle2", BUNDLE, bundle.as_bytes())
+    let (repo, _) = f
+        .bundle_referrer("bundle2", &key, Some(&b), SIGNING, |b| b)
         .await;
-    f.referrer(
-        "signed/bundle2",
-        Fixture::subject(&c, manifest.len()),
-        BUNDLE,
-        layer,
-    )
-    .await;
     assert_refused(
-        &f.pull("signed/bundle2", "v1", f.dev()).await,
+        &f.pull(&repo, "v1", f.dev()).await,
         "does not cover this digest",
     );
 
     // A bundle with another predicate (an attestation) does not satisfy the policy.
-    let (manifest, d) = f.app.push_image("signed/att", "v1", "att").await;
-    let bundle = run(
-        "node",
-        &[
-            tool("bundle.mjs").to_str().unwrap(),
-            key.to_str().unwrap(),
-            &d,
-            "https://slsa.dev/provenance/v1",
-        ],
-    );
-    let layer = f.blob_layer("signed/att", BUNDLE, bundle.as_bytes()).await;
-    f.referrer(
-        "signed/att",
-        Fixture::subject(&d, manifest.len()),
-        BUNDLE,
-        layer,
-    )
-    .await;
+    let (repo, _) = f
+        .bundle_referrer("att", &key, None, "https://slsa.dev/provenance/v1", |b| b)
+        .await;
     assert_refused(
-        &f.pull("signed/att", "v1", f.dev()).await,
+        &f.pull(&repo, "v1", f.dev()).await,
         "attestations do not satisfy",
     );
 
     // A bundle whose envelope was altered after signing.
-    let (manifest, e) = f.app.push_image("signed/tampered", "v1", "tampered").await;
-    let bundle = run(
-        "node",
-        &[
-            tool("bundle.mjs").to_str().unwrap(),
-            key.to_str().unwrap(),
-            &e,
-            "https://sigstore.dev/cosign/sign/v1",
-        ],
-    );
-    let mut doc: Value = serde_json::from_str(&bundle).unwrap();
-    let statement = b64(doc["dsseEnvelope"]["payload"].as_str().unwrap());
-    let altered = String::from_utf8(statement)
-        .unwrap()
-        .replace("\"image\"", "\"other\"");
-    doc["dsseEnvelope"]["payload"] =
-        json!(base64::engine::general_purpose::STANDARD.encode(altered));
-    let layer = f
-        .blob_layer("signed/tampered", BUNDLE, doc.to_string().as_bytes())
+    let (repo, _) = f
+        .bundle_referrer("tampered", &key, None, SIGNING, |bundle| {
+            let mut doc: Value = serde_json::from_str(&bundle).unwrap();
+            let statement = b64(doc["dsseEnvelope"]["payload"].as_str().unwrap());
+            let altered = String::from_utf8(statement)
+                .unwrap()
+                .replace("\"image\"", "\"other\"");
+            doc["dsseEnvelope"]["payload"] =
+                json!(base64::engine::general_purpose::STANDARD.encode(altered));
+            doc.to_string()
+        })
         .await;
-    f.referrer(
-        "signed/tampered",
-        Fixture::subject(&e, manifest.len()),
-        BUNDLE,
-        layer,
-    )
-    .await;
     assert_refused(
-        &f.pull("signed/tampered", "v1", f.dev()).await,
+        &f.pull(&repo, "v1", f.dev()).await,
         "not signed by a trusted key",
     );
 }

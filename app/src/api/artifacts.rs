@@ -1,6 +1,6 @@
 //! Server functions for repositories, artifacts, tags and labels.
 
-use domain::types::dto::{ArtifactDetail, ArtifactView, LabelView, Page, RepositoryView};
+use domain::types::dto::{ArtifactDetail, ArtifactView, LabelView, Page, RepositoryView, SbomView};
 use leptos::prelude::*;
 
 #[cfg(feature = "ssr")]
@@ -196,4 +196,41 @@ pub async fn label_artifact(
             .await
     }
     .map_err(fail)
+}
+
+/// The newest SBOM of an artifact and its packages; `None` without one.
+#[server(prefix = "/console/fn", endpoint = "get_sbom")]
+pub async fn get_sbom(
+    project: String,
+    repository: String,
+    reference: String,
+) -> Result<Option<SbomView>, ServerFnError> {
+    let actor = ctx::actor().await?;
+    ctx::registry()?
+        .sbom_listing(&actor, &project, &repository, &reference)
+        .await
+        .map_err(fail)
+}
+
+/// Generates an SBOM now, `cyclonedx` or `spdx`.
+#[server(prefix = "/console/fn", endpoint = "generate_sbom")]
+pub async fn generate_sbom(
+    project: String,
+    repository: String,
+    reference: String,
+    format: String,
+) -> Result<(), ServerFnError> {
+    use domain::scan::sbom::SbomFormat;
+    let actor = ctx::actor().await?;
+    let format = SbomFormat::parse(&format).ok_or_else(|| {
+        fail(domain::service::DomainError::field(
+            "format",
+            format!("unknown SBOM format `{format}`: choose cyclonedx or spdx"),
+        ))
+    })?;
+    ctx::registry()?
+        .request_sbom(&actor, &project, &repository, &reference, format)
+        .await
+        .map(|_| ())
+        .map_err(fail)
 }

@@ -217,6 +217,22 @@ pub struct ArtifactDetail {
     pub accessories: Vec<ArtifactView>,
 }
 
+/// The newest SBOM of an artifact and the packages it lists, as the console shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SbomView {
+    /// The SBOM's own manifest (a referrer, or cosign's `.sbom` tag).
+    pub digest: String,
+    /// The document's media type.
+    pub media_type: String,
+    /// `cyclonedx` or `spdx`, when recognised.
+    pub format: Option<String>,
+    /// Berth's version, when Berth generated it.
+    pub generated_by: Option<String>,
+    pub size: u64,
+    pub push_time: String,
+    pub packages: Vec<crate::scan::sbom::SbomPackage>,
+}
+
 /// An immutable tag rule as the API and console show it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ImmutableRuleView {

@@ -83,14 +83,7 @@ pub async fn generate_sbom(
     let format = format_of(requested.as_deref())?.unwrap_or(SbomFormat::CycloneDx);
     let doc = s
         .registry
-        .request_sbom(
-            &actor,
-            &project,
-            &repository,
-            &reference,
-            format,
-            &s.config.hostname,
-        )
+        .request_sbom(&actor, &project, &repository, &reference, format)
         .await?;
     Ok((StatusCode::CREATED, axum::Json(doc)).into_response())
 }

@@ -89,7 +89,7 @@ async fn run(state: &AppState, job: &scan::Model) -> Result<Option<Report>, Stri
             .ok_or("the artifact is gone")?;
         state
             .registry
-            .generate_sbom(&a, format, &state.config.hostname)
+            .generate_sbom(&a, format)
             .await
             .map_err(|e| e.message)?;
         return Ok(None);

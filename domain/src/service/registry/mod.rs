@@ -238,6 +238,8 @@ pub struct RegistrySettings {
     pub global_storage_limit: i64,
     /// With `prevent_vul`, refuse pulls of artifacts that have no report yet.
     pub block_unscanned: bool,
+    /// The registry's host name (`hostname`), as SBOMs name the images they describe.
+    pub hostname: String,
 }
 
 impl Default for RegistrySettings {
@@ -246,6 +248,7 @@ impl Default for RegistrySettings {
             max_manifest_bytes: 4 << 20,
             global_storage_limit: -1,
             block_unscanned: false,
+            hostname: "localhost".into(),
         }
     }
 }

@@ -12,9 +12,10 @@ use serde::Serialize;
 use super::{OciCode, Registry, RegistryCaller, RegistryError, RegistryResult};
 use crate::entities::{artifact, repository};
 use crate::policy::authz::Action;
-use crate::scan::sbom::{self, SbomFormat, SbomPackage, SbomProvenance, SbomSubject};
+use crate::scan::sbom::{self, SbomFormat, SbomProvenance, SbomSubject};
 use crate::service::{Actor, DomainError, DomainResult};
 use crate::storage::ByteStream;
+use crate::types::dto::SbomView;
 use crate::types::{Digest, Reference, RepoName};
 
 /// The annotation Berth puts on the SBOMs it generates (its value: the generator's version).
@@ -48,13 +49,6 @@ pub struct SbomDocument {
     pub push_time: String,
     #[serde(skip)]
     blob: Digest,
-}
-
-/// An SBOM and the packages it lists (for the console).
-#[derive(Clone, Debug, Serialize)]
-pub struct SbomListing {
-    pub document: SbomDocument,
-    pub packages: Vec<SbomPackage>,
 }
 
 fn body(bytes: Vec<u8>) -> ByteStream {
@@ -94,7 +88,6 @@ impl Registry {
         &self,
         a: &artifact::Model,
         format: SbomFormat,
-        registry_host: &str,
     ) -> RegistryResult<String> {
         let r = repository::Entity::find_by_id(a.repository_id)
             .one(&self.db)
@@ -110,7 +103,7 @@ impl Registry {
         let subject = SbomSubject {
             repository: &r.name,
             digest: &a.digest,
-            registry: registry_host,
+            registry: &self.settings.hostname,
         };
         let provenance = SbomProvenance {
             tool_version: env!("CARGO_PKG_VERSION"),
@@ -186,7 +179,6 @@ impl Registry {
         repo: &str,
         reference: &str,
         format: SbomFormat,
-        registry_host: &str,
     ) -> DomainResult<SbomDocument> {
         let (p, r, a) = self
             .artifact_for_scan(actor, project, repo, reference, Action::Create)
@@ -198,7 +190,7 @@ impl Registry {
                 a.digest, a.media_type
             )));
         }
-        let digest = self.generate_sbom(&a, format, registry_host).await?;
+        let digest = self.generate_sbom(&a, format).await?;
         crate::service::audit::record_now(
             &self.db,
             actor,
@@ -327,7 +319,7 @@ impl Registry {
         project: &str,
         repo: &str,
         reference: &str,
-    ) -> DomainResult<Option<SbomListing>> {
+    ) -> DomainResult<Option<SbomView>> {
         let (_, _, a) = self
             .artifact_for_scan(actor, project, repo, reference, Action::Read)
             .await?;
@@ -354,6 +346,14 @@ impl Registry {
                 packages = sbom::packages_in(&doc);
             }
         }
-        Ok(Some(SbomListing { document, packages }))
+        Ok(Some(SbomView {
+            digest: document.digest,
+            media_type: document.media_type,
+            format: document.format.map(|f| f.as_str().to_string()),
+            generated_by: document.generated_by,
+            size: document.size,
+            push_time: document.push_time,
+            packages,
+        }))
     }
 }
