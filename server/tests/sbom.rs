@@ -174,7 +174,15 @@ async fn sboms_are_generated_on_push_and_on_demand_and_validate() {
         audit.body
     );
 
-    // On demand, SPDX 2.3: valid for spdx-tools, the same packages.
+    // On demand, SPDX 2.3: valid for spdx-tools, the same packages; the quota counts it.
+    let used = || async {
+        get(&app, "/api/v2.0/projects/sb/summary", ADMIN)
+            .await
+            .json()["quota"]["used"]["storage"]
+            .as_i64()
+            .unwrap()
+    };
+    let before = used().await;
     let res = app
         .send(
             Method::POST,
@@ -190,6 +198,10 @@ async fn sboms_are_generated_on_push_and_on_demand_and_validate() {
     assert_eq!(res.status, StatusCode::OK, "{}", res.body);
     assert_eq!(res.headers["content-type"], SPDX);
     assert_eq!(debian_pairs(&check("spdx", &res.body)), want);
+    assert!(
+        used().await >= before + res.body.len() as i64,
+        "the SPDX document counts towards the project's quota"
+    );
     let mut types: Vec<String> = referrers(&app, "sb/app", &digest)
         .await
         .iter()
@@ -360,6 +372,53 @@ async fn sboms_users_push_are_recognised() {
         .unwrap();
     assert_eq!(listing.packages.len(), 1);
     assert_eq!(listing.packages[0].name, "zlib");
+    // Harbor's SBOM accessory (its artifact type; the document inside is CycloneDX) is the
+    // newest now.
+    let cdx = json!({"bomFormat": "CycloneDX", "specVersion": "1.5", "version": 1,
+        "components": [{"type": "library", "name": "openssl", "version": "3.0.19"}]})
+    .to_string();
+    let layer = app.push_blob("up/app", cdx.as_bytes()).await;
+    let empty = app.push_blob("up/app", b"{}").await;
+    let image = get(&app, "/v2/up/app/manifests/v1", ADMIN).await.body.len();
+    let referrer = json!({
+        "schemaVersion": 2, "mediaType": OCI_MANIFEST,
+        "artifactType": "application/vnd.goharbor.harbor.sbom.v1",
+        "config": {"mediaType": "application/vnd.oci.empty.v1+json", "digest": empty, "size": 2},
+        "layers": [{"mediaType": "application/vnd.goharbor.harbor.sbom.v1", "digest": layer, "size": cdx.len()}],
+        "subject": {"mediaType": OCI_MANIFEST, "digest": digest, "size": image},
+    });
+    let bytes = serde_json::to_vec(&referrer).unwrap();
+    let res = app
+        .send_bytes(
+            Method::PUT,
+            &format!("/v2/up/app/manifests/{}", common::sha(&bytes)),
+            ADMIN,
+            bytes,
+            &[("content-type", OCI_MANIFEST)],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
+    let listing = app
+        .state
+        .registry
+        .sbom_listing(&domain::service::Actor::system(), "up", "app", &digest)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        listing.media_type,
+        "application/vnd.goharbor.harbor.sbom.v1"
+    );
+    assert_eq!(listing.packages.len(), 1);
+    assert_eq!(listing.packages[0].name, "openssl");
+    let res = get(&app, &base, ADMIN).await;
+    assert_eq!(
+        res.json()["sboms"].as_array().unwrap().len(),
+        2,
+        "{}",
+        res.body
+    );
+
     // Listed with the image, not as an artifact of its own.
     let res = get(
         &app,

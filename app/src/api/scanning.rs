@@ -104,6 +104,7 @@ pub async fn load_vuln_settings(project: String) -> Result<VulnSettings, ServerF
     let flag = |k: &str| view.metadata.get(k).is_some_and(|v| v == "true");
     Ok(VulnSettings {
         auto_scan: flag("auto_scan"),
+        auto_sbom: flag("auto_sbom_generation"),
         prevent_vul: flag("prevent_vul"),
         severity: view
             .metadata
@@ -150,6 +151,7 @@ pub async fn save_vuln_settings(
     let bool_word = |b: bool| if b { "true" } else { "false" }.to_string();
     let metadata = [
         ("auto_scan", bool_word(settings.auto_scan)),
+        ("auto_sbom_generation", bool_word(settings.auto_sbom)),
         ("prevent_vul", bool_word(settings.prevent_vul)),
         ("severity", settings.severity.clone()),
         (

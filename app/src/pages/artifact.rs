@@ -156,7 +156,7 @@ pub fn ArtifactPage(
                             } else {
                                 view! { <p class="text-sm text-slate-500">"Only images are scanned."</p> }.into_any()
                             },
-                            "sbom" => view! { <SbomTab project=p repo=r digest=dg image=d.artifact.artifact_type.is_none() can_generate=can_scan() /> }.into_any(),
+                            "sbom" => view! { <SbomTab project=p repo=r digest=dg image=d.artifact.artifact_type.is_none() can_generate=can_scan() on_generated=move || detail.refetch() /> }.into_any(),
                             "accessories" => accessories_tab(&p, &r, &d).into_any(),
                             "history" => history_tab(&d).into_any(),
                             _ => overview_tab(&d).into_any(),
@@ -509,6 +509,8 @@ fn SbomTab(
     digest: String,
     image: bool,
     can_generate: bool,
+    /// Called once an SBOM was generated (the page's accessories change).
+    on_generated: impl Fn() + Copy + Send + Sync + 'static,
 ) -> impl IntoView {
     use crate::api::{generate_sbom, get_sbom};
     let ids = StoredValue::new((project.clone(), repo.clone(), digest.clone()));
@@ -522,6 +524,7 @@ fn SbomTab(
                 Ok(()) => {
                     toasts.success("SBOM generated");
                     sbom.refetch();
+                    on_generated();
                 }
                 Err(e) => toasts.error(server_message(&e)),
             }

@@ -264,6 +264,7 @@ pub fn VulnerabilityTab(project: String, can_edit: bool) -> impl IntoView {
                 Err(e) => view! { <p class="text-sm text-red-600">{server_message(&e)}</p> }.into_any(),
                 Ok(s) => {
                     let auto_scan = RwSignal::new(s.auto_scan);
+                    let auto_sbom = RwSignal::new(s.auto_sbom);
                     let prevent = RwSignal::new(s.prevent_vul);
                     let severity = RwSignal::new(s.severity.clone());
                     let reuse = RwSignal::new(s.reuse_sys_cve_allowlist);
@@ -275,6 +276,7 @@ pub fn VulnerabilityTab(project: String, can_edit: bool) -> impl IntoView {
                                 ev.prevent_default();
                                 save.dispatch(VulnSettings {
                                     auto_scan: auto_scan.get_untracked(),
+                                    auto_sbom: auto_sbom.get_untracked(),
                                     prevent_vul: prevent.get_untracked(),
                                     severity: severity.get_untracked(),
                                     reuse_sys_cve_allowlist: reuse.get_untracked(),
@@ -285,6 +287,9 @@ pub fn VulnerabilityTab(project: String, can_edit: bool) -> impl IntoView {
                             <FormAlert form shown=|f| f == "items" />
                             <label class="flex items-center gap-2 text-sm text-slate-700">
                                 <input type="checkbox" bind:checked=auto_scan disabled=!can_edit />"Scan images automatically when they are pushed"
+                            </label>
+                            <label class="flex items-center gap-2 text-sm text-slate-700">
+                                <input type="checkbox" bind:checked=auto_sbom disabled=!can_edit />"Generate an SBOM automatically when images are pushed"
                             </label>
                             <div class="flex flex-wrap items-center gap-2 text-sm text-slate-700">
                                 <label class="flex items-center gap-2">

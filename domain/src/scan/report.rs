@@ -167,6 +167,9 @@ pub struct VulnDbView {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VulnSettings {
     pub auto_scan: bool,
+    /// `auto_sbom_generation`: a CycloneDX SBOM of every image pushed.
+    #[serde(default)]
+    pub auto_sbom: bool,
     pub prevent_vul: bool,
     /// `none`, `low`, `medium`, `high` or `critical`.
     pub severity: String,
