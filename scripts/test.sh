@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Installs everything the tests need (PostgreSQL, Chromium, skopeo, podman, umoci, Debian's
-# docker.io, Node packages including the OpenID provider `oidc-provider`, the wasm toolchain,
-# SeaweedFS as S3), then runs the whole suite: formatting, clippy, the Rust tests on SQLite with
-# the filesystem store and on PostgreSQL with S3 (with a private docker daemon for the docker
-# CLI tests), and the Playwright end-to-end tests
-# in Chromium against the release artifact `./scripts/run.sh` serves. Idempotent; safe to
-# re-run.
+# Installs everything the tests need (PostgreSQL, Chromium, skopeo, podman, umoci, CNCF
+# distribution as a replication remote (Debian's docker-registry), Debian's docker.io, Node
+# packages including the OpenID provider `oidc-provider`, the wasm toolchain, SeaweedFS as S3),
+# then runs the whole suite: formatting, clippy, the Rust tests on SQLite with the filesystem
+# store and on PostgreSQL with S3 (with a private docker daemon for the docker CLI tests), and
+# the Playwright end-to-end tests in Chromium against the release artifact `./scripts/run.sh`
+# serves. Idempotent; safe to re-run.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/postgres.sh"
 source "$(dirname "$0")/docker.sh"
@@ -15,7 +15,7 @@ step() { log "$* (at $(( $(date +%s) - started_at )) s)"; }
 cd "$BERTH_ROOT"
 
 ensure_build_tools
-apt_ensure chromium skopeo podman umoci docker.io ca-certificates python3 hostname curl nginx openssl
+apt_ensure chromium skopeo podman umoci docker.io docker-registry ca-certificates python3 hostname curl nginx openssl
 # The signing tests' independent producer of cosign and Notation signatures.
 python3 -c 'import cryptography' 2>/dev/null || apt_ensure python3-cryptography
 python3 -c 'import cryptography' 2>/dev/null || python3 -m pip install --quiet cryptography

@@ -17,6 +17,7 @@ mod m20261201_000012_upload_progress;
 mod m20261201_000013_key_fingerprints;
 mod m20261201_000014_login_failures;
 mod m20261202_000015_signatures;
+mod m20261202_000016_replication;
 
 pub struct Migrator;
 
@@ -39,6 +40,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000013_key_fingerprints::Migration),
             Box::new(m20261201_000014_login_failures::Migration),
             Box::new(m20261202_000015_signatures::Migration),
+            Box::new(m20261202_000016_replication::Migration),
         ]
     }
 }

@@ -226,6 +226,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
     berth_server::jobs::spawn(state.clone());
     berth_server::scanning::spawn_workers(state.clone());
     berth_server::scanning::spawn_updater(state.clone());
+    berth_server::replication::spawn_workers(state.clone());
     spawn_upload_expiry(state.registry.clone(), config.registry.upload_expiry.0);
     tracing::info!(
         external_url = %state.instance.external_url,

@@ -38,6 +38,8 @@ pub struct AppState {
     pub secrets: Arc<crate::sealed::Sealer>,
     /// This process among the replicas: who holds an event consumer's lease.
     pub replica_id: Arc<str>,
+    /// The one guard of every outbound call to an address an administrator typed.
+    pub outbound: crate::outbound::Outbound,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -107,6 +109,7 @@ impl AppState {
         )?);
         let adapter_permits = Arc::new(tokio::sync::Semaphore::new(config.scanning.workers.max(1)));
         let oidc = crate::oidc::Oidc::from_config(&config)?;
+        let outbound = crate::outbound::Outbound::new(config.outbound.allowed_networks.clone());
         Ok(Self {
             config: Arc::new(config),
             db,
@@ -126,6 +129,7 @@ impl AppState {
                 uuid::Uuid::new_v4().simple()
             )
             .into(),
+            outbound,
         })
     }
 }

@@ -70,7 +70,7 @@ pub fn status_of(e: &DomainError) -> http::StatusCode {
         DomainError::Conflict(_) => StatusCode::CONFLICT,
         DomainError::Invalid(_) | DomainError::Field { .. } => StatusCode::BAD_REQUEST,
         DomainError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
-        DomainError::Immutable(_) => StatusCode::PRECONDITION_FAILED,
+        DomainError::Immutable(_) | DomainError::Precondition(_) => StatusCode::PRECONDITION_FAILED,
         DomainError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         DomainError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         DomainError::Database(e) if domain::db::is_busy(e) => StatusCode::SERVICE_UNAVAILABLE,

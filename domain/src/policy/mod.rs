@@ -5,5 +5,6 @@ pub mod authz;
 pub mod cron;
 pub mod immutability;
 pub mod limits;
+pub mod replication;
 pub mod retention;
 pub mod selector;

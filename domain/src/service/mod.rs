@@ -14,6 +14,7 @@ pub mod members;
 pub mod oidc;
 pub mod projects;
 pub mod registry;
+pub mod replication;
 pub mod retention;
 pub mod robots;
 pub mod scans;
@@ -108,6 +109,19 @@ impl Actor {
             "scheduler",
         )
     }
+
+    /// Berth replicating for policy `policy`: a system administrator named `replication`
+    /// that no one can sign in as, so the audit log tells copies from people.
+    pub fn replication(policy: &str) -> Self {
+        Self::new(
+            Principal::User(UserPrincipal {
+                id: 0,
+                username: "replication".into(),
+                is_admin: true,
+            }),
+            format!("replication policy {policy}"),
+        )
+    }
 }
 
 /// Errors of the domain layer; each edge (registry, REST, console) maps them to its own format.
@@ -133,6 +147,10 @@ pub enum DomainError {
     /// An immutable tag rule protects what the request would change (412).
     #[error("{0}")]
     Immutable(String),
+    /// The request would break what something else relies on (412): a registry a policy
+    /// uses, a policy that is running.
+    #[error("{0}")]
+    Precondition(String),
     /// A part Berth depends on (the database, the blob store) is busy or down for now: the
     /// caller may retry (503 with `Retry-After`).
     #[error("{0}")]

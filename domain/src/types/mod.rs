@@ -4,6 +4,7 @@ pub mod dto;
 pub mod image;
 mod names;
 mod registry;
+pub mod replication;
 
 pub use names::{ProjectName, Role};
 pub use registry::{Digest, DigestAlgorithm, Reference, RepoName, Tag};

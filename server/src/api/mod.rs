@@ -8,6 +8,7 @@ pub mod gc;
 mod immutable;
 mod labels;
 mod projects;
+mod replication;
 mod repositories;
 mod retention;
 mod robots;
@@ -50,6 +51,7 @@ pub fn routes() -> Router<AppState> {
         .merge(scans::routes())
         .merge(trust::routes())
         .merge(sbom::routes())
+        .merge(replication::routes())
         .fallback(|| async {
             ApiError::new(StatusCode::NOT_FOUND, "NOT_FOUND", "no such API endpoint")
         })
@@ -87,6 +89,13 @@ pub fn routes() -> Router<AppState> {
         trust::list_project_anchors, trust::create_project_anchor, trust::delete_project_anchor,
         trust::list_system_anchors, trust::create_system_anchor, trust::delete_system_anchor,
         sbom::generate_sbom, sbom::get_sbom,
+        replication::list_registries, replication::create_registry, replication::ping_registry,
+        replication::get_registry, replication::update_registry, replication::delete_registry,
+        replication::registry_info, replication::list_adapters,
+        replication::list_policies, replication::create_policy, replication::get_policy,
+        replication::update_policy, replication::delete_policy,
+        replication::list_executions, replication::start_execution, replication::get_execution,
+        replication::stop_execution, replication::list_tasks, replication::task_log,
     ),
     components(schemas(ErrorBody, ErrorItem)),
     modifiers(&BasicAuth),
@@ -161,7 +170,7 @@ impl From<DomainError> for ApiError {
             e @ DomainError::Field { .. } => {
                 Self::new(StatusCode::BAD_REQUEST, "BAD_REQUEST", e.to_string())
             }
-            DomainError::Immutable(m) => {
+            DomainError::Immutable(m) | DomainError::Precondition(m) => {
                 Self::new(StatusCode::PRECONDITION_FAILED, "PRECONDITION", m)
             }
             DomainError::TooManyRequests(m) => {

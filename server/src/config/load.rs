@@ -37,6 +37,7 @@ const SECTIONS: &[&str] = &[
     "storage_quota",
     "registry",
     "gc",
+    "outbound",
     "log",
 ];
 

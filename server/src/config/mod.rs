@@ -45,6 +45,7 @@ pub struct Config {
     pub storage_quota: StorageQuota,
     pub registry: RegistryConfig,
     pub gc: GcConfig,
+    pub outbound: OutboundConfig,
     pub log: LogConfig,
 }
 
@@ -73,6 +74,7 @@ impl Default for Config {
             storage_quota: StorageQuota::default(),
             registry: RegistryConfig::default(),
             gc: GcConfig::default(),
+            outbound: OutboundConfig::default(),
             log: LogConfig::default(),
         }
     }
@@ -528,6 +530,15 @@ impl Default for GcConfig {
             window: HumanDuration(std::time::Duration::from_secs(2 * 3600)),
         }
     }
+}
+
+/// Calls Berth makes to addresses administrators typed (replication remotes).
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct OutboundConfig {
+    /// Networks beyond the public internet Berth may call (CIDR): loopback, link-local,
+    /// private and other inward addresses are refused unless listed here.
+    pub allowed_networks: Vec<crate::outbound::Network>,
 }
 
 /// Registry behaviour.

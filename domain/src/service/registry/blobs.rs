@@ -167,6 +167,37 @@ impl Registry {
         })
     }
 
+    /// A blob's bytes as a stream, never a redirect: what replication reads to send on.
+    pub async fn blob_stream(
+        &self,
+        caller: &RegistryCaller,
+        repo: &RepoName,
+        digest: &Digest,
+    ) -> RegistryResult<(u64, crate::storage::ByteStream)> {
+        self.authorize_read(caller, repo).await?;
+        let unknown = || {
+            RegistryError::new(
+                OciCode::BlobUnknown,
+                format!("blob {digest} is not in `{repo}`"),
+            )
+        };
+        let repository = self
+            .find_repository(&self.db, repo)
+            .await?
+            .ok_or_else(unknown)?;
+        let size = self
+            .linked_blob_size(&self.db, repository.id, digest)
+            .await?
+            .ok_or_else(unknown)?;
+        let stream = self
+            .store
+            .open(digest, None)
+            .await?
+            .into_stream()
+            .map_err(|e| RegistryError::new(OciCode::Unavailable, e.to_string()))?;
+        Ok((size, stream))
+    }
+
     /// `DELETE /v2/<name>/blobs/<digest>`: the blob leaves the repository; garbage collection
     /// frees the bytes once nothing references them.
     pub async fn delete_blob(
