@@ -1,7 +1,7 @@
 //! The scheduler: garbage collection (`gc.schedule`), scanning every artifact (the scan-all
-//! schedule set through the API or console) and tag retention (each project's policy
-//! schedule, or `retention_schedule` for projects following the configuration file) at their
-//! cron times. Every replica ticks; a claim row per occurrence (`schedule_claims`) makes exactly
+//! schedule set through the API or console), tag retention (each project's policy schedule,
+//! or `retention_schedule` for projects following the configuration file) and scheduled
+//! replication policies at their cron times. Every replica ticks; a claim row per occurrence (`schedule_claims`) makes exactly
 //! one of them run it. An occurrence missed while no replica was up is run when one comes back
 //! within five minutes of it; older ones are skipped.
 
@@ -91,6 +91,32 @@ pub async fn tick(state: &AppState, after: DateTime<Utc>, until: DateTime<Utc>) 
         },
         Ok(None) => {}
         Err(e) => tracing::warn!(error = %e, "cannot read the scan-all schedule"),
+    }
+    let replications = match state.services.scheduled_replications().await {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read replication schedules");
+            Vec::new()
+        }
+    };
+    for (policy, text) in replications {
+        let Ok(schedule) = Schedule::parse(&text) else {
+            tracing::warn!(policy, schedule = text, "invalid replication schedule");
+            continue;
+        };
+        for fire in schedule.fired_between(after, until) {
+            let job = format!("replication:{policy}");
+            if claim(state, &job, fire).await {
+                let run = state
+                    .services
+                    .start_replication(&Actor::system(), policy, "scheduled")
+                    .await;
+                if let Err(e) = run {
+                    tracing::warn!(policy, error = %e, "scheduled replication not started");
+                }
+                started.push(format!("{job}@{fire}"));
+            }
+        }
     }
     started
 }

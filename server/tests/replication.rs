@@ -850,3 +850,237 @@ async fn stop_ends_a_throttled_execution_within_seconds() {
         again.body
     );
 }
+
+/// Polls until `check` holds (or panics after `limit`).
+async fn eventually<F, Fut>(what: &str, limit: Duration, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let started = Instant::now();
+    while !check().await {
+        assert!(
+            started.elapsed() < limit,
+            "{what} did not happen within {limit:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test]
+async fn event_based_replication_waits_for_a_destination_that_is_down() {
+    let a = berth().await;
+    let b = berth().await;
+    let port = free_port();
+    let server = LiveServer::start_on(&b.state, port);
+    let dist = Distribution::start().await;
+    a.project("src").await;
+    b.project("src").await;
+    let remote = add_registry(
+        &a,
+        "b",
+        "harbor",
+        &format!("http://127.0.0.1:{port}"),
+        Some(("admin", ADMIN_PASSWORD)),
+    )
+    .await;
+    let to_dist = add_registry(&a, "dist", "docker-registry", &dist.url(), None).await;
+    for (name, id) in [("to-b", remote), ("to-dist", to_dist)] {
+        add_policy(
+            &a,
+            json!({"name": name, "dest_registry": {"id": id}, "replicate_deletion": true,
+                   "trigger": {"type": "event_based"}, "filters": [{"type": "tag", "value": "v*"}]}),
+        )
+        .await;
+    }
+    // A push while B is up arrives by itself.
+    let one = a.push_image("src/one", "v1", "one").await.1;
+    eventually("src/one:v1 on B", Duration::from_secs(30), || async {
+        manifest(&b, "src/one", "v1").await.is_some()
+    })
+    .await;
+    assert_eq!(
+        manifest(&b, "src/one", "v1").await.map(|m| sha(&m)),
+        Some(one.clone())
+    );
+
+    // B goes down; three images are pushed (and a tag the filter leaves out).
+    drop(server);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut pushed = Vec::new();
+    for name in ["two", "three", "four"] {
+        pushed.push((
+            name,
+            a.push_image(&format!("src/{name}"), "v1", name).await.1,
+        ));
+    }
+    a.push_image("src/four", "dev", "dev").await;
+    // The tasks wait with a retry time instead of failing.
+    eventually("a task waiting for B", Duration::from_secs(30), || async {
+        let list = api(
+            &a,
+            Method::GET,
+            "/replication/executions?page_size=50",
+            None,
+        )
+        .await
+        .json();
+        let mut waiting = false;
+        for e in list.as_array().unwrap() {
+            for t in tasks(&a, e["id"].as_i64().unwrap()).await {
+                if t["status"] == "Pending"
+                    && t["attempts"].as_i64() >= Some(1)
+                    && t["next_retry_time"] != ""
+                {
+                    waiting = true;
+                }
+            }
+        }
+        waiting
+    })
+    .await;
+    assert!(manifest(&b, "src/two", "v1").await.is_none());
+    // B comes back: everything arrives without anyone asking.
+    let _server = LiveServer::start_on(&b.state, port);
+    for (name, digest) in &pushed {
+        let repo = format!("src/{name}");
+        eventually(
+            &format!("{repo}:v1 on B"),
+            Duration::from_secs(60),
+            || async { manifest(&b, &repo, "v1").await.is_some() },
+        )
+        .await;
+        assert_eq!(
+            manifest(&b, &repo, "v1").await.map(|m| sha(&m)),
+            Some(digest.clone())
+        );
+        eventually(
+            &format!("{repo}:v1 in distribution"),
+            Duration::from_secs(30),
+            || async { dist.manifest(&repo, "v1").await.is_some() },
+        )
+        .await;
+    }
+    assert!(manifest(&b, "src/four", "dev").await.is_none());
+    assert!(dist.manifest("src/four", "dev").await.is_none());
+
+    // A tag deletion travels: the tag on B, the manifest (by digest) in distribution.
+    let res = a
+        .send(Method::DELETE, "/v2/src/one/manifests/v1", ADMIN, None, &[])
+        .await;
+    assert_eq!(res.status, StatusCode::ACCEPTED, "{}", res.body);
+    eventually(
+        "src/one:v1 gone from B",
+        Duration::from_secs(30),
+        || async { manifest(&b, "src/one", "v1").await.is_none() },
+    )
+    .await;
+    eventually(
+        "src/one@digest gone from distribution",
+        Duration::from_secs(30),
+        || async { dist.manifest("src/one", &one).await.is_none() },
+    )
+    .await;
+    // Every event-based execution ended well once B was back.
+    let list = api(
+        &a,
+        Method::GET,
+        "/replication/executions?page_size=50",
+        None,
+    )
+    .await
+    .json();
+    for e in list.as_array().unwrap() {
+        let e = wait_end(&a, e["id"].as_i64().unwrap(), Duration::from_secs(30)).await;
+        assert_eq!(e["trigger"], "event_based");
+        assert_eq!(e["status"], "Succeed", "{e}");
+    }
+}
+
+#[tokio::test]
+async fn scheduled_policies_run_once_per_occurrence() {
+    let a = berth().await;
+    let b = berth().await;
+    let server = LiveServer::start(&b.state);
+    a.project("src").await;
+    b.project("src").await;
+    let image = a.push_image("src/app", "v1", "scheduled").await.1;
+    let remote = add_registry(
+        &a,
+        "b",
+        "harbor",
+        &format!("http://{}", server.host()),
+        Some(("admin", ADMIN_PASSWORD)),
+    )
+    .await;
+    // Harbor's six-field form, with its seconds field.
+    let policy = add_policy(
+        &a,
+        json!({"name": "nightly", "dest_registry": {"id": remote},
+               "trigger": {"type": "scheduled", "trigger_settings": {"cron": "0 30 2 * * *"}}}),
+    )
+    .await;
+    let shown = api(
+        &a,
+        Method::GET,
+        &format!("/replication/policies/{policy}"),
+        None,
+    )
+    .await
+    .json();
+    assert_eq!(shown["trigger"]["trigger_settings"]["cron"], "30 2 * * *");
+    use chrono::TimeZone;
+    let fire = chrono::Utc.with_ymd_and_hms(2026, 12, 3, 2, 30, 0).unwrap();
+    let started =
+        berth_server::jobs::tick(&a.state, fire - chrono::Duration::seconds(30), fire).await;
+    assert!(
+        started.contains(&format!("replication:{policy}@{fire}")),
+        "{started:?}"
+    );
+    // Another replica's tick of the same window starts nothing.
+    let again =
+        berth_server::jobs::tick(&a.state, fire - chrono::Duration::seconds(30), fire).await;
+    assert!(
+        !again.iter().any(|j| j.starts_with("replication:")),
+        "{again:?}"
+    );
+    let list = api(
+        &a,
+        Method::GET,
+        &format!("/replication/executions?policy_id={policy}"),
+        None,
+    )
+    .await;
+    assert_eq!(list.headers["x-total-count"], "1");
+    let id = list.json()[0]["id"].as_i64().unwrap();
+    let e = wait_end(&a, id, Duration::from_secs(30)).await;
+    assert_eq!(e["trigger"], "scheduled");
+    assert_eq!(e["status"], "Succeed", "{e}");
+    assert_eq!(
+        manifest(&b, "src/app", "v1").await.map(|m| sha(&m)),
+        Some(image)
+    );
+    // Disabled policies do not run, by schedule or by hand.
+    api(
+        &a,
+        Method::PUT,
+        &format!("/replication/policies/{policy}"),
+        Some(json!({"enabled": false})),
+    )
+    .await;
+    let later = fire + chrono::Duration::days(1);
+    let none =
+        berth_server::jobs::tick(&a.state, later - chrono::Duration::seconds(30), later).await;
+    assert!(
+        !none.iter().any(|j| j.starts_with("replication:")),
+        "{none:?}"
+    );
+    let res = api(
+        &a,
+        Method::POST,
+        "/replication/executions",
+        Some(json!({"policy_id": policy})),
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::PRECONDITION_FAILED, "{}", res.body);
+}

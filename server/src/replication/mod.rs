@@ -35,8 +35,9 @@ const IDLE_POLL: Duration = Duration::from_secs(2);
 const STOP_POLL: Duration = Duration::from_secs(1);
 /// Tasks of one execution that run at once.
 const PARALLEL_TASKS: usize = 4;
-/// Attempts of a task whose failure may pass (a remote that is down, a cut connection).
-const MAX_ATTEMPTS: i32 = 5;
+/// Attempts of a task whose failure may pass (a remote that is down, a cut connection):
+/// with the back-off, a destination may be away for about half an hour.
+const MAX_ATTEMPTS: i32 = 12;
 
 /// A registry's credential as the REST API takes it.
 #[derive(Clone, Debug, Default, Deserialize, utoipa::ToSchema)]
@@ -236,6 +237,10 @@ pub fn adapter_info(kind: &str) -> RegistryInfo {
 /// Starts this replica's replication worker: it claims one execution at a time (a lease that
 /// another replica takes over if this one dies) and runs its tasks a few at once.
 pub fn spawn_workers(state: AppState) {
+    use domain::service::events::consumer::Consumer;
+    use domain::service::replication::on_event::{ReplicateOnEvent, REPLICATE_ON_EVENT};
+    let consumer = Consumer::new(state.db.clone(), REPLICATE_ON_EVENT, &state.replica_id);
+    tokio::spawn(consumer.run(ReplicateOnEvent, IDLE_POLL, |_| {}));
     tokio::spawn(async move {
         loop {
             let lease = Utc::now() + chrono::Duration::from_std(LEASE).expect("a lease");
@@ -389,7 +394,7 @@ async fn run_execution(
         .registry_endpoint(&system, policy.remote_id())
         .await
         .map_err(|e| e.to_string())
-        .and_then(|e| remote_of(state, &e))
+        .and_then(|e| Ok((remote_of(state, &e)?, e.kind)))
     {
         Ok(r) => r,
         Err(why) => {
@@ -399,6 +404,7 @@ async fn run_execution(
                 .await
         }
     };
+    let (remote, endpoint_kind) = remote;
     let shared = Arc::new(Shared::new(policy.row.speed));
     // The lease keeps this worker's claim; a stop request or a lost lease raises the flag.
     let keeper = {
@@ -439,9 +445,13 @@ async fn run_execution(
             }
         })
     };
-    let outcome = run_tasks(state, id, policy, remote, shared.clone()).await;
+    let deletes_tags = endpoint_kind == "harbor";
+    let outcome = run_tasks(state, id, policy, remote, deletes_tags, shared.clone()).await;
     keeper.abort();
-    let outcome = outcome?;
+    let outcome = match outcome? {
+        Run::Done(outcome) => outcome,
+        Run::Released => return Ok(()),
+    };
     let stopped = state.services.replication_stop_requested(id).await?;
     if shared.stop.load(Ordering::Relaxed) && !stopped {
         // The lease went to another replica: it finishes the execution.
@@ -466,29 +476,43 @@ async fn run_execution(
         .await
 }
 
-/// Plans the execution if it has no tasks yet, then runs every open task; `Some(why)` when
-/// the execution failed as a whole (its source could not be listed).
+/// How a turn at an execution ended.
+enum Run {
+    /// Every task ended; `Some(why)` when the execution failed as a whole (its source could
+    /// not be listed).
+    Done(Option<String>),
+    /// Every open task waits for a retry: the execution was given back until the first one.
+    Released,
+}
+
+/// Plans the execution if it has no tasks yet (event-based ones come with theirs), then runs
+/// every open task.
 async fn run_tasks(
     state: &AppState,
     id: i64,
     policy: &Policy,
     remote: Remote,
+    deletes_tags: bool,
     shared: Arc<Shared>,
-) -> DomainResult<Option<String>> {
+) -> DomainResult<Run> {
     if !state.services.replication_has_tasks(id).await? {
         match plan(state, policy, &remote).await {
             Ok(tasks) => state.services.add_replication_tasks(id, tasks).await?,
-            Err(why) => return Ok(Some(format!("cannot list what to replicate: {why}"))),
+            Err(why) => {
+                return Ok(Run::Done(Some(format!(
+                    "cannot list what to replicate: {why}"
+                ))))
+            }
         }
     }
     let (src, dst) = sides(state, policy, remote);
     loop {
         if shared.stopped() {
-            return Ok(None);
+            return Ok(Run::Done(None));
         }
         let open = state.services.open_replication_tasks(id).await?;
         if open.is_empty() {
-            return Ok(None);
+            return Ok(Run::Done(None));
         }
         let now = Utc::now();
         let due: Vec<replication_task::Model> = open
@@ -497,17 +521,34 @@ async fn run_tasks(
             .cloned()
             .collect();
         if due.is_empty() {
-            let next = open.iter().filter_map(|t| t.next_retry_at).min();
-            let wait = next
-                .and_then(|at| (at - now).to_std().ok())
-                .unwrap_or(IDLE_POLL)
-                .min(IDLE_POLL);
-            tokio::time::sleep(wait).await;
+            let next = open
+                .iter()
+                .filter_map(|t| t.next_retry_at)
+                .min()
+                .unwrap_or(now);
+            if next - now > chrono::Duration::from_std(IDLE_POLL).expect("a poll") {
+                state
+                    .services
+                    .release_replication(id, &state.replica_id, next)
+                    .await?;
+                return Ok(Run::Released);
+            }
+            tokio::time::sleep((next - now).to_std().unwrap_or_default()).await;
             continue;
         }
         use futures::StreamExt;
         let results: Vec<DomainResult<()>> = futures::stream::iter(due)
-            .map(|task| run_task(state, policy, &src, &dst, task, shared.clone()))
+            .map(|task| {
+                run_task(
+                    state,
+                    policy,
+                    &src,
+                    &dst,
+                    task,
+                    deletes_tags,
+                    shared.clone(),
+                )
+            })
             .buffer_unordered(PARALLEL_TASKS)
             .collect()
             .await;
@@ -523,10 +564,14 @@ async fn run_task(
     src: &Side,
     dst: &Side,
     task: replication_task::Model,
+    deletes_tags: bool,
     shared: Arc<Shared>,
 ) -> DomainResult<()> {
     if shared.stopped() {
         return Ok(());
+    }
+    if task.operation == "deletion" {
+        return run_deletion(state, dst, task, deletes_tags).await;
     }
     state.services.begin_replication_task(&task).await?;
     let attempt = task.attempts + 1;
@@ -600,6 +645,60 @@ async fn run_task(
         .services
         .end_replication_task(task.id, outcome, &log)
         .await
+}
+
+/// Deletes at the destination what was deleted here: the tags where it can delete tags (a
+/// Berth or a Harbor), else the artifact by digest (distribution deletes manifests only).
+async fn run_deletion(
+    state: &AppState,
+    dst: &Side,
+    task: replication_task::Model,
+    deletes_tags: bool,
+) -> DomainResult<()> {
+    state.services.begin_replication_task(&task).await?;
+    let attempt = task.attempts + 1;
+    let (dst_repo, tags) = parse_resource(&task.dst_resource);
+    let digest = task.digest.clone().unwrap_or_default();
+    let targets: Vec<String> = if deletes_tags && !tags.is_empty() {
+        tags
+    } else {
+        vec![digest]
+    };
+    let mut log = format!("attempt {attempt}: delete {}\n", task.dst_resource);
+    let mut result = Ok(0);
+    for target in &targets {
+        match dst.delete_manifest(&dst_repo, target).await {
+            Ok(true) => {
+                log.push_str(&format!("deleted {dst_repo}:{target}\n"));
+                result = result.map(|n| n + 1);
+            }
+            Ok(false) => log.push_str(&format!("{dst_repo}:{target} was not there\n")),
+            Err(e) => {
+                result = Err(e);
+                break;
+            }
+        }
+    }
+    let outcome = match result {
+        Ok(n) => TaskOutcome::Succeed(format!("{n} of {} deleted", targets.len())),
+        Err(e) if e.transient && attempt < MAX_ATTEMPTS => TaskOutcome::Retry {
+            at: Utc::now() + retry_delay(attempt),
+            error: e.message,
+        },
+        Err(e) => {
+            log.push_str(&format!("error: {e}\n"));
+            TaskOutcome::Failed(e.message)
+        }
+    };
+    state
+        .services
+        .end_replication_task(task.id, outcome, &log)
+        .await
+}
+
+/// The wait before attempt `attempt + 1`: 2, 4, 8 … seconds, at most five minutes.
+fn retry_delay(attempt: i32) -> chrono::Duration {
+    chrono::Duration::seconds(2i64.pow(attempt.clamp(1, 16) as u32).min(300))
 }
 
 #[cfg(test)]

@@ -622,18 +622,25 @@ impl Registry {
             Reference::Tag(t) => {
                 self.refuse_immutable(&txn, project.id, repo, &[t.to_string()], "cannot delete")
                     .await?;
-                let res = tag::Entity::delete_many()
+                let row = tag::Entity::find()
                     .filter(tag::Column::RepositoryId.eq(repository.id))
                     .filter(tag::Column::Name.eq(t.as_str()))
-                    .exec(&txn)
-                    .await?;
+                    .one(&txn)
+                    .await?
+                    .ok_or_else(unknown)?;
+                let res = tag::Entity::delete_by_id(row.id).exec(&txn).await?;
                 if res.rows_affected == 0 {
                     return Err(unknown());
                 }
                 if super::signatures::accessory_tag(t.as_str()).is_some() {
                     super::signatures::bump_epoch(&*txn, project.id).await?;
                 }
-                serde_json::json!({ "tag": t.as_str() })
+                // What the tag named, for the event's consumers (replication deletes it there).
+                let digest = crate::entities::artifact::Entity::find_by_id(row.artifact_id)
+                    .one(&txn)
+                    .await?
+                    .map(|a| a.digest);
+                serde_json::json!({ "tag": t.as_str(), "artifact_id": row.artifact_id, "digest": digest })
             }
             Reference::Digest(_) => {
                 let a = self

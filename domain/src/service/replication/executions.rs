@@ -148,20 +148,7 @@ impl Services {
                 p.name
             )));
         }
-        let e = replication_execution::ActiveModel {
-            policy_id: Set(policy_id),
-            trigger: Set(trigger.into()),
-            status: Set(status::PENDING.into()),
-            status_text: Set(String::new()),
-            stop_requested: Set(false),
-            owner: Set(None),
-            lease_until: Set(None),
-            start_time: Set(Utc::now()),
-            end_time: Set(None),
-            ..Default::default()
-        }
-        .insert(&*txn)
-        .await?;
+        let e = insert_execution(&*txn, policy_id, trigger, Vec::new()).await?;
         audit::record(
             &*txn,
             actor,
@@ -317,7 +304,9 @@ impl Services {
             .all(&self.db)
             .await?;
         for e in candidates {
-            let free = e.owner.is_none() || e.lease_until.is_none_or(|l| l < now);
+            // Free when no lease holds: never claimed, released until a time now past, or
+            // held by a worker that stopped renewing.
+            let free = e.lease_until.is_none_or(|l| l <= now);
             if !free {
                 continue;
             }
@@ -337,11 +326,13 @@ impl Services {
                     replication_execution::Column::Status
                         .is_in([status::PENDING, status::IN_PROGRESS]),
                 );
-            update = match (&e.owner, e.lease_until) {
-                (Some(o), Some(l)) => update
-                    .filter(replication_execution::Column::Owner.eq(o.clone()))
-                    .filter(replication_execution::Column::LeaseUntil.eq(l)),
-                _ => update.filter(replication_execution::Column::Owner.is_null()),
+            update = match &e.owner {
+                Some(o) => update.filter(replication_execution::Column::Owner.eq(o.clone())),
+                None => update.filter(replication_execution::Column::Owner.is_null()),
+            };
+            update = match e.lease_until {
+                Some(l) => update.filter(replication_execution::Column::LeaseUntil.eq(l)),
+                None => update.filter(replication_execution::Column::LeaseUntil.is_null()),
             };
             let won = update.exec(&*txn).await?.rows_affected == 1;
             txn.commit().await?;
@@ -401,30 +392,30 @@ impl Services {
 
     pub async fn add_replication_tasks(&self, id: i64, tasks: Vec<NewTask>) -> DomainResult<()> {
         let txn = crate::db::begin_write(&self.db).await?;
-        for chunk in tasks.chunks(200) {
-            let rows = chunk.iter().map(|t| replication_task::ActiveModel {
-                execution_id: Set(id),
-                resource_type: Set("artifact".into()),
-                operation: Set(t.operation.into()),
-                src_resource: Set(t.src_resource.clone()),
-                dst_resource: Set(t.dst_resource.clone()),
-                digest: Set(t.digest.clone()),
-                status: Set(status::PENDING.into()),
-                status_text: Set(String::new()),
-                attempts: Set(0),
-                bytes_done: Set(0),
-                bytes_total: Set(0),
-                next_retry_at: Set(None),
-                upload_state: Set(None),
-                log: Set(String::new()),
-                start_time: Set(None),
-                end_time: Set(None),
-                ..Default::default()
-            });
-            replication_task::Entity::insert_many(rows)
-                .exec_without_returning(&*txn)
-                .await?;
-        }
+        insert_tasks(&*txn, id, &tasks).await?;
+        txn.commit().await?;
+        Ok(())
+    }
+
+    /// Gives an execution back until `not_before` (its open tasks all wait for a retry), so
+    /// the worker can run others meanwhile; any replica may take it up then.
+    pub async fn release_replication(
+        &self,
+        id: i64,
+        owner: &str,
+        not_before: DateTime<Utc>,
+    ) -> DomainResult<()> {
+        let txn = crate::db::begin_write(&self.db).await?;
+        replication_execution::Entity::update_many()
+            .col_expr(
+                replication_execution::Column::Owner,
+                Option::<String>::None.into(),
+            )
+            .col_expr(replication_execution::Column::LeaseUntil, not_before.into())
+            .filter(replication_execution::Column::Id.eq(id))
+            .filter(replication_execution::Column::Owner.eq(owner))
+            .exec(&*txn)
+            .await?;
         txn.commit().await?;
         Ok(())
     }
@@ -572,6 +563,61 @@ impl Services {
         txn.commit().await?;
         Ok(())
     }
+}
+
+/// Inserts the tasks of execution `id`.
+async fn insert_tasks(conn: &impl ConnectionTrait, id: i64, tasks: &[NewTask]) -> DomainResult<()> {
+    for chunk in tasks.chunks(200) {
+        let rows = chunk.iter().map(|t| replication_task::ActiveModel {
+            execution_id: Set(id),
+            resource_type: Set("artifact".into()),
+            operation: Set(t.operation.into()),
+            src_resource: Set(t.src_resource.clone()),
+            dst_resource: Set(t.dst_resource.clone()),
+            digest: Set(t.digest.clone()),
+            status: Set(status::PENDING.into()),
+            status_text: Set(String::new()),
+            attempts: Set(0),
+            bytes_done: Set(0),
+            bytes_total: Set(0),
+            next_retry_at: Set(None),
+            upload_state: Set(None),
+            log: Set(String::new()),
+            start_time: Set(None),
+            end_time: Set(None),
+            ..Default::default()
+        });
+        replication_task::Entity::insert_many(rows)
+            .exec_without_returning(conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// A new pending execution of `policy_id` with its tasks, on `conn` (the event consumer's
+/// transaction, for event-based runs).
+pub async fn insert_execution(
+    conn: &impl ConnectionTrait,
+    policy_id: i64,
+    trigger: &str,
+    tasks: Vec<NewTask>,
+) -> DomainResult<replication_execution::Model> {
+    let e = replication_execution::ActiveModel {
+        policy_id: Set(policy_id),
+        trigger: Set(trigger.into()),
+        status: Set(status::PENDING.into()),
+        status_text: Set(String::new()),
+        stop_requested: Set(false),
+        owner: Set(None),
+        lease_until: Set(None),
+        start_time: Set(Utc::now()),
+        end_time: Set(None),
+        ..Default::default()
+    }
+    .insert(conn)
+    .await?;
+    insert_tasks(conn, e.id, &tasks).await?;
+    Ok(e)
 }
 
 async fn stop_open_tasks(conn: &impl ConnectionTrait, execution_id: i64) -> DomainResult<()> {

@@ -183,6 +183,18 @@ impl Services {
         self.policy_view(&self.db, &p).await
     }
 
+    /// `(policy id, cron)` of every enabled scheduled policy, for the scheduler.
+    pub async fn scheduled_replications(&self) -> DomainResult<Vec<(i64, String)>> {
+        Ok(replication_policy::Entity::find()
+            .filter(replication_policy::Column::TriggerType.eq("scheduled"))
+            .filter(replication_policy::Column::Enabled.eq(true))
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .filter_map(|p| Some((p.id, p.trigger_cron?)))
+            .collect())
+    }
+
     /// A policy with its settings decoded, for running it.
     pub async fn replication_policy(&self, id: i64) -> DomainResult<Policy> {
         Ok(Policy::of(find_policy(&self.db, id).await?))
