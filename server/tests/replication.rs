@@ -501,7 +501,7 @@ async fn registries_keep_their_secrets_and_the_guard_refuses_inward_addresses() 
             "dest_namespace:",
         ),
         (
-            json!({"name": "q", "dest_registry": {"id": id}, "security": {"require_signature": true}}),
+            json!({"name": "q", "src_registry": {"id": id}, "dest_registry": {"id": 0}, "security": {"require_signature": true}}),
             StatusCode::BAD_REQUEST,
             "security:",
         ),
@@ -1083,4 +1083,216 @@ async fn scheduled_policies_run_once_per_occurrence() {
     )
     .await;
     assert_eq!(res.status, StatusCode::PRECONDITION_FAILED, "{}", res.body);
+}
+
+/// The independent signature producer of the signing tests (Python `cryptography`).
+fn sign_py(args: &[&str]) -> String {
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/signing/sign.py");
+    let out = Command::new("python3")
+        .arg(script)
+        .args(args)
+        .output()
+        .expect("python3 runs");
+    assert!(
+        out.status.success(),
+        "sign.py {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Waits for an artifact's scan; returns its overview.
+async fn scanned(app: &TestApp, repo: &str, reference: &str) -> Value {
+    let path = format!(
+        "/api/v2.0/projects/src/repositories/{repo}/artifacts/{reference}?with_scan_overview=true"
+    );
+    for _ in 0..600 {
+        let res = app.send(Method::GET, &path, ADMIN, None, &[]).await;
+        let v = res.json();
+        let overview =
+            &v["scan_overview"]["application/vnd.security.vulnerability.report; version=1.1"];
+        match overview["scan_status"].as_str() {
+            Some("Success") => return overview.clone(),
+            Some("Error") => panic!("the scan of {repo}:{reference} failed: {overview}"),
+            _ => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
+    panic!("the scan of {repo}:{reference} did not finish")
+}
+
+#[tokio::test]
+async fn the_security_gate_keeps_vulnerable_and_unsigned_images_here() {
+    use common::tar_layer;
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/vulndb");
+    assert!(
+        fixtures.join("osv").is_dir(),
+        "{} holds the vulnerability fixtures",
+        fixtures.display()
+    );
+    let a = berth().await;
+    let report = a
+        .state
+        .scans
+        .vulndb
+        .import_path(&fixtures.join("osv"))
+        .await
+        .unwrap();
+    assert!(report.failed.is_empty(), "{:?}", report.failed);
+    berth_server::scanning::spawn_workers(a.state.clone());
+    let admin = a.admin().await;
+    a.state
+        .services
+        .create_project(
+            &admin,
+            domain::service::projects::NewProject {
+                name: "src".into(),
+                metadata: [("auto_scan".to_string(), "true".to_string())].into(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let debian = b"PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nID=debian\nVERSION_ID=\"12\"\n";
+    let status = |name: &str| std::fs::read(fixtures.join("pkgdb").join(name)).unwrap();
+    let alpine = b"NAME=\"Alpine Linux\"\nID=alpine\nVERSION_ID=3.18.4\n";
+    let apk = status("alpine-apk-installed");
+    let current = status("debian12-dpkg-status");
+    let vulnerable = a
+        .push_layers(
+            "src/vuln",
+            "v1",
+            &[tar_layer(&[
+                ("etc/os-release", alpine),
+                ("lib/apk/db/installed", &apk),
+            ])],
+        )
+        .await;
+    let clean = a
+        .push_layers(
+            "src/clean",
+            "v1",
+            &[tar_layer(&[
+                ("etc/os-release", debian),
+                ("var/lib/dpkg/status", &current),
+            ])],
+        )
+        .await;
+    assert_eq!(
+        scanned(&a, "vuln", "v1").await["severity"],
+        "High",
+        "the fixture's worst finding"
+    );
+    assert_eq!(scanned(&a, "clean", "v1").await["severity"], "None");
+
+    let b = berth().await;
+    let server = LiveServer::start(&b.state);
+    b.project("dst").await;
+    let remote = add_registry(
+        &a,
+        "b",
+        "harbor",
+        &format!("http://{}", server.host()),
+        Some(("admin", ADMIN_PASSWORD)),
+    )
+    .await;
+    let outcome = |tasks: &[Value], repo: &str| {
+        tasks
+            .iter()
+            .find(|t| t["src_resource"].as_str().unwrap().starts_with(repo))
+            .map(|t| {
+                (
+                    t["status"].as_str().unwrap().to_string(),
+                    t["status_text"].as_str().unwrap().to_string(),
+                )
+            })
+            .unwrap()
+    };
+
+    // Nothing above Medium leaves: the High finding keeps `vuln` here, `clean` goes.
+    let policy = add_policy(
+        &a,
+        json!({"name": "no-high", "dest_registry": {"id": remote}, "dest_namespace": "dst",
+               "dest_namespace_replace_count": 1, "security": {"max_severity": "Medium"}}),
+    )
+    .await;
+    let (execution, done) = run(&a, policy).await;
+    assert_eq!(
+        execution["status"], "Succeed",
+        "a skipped task is no failure: {execution}"
+    );
+    assert_eq!(execution["skipped"], 1);
+    let (s, why) = outcome(&done, "src/vuln");
+    assert_eq!(s, "Skipped");
+    assert!(
+        why.contains("above Medium") && why.contains("High"),
+        "{why}"
+    );
+    assert_eq!(outcome(&done, "src/clean").0, "Succeed");
+    assert!(manifest(&b, "dst/vuln", &vulnerable).await.is_none());
+    assert_eq!(
+        manifest(&b, "dst/clean", "v1").await.map(|m| sha(&m)),
+        Some(clean.clone())
+    );
+
+    // Signatures: only what a trusted key signed leaves.
+    let work = tempfile::tempdir().unwrap();
+    let key_dir = work.path().join("key");
+    sign_py(&["keygen", "ec-p256", key_dir.to_str().unwrap()]);
+    let public = std::fs::read_to_string(key_dir.join("pub.pem")).unwrap();
+    let res = api(
+        &a,
+        Method::POST,
+        "/projects/src/trust/keys",
+        Some(json!({"name": "release", "kind": "cosign", "public_key": public})),
+    )
+    .await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
+    let signed: Value = serde_json::from_str(&sign_py(&[
+        "cosign",
+        key_dir.join("key.pem").to_str().unwrap(),
+        &clean,
+    ]))
+    .unwrap();
+    use base64::Engine as _;
+    let payload = base64::engine::general_purpose::STANDARD
+        .decode(signed["payload"].as_str().unwrap())
+        .unwrap();
+    let payload_digest = a.push_blob("src/clean", &payload).await;
+    let config = br#"{"architecture":"","config":{},"rootfs":{"type":"layers","diff_ids":[]}}"#;
+    let config_digest = a.push_blob("src/clean", config).await;
+    put_manifest(
+        &a,
+        "src/clean",
+        &format!("sha256-{}.sig", &clean[7..]),
+        &json!({"schemaVersion": 2, "mediaType": OCI_MANIFEST,
+            "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": config_digest, "size": config.len()},
+            "layers": [{"mediaType": "application/vnd.dev.cosign.simplesigning.v1+json", "digest": payload_digest,
+                "size": payload.len(), "annotations": {"dev.cosignproject.cosign/signature": signed["signature"]}}]}),
+        OCI_MANIFEST,
+    )
+    .await;
+    b.project("signed").await;
+    let policy = add_policy(
+        &a,
+        json!({"name": "signed-only", "dest_registry": {"id": remote}, "dest_namespace": "signed",
+               "dest_namespace_replace_count": 1, "security": {"require_signature": true}}),
+    )
+    .await;
+    let (execution, done) = run(&a, policy).await;
+    assert_eq!(execution["status"], "Succeed", "{execution}");
+    let (s, why) = outcome(&done, "src/vuln");
+    assert_eq!(s, "Skipped");
+    assert!(why.contains("no signature verified"), "{why}");
+    assert_eq!(outcome(&done, "src/clean").0, "Succeed");
+    assert_eq!(
+        manifest(&b, "signed/clean", "v1").await.map(|m| sha(&m)),
+        Some(clean.clone())
+    );
+    // The signature travelled with it.
+    assert!(
+        manifest(&b, "signed/clean", &format!("sha256-{}.sig", &clean[7..]))
+            .await
+            .is_some()
+    );
+    assert!(manifest(&b, "signed/vuln", "v1").await.is_none());
 }

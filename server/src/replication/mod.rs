@@ -578,6 +578,29 @@ async fn run_task(
     let (src_repo, tags) = parse_resource(&task.src_resource);
     let (dst_repo, _) = parse_resource(&task.dst_resource);
     let digest = task.digest.clone().unwrap_or_default();
+    if policy.pushes() && !policy.security.is_open() {
+        match state
+            .registry
+            .replication_gate(&policy.security, &src_repo, &digest)
+            .await
+        {
+            Ok(None) => {}
+            Ok(Some(why)) => {
+                let log = format!("attempt {attempt}: skipped: {why}\n");
+                return state
+                    .services
+                    .end_replication_task(task.id, TaskOutcome::Skipped(why), &log)
+                    .await;
+            }
+            Err(e) => {
+                let why = format!("the security gate could not be checked: {}", e.message);
+                return state
+                    .services
+                    .end_replication_task(task.id, TaskOutcome::Failed(why.clone()), &why)
+                    .await;
+            }
+        }
+    }
     let progress = Arc::new(Progress::new(shared.clone()));
     let reporter = {
         let state = state.clone();

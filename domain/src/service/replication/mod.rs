@@ -3,6 +3,7 @@
 //! decision about who may do what, and what a policy means, is here.
 
 pub mod executions;
+pub mod gate;
 pub mod on_event;
 pub mod policies;
 pub mod registries;

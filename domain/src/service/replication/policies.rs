@@ -458,15 +458,16 @@ async fn apply(
     }
     if let Some(gate) = input.security {
         gate.validate().map_err(field)?;
-        if !gate.is_open() {
-            // An unenforced gate would let out what the administrator meant to keep in.
-            return Err(DomainError::field(
-                "security",
-                "the replication security gate is not supported yet; until it is, limit what \
-                 leaves with filters",
-            ));
-        }
         row.security = serde_json::to_string(&gate).expect("a gate serializes");
+    }
+    let gate: SecurityGate = serde_json::from_str(&row.security).unwrap_or_default();
+    if !gate.is_open() && row.src_registry_id.is_some() {
+        // This registry judges only its own scans and signatures.
+        return Err(DomainError::field(
+            "security",
+            "the security gate applies to push mode (this registry as the source); on arrival \
+             here, this registry's own scanning and signature policy apply",
+        ));
     }
     Ok(row)
 }
