@@ -34,6 +34,12 @@ pub struct Metrics {
     pub scans_finished: prometheus::IntCounter,
     zero_copy_bytes: prometheus::IntCounter,
     consumer_lag: IntGaugeVec,
+    /// Blob bytes replication moved in this replica.
+    pub replication_bytes: prometheus::IntCounter,
+    /// Replication task attempts that failed and were scheduled again.
+    pub replication_retries: prometheus::IntCounter,
+    /// Replication tasks this replica ended, by final status.
+    pub replication_tasks: IntCounterVec,
     db: DatabaseConnection,
 }
 
@@ -82,8 +88,29 @@ impl Metrics {
             &["consumer"],
         )
         .expect("valid metric");
+        let replication_bytes = prometheus::IntCounter::new(
+            "replication_bytes_total",
+            "Blob bytes replication copied in this replica.",
+        )
+        .expect("valid metric");
+        let replication_retries = prometheus::IntCounter::new(
+            "replication_retries_total",
+            "Replication task attempts that failed and were scheduled again.",
+        )
+        .expect("valid metric");
+        let replication_tasks = IntCounterVec::new(
+            Opts::new(
+                "replication_tasks_total",
+                "Replication tasks this replica ended, by status.",
+            ),
+            &["status"],
+        )
+        .expect("valid metric");
         for collector in [
             Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(replication_bytes.clone()),
+            Box::new(replication_retries.clone()),
+            Box::new(replication_tasks.clone()),
             Box::new(latency.clone()),
             Box::new(pool.clone()),
             Box::new(scans_finished.clone()),
@@ -102,6 +129,9 @@ impl Metrics {
             scans_finished,
             zero_copy_bytes,
             consumer_lag,
+            replication_bytes,
+            replication_retries,
+            replication_tasks,
             db,
         }
     }

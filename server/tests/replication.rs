@@ -618,6 +618,20 @@ async fn push_to_berth_and_distribution_and_pull_back_keep_every_digest() {
     let audit = api(&a, Method::GET, "/audit-logs?page_size=100", None).await;
     assert!(audit.body.contains("\"replication\""), "{}", audit.body);
 
+    // Progress is on /metrics.
+    let metrics = a.get("/metrics").await.body;
+    let bytes: u64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("berth_replication_bytes_total "))
+        .expect("the byte counter")
+        .parse()
+        .unwrap();
+    assert!(bytes > 500_000, "{bytes}");
+    assert!(
+        metrics.contains("berth_replication_tasks_total{status=\"Succeed\"} 2"),
+        "{metrics}"
+    );
+
     // A second run sends no blob bytes.
     let (again, tasks) = run(&a, policy).await;
     assert_eq!(again["status"], "Succeed");

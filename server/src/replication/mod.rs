@@ -664,10 +664,31 @@ async fn run_task(
             TaskOutcome::Failed(e.message)
         }
     };
+    state.metrics.replication_bytes.inc_by(done.max(0) as u64);
+    count(state, &outcome);
     state
         .services
         .end_replication_task(task.id, outcome, &log)
         .await
+}
+
+/// Counts a task's end (or retry) in the metrics.
+fn count(state: &AppState, outcome: &TaskOutcome) {
+    let label = match outcome {
+        TaskOutcome::Succeed(_) => status::SUCCEED,
+        TaskOutcome::Skipped(_) => status::SKIPPED,
+        TaskOutcome::Failed(_) => status::FAILED,
+        TaskOutcome::Stopped => status::STOPPED,
+        TaskOutcome::Retry { .. } => {
+            state.metrics.replication_retries.inc();
+            return;
+        }
+    };
+    state
+        .metrics
+        .replication_tasks
+        .with_label_values(&[label])
+        .inc();
 }
 
 /// Deletes at the destination what was deleted here: the tags where it can delete tags (a
@@ -713,6 +734,7 @@ async fn run_deletion(
             TaskOutcome::Failed(e.message)
         }
     };
+    count(state, &outcome);
     state
         .services
         .end_replication_task(task.id, outcome, &log)
