@@ -1310,3 +1310,80 @@ async fn the_security_gate_keeps_vulnerable_and_unsigned_images_here() {
     );
     assert!(manifest(&b, "signed/vuln", "v1").await.is_none());
 }
+
+#[tokio::test]
+async fn a_large_blob_cut_off_midway_resumes_where_the_remote_stopped() {
+    let a = berth().await;
+    let b = berth().await;
+    let b_server = LiveServer::start(&b.state);
+    let proxy = common::faults::FaultProxy::start(b_server.port).await;
+    a.project("src").await;
+    b.project("src").await;
+    // 300 MiB, incompressible: above the size from which blobs always go in chunks.
+    const SIZE: usize = 300 * 1024 * 1024;
+    let layer = pattern(SIZE, 7);
+    let layer_digest = a.push_blob("src/big", &layer).await;
+    drop(layer);
+    let config = br#"{"architecture":"amd64","os":"linux"}"#;
+    let config_digest = a.push_blob("src/big", config).await;
+    let image = put_manifest(
+        &a,
+        "src/big",
+        "v1",
+        &json!({"schemaVersion": 2, "mediaType": OCI_MANIFEST,
+            "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": config_digest, "size": config.len()},
+            "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": layer_digest, "size": SIZE}]}),
+        OCI_MANIFEST,
+    )
+    .await;
+    let remote = add_registry(
+        &a,
+        "b",
+        "harbor",
+        &proxy.url(),
+        Some(("admin", ADMIN_PASSWORD)),
+    )
+    .await;
+    let policy = add_policy(&a, json!({"name": "big", "dest_registry": {"id": remote}})).await;
+    // The proxy cuts every connection once 60 % of the blob has gone through.
+    proxy
+        .cut_at
+        .store((SIZE as u64) * 6 / 10, std::sync::atomic::Ordering::SeqCst);
+    let (execution, done) = run(&a, policy).await;
+    assert_eq!(execution["status"], "Succeed", "{execution} {done:?}");
+    assert_eq!(done[0]["attempts"], 2, "{done:?}");
+    let log = api(
+        &a,
+        Method::GET,
+        &format!(
+            "/replication/executions/{}/tasks/{}/log",
+            execution["id"], done[0]["id"]
+        ),
+        None,
+    )
+    .await
+    .body;
+    assert!(log.contains("resuming at byte"), "{log}");
+    let sent = proxy
+        .upstream_bytes
+        .load(std::sync::atomic::Ordering::SeqCst);
+    assert!(
+        (sent as f64) <= 1.15 * SIZE as f64,
+        "{sent} bytes went through the proxy for a blob of {SIZE}"
+    );
+    assert_eq!(
+        manifest(&b, "src/big", "v1").await.map(|m| sha(&m)),
+        Some(image)
+    );
+    let res = b
+        .send(
+            Method::HEAD,
+            &format!("/v2/src/big/blobs/{layer_digest}"),
+            ADMIN,
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::OK);
+    assert_eq!(res.headers["content-length"], SIZE.to_string().as_str());
+}

@@ -236,7 +236,24 @@ impl Side {
         match self {
             Side::Remote(remote) => Ok(remote.get_blob(repo, d).await?),
             Side::Local { registry, caller } => Ok(registry
-                .blob_stream(caller, &repo_name(repo)?, &digest(d)?)
+                .blob_stream(caller, &repo_name(repo)?, &digest(d)?, None)
+                .await?
+                .1),
+        }
+    }
+
+    /// The inclusive byte range `first..=last` of a blob.
+    async fn get_blob_range(
+        &self,
+        repo: &str,
+        d: &str,
+        first: u64,
+        last: u64,
+    ) -> CopyResult<ByteStream> {
+        match self {
+            Side::Remote(remote) => Ok(remote.get_blob_range(repo, d, first, last).await?),
+            Side::Local { registry, caller } => Ok(registry
+                .blob_stream(caller, &repo_name(repo)?, &digest(d)?, Some((first, last)))
                 .await?
                 .1),
         }
@@ -309,6 +326,26 @@ pub struct Report {
     pub log: Vec<String>,
 }
 
+/// Where a resumable blob upload stands: what the task persists after every chunk.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct UploadProgress {
+    pub digest: String,
+    pub location: String,
+    /// Bytes the destination acknowledged.
+    pub offset: u64,
+}
+
+/// Where a task keeps its upload progress.
+pub struct Persist {
+    pub services: domain::service::Services,
+    pub task_id: i64,
+}
+
+/// Blobs from this size on are copied in chunks whatever the policy says.
+pub const CHUNKED_ABOVE: u64 = 64 * 1024 * 1024;
+/// The size of one chunk: what a cut connection can cost at most.
+pub const CHUNK: u64 = 16 * 1024 * 1024;
+
 /// Copies artifacts from `src` to `dst` for one task.
 pub struct Copier<'a> {
     pub src: &'a Side,
@@ -316,6 +353,11 @@ pub struct Copier<'a> {
     pub override_tags: bool,
     pub progress: Arc<Progress>,
     pub report: Report,
+    /// Copy every blob in chunks (the policy's `copy_by_chunk`).
+    pub by_chunk: bool,
+    /// The upload an earlier attempt of the task left open.
+    pub resume: Option<UploadProgress>,
+    pub persist: Option<Persist>,
 }
 
 /// How deep referrers of referrers are followed.
@@ -458,6 +500,14 @@ impl Copier<'_> {
             self.report.blobs_present += 1;
             return Ok(());
         }
+        if let Side::Remote(remote) = self.dst {
+            if size > 0 && (self.by_chunk || size >= CHUNKED_ABOVE) {
+                let remote = remote.clone();
+                return self
+                    .copy_blob_chunked(&remote, src_repo, dst_repo, digest, size)
+                    .await;
+            }
+        }
         let body = self.src.get_blob(src_repo, digest).await?;
         let counted = self.metered(body);
         self.dst.put_blob(dst_repo, digest, size, counted).await?;
@@ -468,6 +518,101 @@ impl Copier<'_> {
         self.report.bytes += size;
         self.log(format!("blob {digest} ({size} bytes) copied"));
         Ok(())
+    }
+
+    /// Copies a blob chunk by chunk, persisting the acknowledged offset after each one, so a
+    /// later attempt (after a cut connection or a restart) resumes where the remote stopped.
+    async fn copy_blob_chunked(
+        &mut self,
+        remote: &Remote,
+        src_repo: &str,
+        dst_repo: &str,
+        digest: &str,
+        size: u64,
+    ) -> CopyResult<()> {
+        let mut resumed = None;
+        if let Some(p) = self.resume.take().filter(|p| p.digest == digest) {
+            if let Ok(location) = url::Url::parse(&p.location) {
+                if let Some(offset) = remote.upload_offset(dst_repo, &location).await? {
+                    if offset <= size {
+                        self.log(format!(
+                            "blob {digest}: resuming at byte {offset} of {size}"
+                        ));
+                        resumed = Some((location, offset));
+                    }
+                }
+            }
+        }
+        let (mut location, mut offset) = match resumed {
+            Some(r) => r,
+            None => (remote.start_upload(dst_repo).await?, 0),
+        };
+        self.save(digest, &location, offset).await;
+        while offset < size {
+            if self.progress.stopped() {
+                return Err(CopyError::stopped());
+            }
+            let len = CHUNK.min(size - offset);
+            let body = self
+                .src
+                .get_blob_range(src_repo, digest, offset, offset + len - 1)
+                .await?;
+            let body = self.metered(body);
+            location = match remote
+                .patch_upload(dst_repo, &location, offset, len, body)
+                .await
+            {
+                Ok(next) => next,
+                Err(e) if e.status == Some(reqwest::StatusCode::RANGE_NOT_SATISFIABLE) => {
+                    // The remote holds something else than we think: start over.
+                    self.save_cleared().await;
+                    return Err(CopyError {
+                        message: format!("blob {digest}: {e}; the upload starts over"),
+                        transient: true,
+                        stopped: false,
+                    });
+                }
+                Err(e) => return Err(e.into()),
+            };
+            offset += len;
+            self.save(digest, &location, offset).await;
+        }
+        remote.close_upload(dst_repo, &location, digest).await?;
+        self.save_cleared().await;
+        if self.progress.stopped() {
+            return Err(CopyError::stopped());
+        }
+        self.report.blobs_copied += 1;
+        self.report.bytes += size;
+        self.log(format!("blob {digest} ({size} bytes) copied in chunks"));
+        Ok(())
+    }
+
+    async fn save(&self, digest: &str, location: &url::Url, offset: u64) {
+        let Some(p) = &self.persist else { return };
+        let state = UploadProgress {
+            digest: digest.into(),
+            location: location.to_string(),
+            offset,
+        };
+        let done = self.progress.bytes.load(Ordering::Relaxed) as i64;
+        let json = serde_json::to_string(&state).expect("progress serializes");
+        if let Err(e) = p
+            .services
+            .report_replication_task(p.task_id, done, 0, Some(Some(json)), "")
+            .await
+        {
+            tracing::warn!(task = p.task_id, error = %e, "cannot record upload progress");
+        }
+    }
+
+    async fn save_cleared(&self) {
+        let Some(p) = &self.persist else { return };
+        let done = self.progress.bytes.load(Ordering::Relaxed) as i64;
+        let _ = p
+            .services
+            .report_replication_task(p.task_id, done, 0, Some(None), "")
+            .await;
     }
 
     /// The stream, counted into the progress, throttled to the policy's rate, and cut

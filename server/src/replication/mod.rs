@@ -623,6 +623,15 @@ async fn run_task(
         override_tags: policy.row.override_,
         progress: progress.clone(),
         report: Default::default(),
+        by_chunk: policy.row.copy_by_chunk,
+        resume: task
+            .upload_state
+            .as_deref()
+            .and_then(|s| serde_json::from_str(s).ok()),
+        persist: Some(copy::Persist {
+            services: state.services.clone(),
+            task_id: task.id,
+        }),
     };
     let result = copier
         .copy_artifact(&src_repo, &dst_repo, &digest, &tags)

@@ -669,6 +669,124 @@ impl Remote {
         Ok(())
     }
 
+    /// The inclusive byte range `first..=last` of a blob.
+    pub async fn get_blob_range(
+        &self,
+        repo: &str,
+        digest: &str,
+        first: u64,
+        last: u64,
+    ) -> RemoteResult<domain::storage::ByteStream> {
+        let url = self.url(&format!("v2/{repo}/blobs/{digest}"))?;
+        let mut h = HeaderMap::new();
+        h.insert(
+            reqwest::header::RANGE,
+            HeaderValue::from_str(&format!("bytes={first}-{last}")).expect("a range header"),
+        );
+        let res = self.send(repo, Method::GET, url, h, None).await?;
+        let res = self
+            .expect(
+                res,
+                &[StatusCode::PARTIAL_CONTENT],
+                &format!("GET blob {digest} range"),
+            )
+            .await?;
+        Ok(Box::pin(res.bytes_stream().map_err(std::io::Error::other)))
+    }
+
+    /// How many bytes an open upload holds (`GET` on its location), or `None` when the
+    /// remote no longer knows it.
+    pub async fn upload_offset(
+        &self,
+        repo: &str,
+        location: &url::Url,
+    ) -> RemoteResult<Option<u64>> {
+        let res = self
+            .send(repo, Method::GET, location.clone(), HeaderMap::new(), None)
+            .await?;
+        if res.status() == StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        let res = self
+            .expect(
+                res,
+                &[StatusCode::NO_CONTENT, StatusCode::OK],
+                "GET upload status",
+            )
+            .await?;
+        let end = res
+            .headers()
+            .get(reqwest::header::RANGE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|r| r.rsplit('-').next())
+            .and_then(|n| n.parse::<u64>().ok());
+        // `0-0` is what distribution says for an empty upload: start over from 0 to be sure.
+        Ok(Some(match end {
+            Some(0) | None => 0,
+            Some(n) => n + 1,
+        }))
+    }
+
+    /// Appends `len` bytes at `offset` to an open upload (`PATCH` with `Content-Range`);
+    /// returns the upload's next location.
+    pub async fn patch_upload(
+        &self,
+        repo: &str,
+        location: &url::Url,
+        offset: u64,
+        len: u64,
+        body: domain::storage::ByteStream,
+    ) -> RemoteResult<url::Url> {
+        self.guard
+            .check_literal(location)
+            .map_err(RemoteError::new)?;
+        let auth = self.auth.lock().await.get(repo).cloned();
+        let mut req = self
+            .client
+            .patch(location.clone())
+            .header(CONTENT_TYPE, "application/octet-stream")
+            .header(CONTENT_LENGTH, len)
+            .header("content-range", format!("{offset}-{}", offset + len - 1))
+            .body(reqwest::Body::wrap_stream(body));
+        if let Some(a) = auth {
+            req = req.header(AUTHORIZATION, a);
+        }
+        let res = req.send().await.map_err(|e| {
+            RemoteError::new(format!("PATCH upload at {offset}: {}", error_chain(&e)))
+        })?;
+        let res = self
+            .expect(
+                res,
+                &[StatusCode::ACCEPTED, StatusCode::NO_CONTENT],
+                &format!("PATCH upload at {offset}"),
+            )
+            .await?;
+        Ok(self.location(&res)?.unwrap_or_else(|| location.clone()))
+    }
+
+    /// Closes an upload whose bytes are all there (`PUT ?digest=` without a body).
+    pub async fn close_upload(
+        &self,
+        repo: &str,
+        location: &url::Url,
+        digest: &str,
+    ) -> RemoteResult<()> {
+        let mut url = location.clone();
+        url.query_pairs_mut().append_pair("digest", digest);
+        let mut h = HeaderMap::new();
+        h.insert(CONTENT_LENGTH, HeaderValue::from_static("0"));
+        let res = self
+            .send(repo, Method::PUT, url, h, Some(Bytes::new()))
+            .await?;
+        self.expect(
+            res,
+            &[StatusCode::CREATED, StatusCode::NO_CONTENT, StatusCode::OK],
+            &format!("PUT blob {digest}"),
+        )
+        .await?;
+        Ok(())
+    }
+
     /// The referrers of a manifest through the referrers API; `None` when the remote does
     /// not have the API.
     pub async fn referrers(

@@ -5,6 +5,7 @@
 
 use std::path::PathBuf;
 
+pub mod faults;
 pub mod oidc;
 pub mod process;
 

@@ -167,12 +167,14 @@ impl Registry {
         })
     }
 
-    /// A blob's bytes as a stream, never a redirect: what replication reads to send on.
+    /// A blob's bytes (or the inclusive range of them) as a stream, never a redirect: what
+    /// replication reads to send on.
     pub async fn blob_stream(
         &self,
         caller: &RegistryCaller,
         repo: &RepoName,
         digest: &Digest,
+        range: Option<(u64, u64)>,
     ) -> RegistryResult<(u64, crate::storage::ByteStream)> {
         self.authorize_read(caller, repo).await?;
         let unknown = || {
@@ -189,9 +191,15 @@ impl Registry {
             .linked_blob_size(&self.db, repository.id, digest)
             .await?
             .ok_or_else(unknown)?;
+        if range.is_some_and(|(first, last)| first > last || last >= size) {
+            return Err(RegistryError::new(
+                OciCode::RangeNotSatisfiable,
+                format!("range not satisfiable for a blob of {size} bytes"),
+            ));
+        }
         let stream = self
             .store
-            .open(digest, None)
+            .open(digest, range)
             .await?
             .into_stream()
             .map_err(|e| RegistryError::new(OciCode::Unavailable, e.to_string()))?;
