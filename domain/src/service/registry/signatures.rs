@@ -91,14 +91,15 @@ pub(crate) async fn current_epoch(
         .query_one(Statement::from_sql_and_values(
             backend,
             format!(
-                "SELECT COALESCE(SUM(epoch), 0) AS epoch FROM signature_epochs \
+                // PostgreSQL sums BIGINT as NUMERIC, which does not read as an i64: cast it.
+                "SELECT CAST(COALESCE(SUM(epoch), 0) AS BIGINT) AS epoch FROM signature_epochs \
                  WHERE project_id = {p} OR project_id = 0"
             ),
             [project_id.into()],
         ))
         .await?;
     Ok(match row {
-        Some(r) => r.try_get::<i64>("", "epoch").unwrap_or(0),
+        Some(r) => r.try_get::<i64>("", "epoch")?,
         None => 0,
     })
 }
