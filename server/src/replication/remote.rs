@@ -645,28 +645,49 @@ impl Remote {
     ) -> RemoteResult<()> {
         let mut url = location;
         url.query_pairs_mut().append_pair("digest", digest);
+        let what = format!("PUT blob {digest}");
+        let res = self
+            .send_stream(repo, Method::PUT, url, size, None, body, &what)
+            .await?;
+        self.expect(
+            res,
+            &[StatusCode::CREATED, StatusCode::NO_CONTENT, StatusCode::OK],
+            &what,
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Sends `len` bytes of `body` once, with the repository's current authorization (a
+    /// stream cannot be replayed after a challenge: callers authenticate first).
+    #[expect(clippy::too_many_arguments, reason = "one request's parts")]
+    async fn send_stream(
+        &self,
+        repo: &str,
+        method: Method,
+        url: url::Url,
+        len: u64,
+        content_range: Option<String>,
+        body: domain::storage::ByteStream,
+        what: &str,
+    ) -> RemoteResult<reqwest::Response> {
         self.guard.check_literal(&url).map_err(RemoteError::new)?;
         let auth = self.auth.lock().await.get(repo).cloned();
         let mut req = self
             .client
-            .put(url)
+            .request(method, url)
             .header(CONTENT_TYPE, "application/octet-stream")
-            .header(CONTENT_LENGTH, size)
+            .header(CONTENT_LENGTH, len)
             .body(reqwest::Body::wrap_stream(body));
+        if let Some(range) = content_range {
+            req = req.header("content-range", range);
+        }
         if let Some(a) = auth {
             req = req.header(AUTHORIZATION, a);
         }
-        let res = req
-            .send()
+        req.send()
             .await
-            .map_err(|e| RemoteError::new(format!("PUT blob {digest}: {}", error_chain(&e))))?;
-        self.expect(
-            res,
-            &[StatusCode::CREATED, StatusCode::NO_CONTENT, StatusCode::OK],
-            &format!("PUT blob {digest}"),
-        )
-        .await?;
-        Ok(())
+            .map_err(|e| RemoteError::new(format!("{what}: {}", error_chain(&e))))
     }
 
     /// The inclusive byte range `first..=last` of a blob.
@@ -737,23 +758,19 @@ impl Remote {
         len: u64,
         body: domain::storage::ByteStream,
     ) -> RemoteResult<url::Url> {
-        self.guard
-            .check_literal(location)
-            .map_err(RemoteError::new)?;
-        let auth = self.auth.lock().await.get(repo).cloned();
-        let mut req = self
-            .client
-            .patch(location.clone())
-            .header(CONTENT_TYPE, "application/octet-stream")
-            .header(CONTENT_LENGTH, len)
-            .header("content-range", format!("{offset}-{}", offset + len - 1))
-            .body(reqwest::Body::wrap_stream(body));
-        if let Some(a) = auth {
-            req = req.header(AUTHORIZATION, a);
-        }
-        let res = req.send().await.map_err(|e| {
-            RemoteError::new(format!("PATCH upload at {offset}: {}", error_chain(&e)))
-        })?;
+        let what = format!("PATCH upload at {offset}");
+        let range = format!("{offset}-{}", offset + len - 1);
+        let res = self
+            .send_stream(
+                repo,
+                Method::PATCH,
+                location.clone(),
+                len,
+                Some(range),
+                body,
+                &what,
+            )
+            .await?;
         let res = self
             .expect(
                 res,
