@@ -120,6 +120,8 @@ export default defineConfig({
       BERTH_DATA_DIR: dataDir,
       RUST_LOG: 'info',
       BERTH_ADMIN_PASSWORD: adminPassword,
+      // The replication test's remote is the second Berth on this host.
+      BERTH_OUTBOUND__ALLOWED_NETWORKS: '[127.0.0.0/8]',
     },
   }, {
     command: `node ${path.join(__dirname, 'oidc', 'provider.mjs')}`,

@@ -5,6 +5,7 @@ mod accounts;
 mod artifacts;
 #[cfg(feature = "ssr")]
 pub mod ctx;
+pub mod replication;
 pub mod scanning;
 #[cfg(feature = "ssr")]
 pub mod sign_in;

@@ -30,6 +30,7 @@ pub fn AdminPage() -> impl IntoView {
                     <div class="mt-8"><super::robots::RobotsPanel project=None manage=true /></div>
                     <div class="mt-8"><super::labels::LabelsEditor project=None can_edit=true /></div>
                     <super::scanning_admin::VulnDbAdmin /> <super::scanning_admin::ScannersAdmin />
+                    <super::replication_admin::ReplicationAdmin />
                     <ConfigPolicies />
                 }.into_any()
             } else {

@@ -11,6 +11,7 @@ pub mod onboard;
 pub mod profile;
 pub mod project;
 pub mod projects;
+pub mod replication_admin;
 pub mod repository;
 pub mod retention;
 pub mod robots;
