@@ -54,10 +54,15 @@ impl RenderPool {
     }
 }
 
+/// A render thread's stack: deep page trees (the administration page) need more than the
+/// default 2 MiB in unoptimised builds. Only the pages touched are ever committed.
+const RENDER_STACK: usize = 16 * 1024 * 1024;
+
 fn spawn_worker(i: usize) -> mpsc::UnboundedSender<Job> {
     let (tx, mut rx) = mpsc::unbounded_channel::<Job>();
     std::thread::Builder::new()
         .name(format!("berth-render-{i}"))
+        .stack_size(RENDER_STACK)
         .spawn(move || {
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
